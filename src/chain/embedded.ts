@@ -1,0 +1,354 @@
+import { EventEmitter } from "node:events";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import {
+  bitsToTarget,
+  checkWitnessCommitment,
+  coinbasePayoutAddress,
+  computeMerkleRoot,
+  difficultyToTarget,
+  bip34HeightPush,
+  hashToBigInt,
+  hashToDisplayHex,
+  parseBlock,
+  readBip34Height,
+  serializeTransaction,
+  sha256d,
+  targetToBits,
+  targetToDifficulty,
+  witnessCommitmentScript,
+  merkleRootOfTxids,
+  type ParsedBlock,
+} from "../pow";
+import { silentLogger, type ChainLogger } from "./logger";
+import { syntheticTransactions } from "./synthetic";
+import type { BlockTemplate, SubmitResult, TemplateSource, TemplateTransaction } from "./types";
+
+export interface EmbeddedChainOptions {
+  /** Network difficulty of every block (default 0.01: tens of seconds for a 1-5 MH/s CPU miner). */
+  networkDifficulty?: string | number;
+  /** Compact bits; overrides networkDifficulty. */
+  bits?: string;
+  /** Directory for the chain file; in memory when absent. */
+  dataDir?: string;
+  /** Subsidy of block 1 in the smallest unit (default 50e8). */
+  initialSubsidy?: bigint;
+  /** Blocks between halvings (default 150, as regtest). */
+  halvingInterval?: number;
+  /** Synthetic mempool transactions per template (default 0). */
+  syntheticTxs?: number;
+  /** Include a segwit witness commitment in templates (default true, as Bitcoin Core does). */
+  witnessCommitment?: boolean;
+  /** Fresh template (new curtime) every this many ms without a new block (default 30 000). */
+  refreshIntervalMs?: number;
+  /** Time of the deterministic genesis block, unix seconds. */
+  genesisTime?: number;
+  logger?: ChainLogger;
+}
+
+export interface EmbeddedBlock {
+  height: number;
+  hash: string;
+  prevHash: string;
+  time: number;
+  bits: string;
+  /** Sum of the coinbase outputs (subsidy + fees), decimal string in the smallest unit. */
+  reward: string;
+  /** EVM address committed in the coinbase, if any. */
+  payoutAddress?: string;
+  txCount: number;
+  /** 80-byte header, hex. */
+  header: string;
+}
+
+const CHAIN_FILE = "embedded-chain.jsonl";
+const MAX_FUTURE_SECONDS = 2 * 60 * 60;
+const BLOCK_VERSION = 0x20000000;
+const GENESIS_TAG = Buffer.from("pplns embedded genesis block");
+
+/** A regtest-style SHA256d chain kept by the pool itself: the default template source. */
+export class EmbeddedChain extends EventEmitter implements TemplateSource {
+  readonly kind = "embedded" as const;
+  readonly bits: string;
+  private readonly target: bigint;
+  private readonly initialSubsidy: bigint;
+  private readonly halvingInterval: number;
+  private readonly syntheticTxCount: number;
+  private readonly withWitnessCommitment: boolean;
+  private readonly refreshIntervalMs: number;
+  private readonly genesisTime: number;
+  private readonly file?: string;
+  private readonly log: ChainLogger;
+
+  private chain: EmbeddedBlock[] = [];
+  private heightByHash = new Map<string, number>();
+  private mempool: TemplateTransaction[] = [];
+  private feeByTxid = new Map<string, bigint>();
+  private template?: BlockTemplate;
+  private templateSeq = 0;
+  private timer?: NodeJS.Timeout;
+
+  constructor(options: EmbeddedChainOptions = {}) {
+    super();
+    this.bits = options.bits ?? targetToBits(difficultyToTarget(options.networkDifficulty ?? "0.01"));
+    this.target = bitsToTarget(this.bits);
+    this.initialSubsidy = options.initialSubsidy ?? 50n * 100_000_000n;
+    this.halvingInterval = options.halvingInterval ?? 150;
+    this.syntheticTxCount = options.syntheticTxs ?? 0;
+    this.withWitnessCommitment = options.witnessCommitment ?? true;
+    this.refreshIntervalMs = options.refreshIntervalMs ?? 30_000;
+    this.genesisTime = options.genesisTime ?? 1_700_000_000;
+    this.file = options.dataDir ? path.join(options.dataDir, CHAIN_FILE) : undefined;
+    this.log = options.logger ?? silentLogger;
+    if (this.initialSubsidy < 0n) throw new RangeError("initialSubsidy must be >= 0");
+    if (!Number.isInteger(this.halvingInterval) || this.halvingInterval < 1) throw new RangeError("halvingInterval must be a positive integer");
+    if (!Number.isInteger(this.syntheticTxCount) || this.syntheticTxCount < 0 || this.syntheticTxCount > 10_000) {
+      throw new RangeError("syntheticTxs must be an integer in 0..10000");
+    }
+    if (!(this.refreshIntervalMs > 0)) throw new RangeError("refreshIntervalMs must be > 0");
+  }
+
+  /** Network difficulty of the configured bits. */
+  get networkDifficulty(): number {
+    return targetToDifficulty(this.target);
+  }
+
+  async start(): Promise<void> {
+    if (this.timer) return;
+    this.load();
+    this.newMempool();
+    this.refresh(true);
+    this.timer = setInterval(() => this.refresh(false), this.refreshIntervalMs);
+    this.timer.unref();
+    const tip = this.tip();
+    this.log.info({ height: tip.height, tip: tip.hash, bits: this.bits, difficulty: this.networkDifficulty, file: this.file ?? null }, "embedded chain started");
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  current(): BlockTemplate {
+    if (!this.template) throw new Error("embedded chain: no template yet (call start() first)");
+    return this.template;
+  }
+
+  tip(): EmbeddedBlock {
+    if (this.chain.length === 0) throw new Error("embedded chain: not started");
+    return this.chain[this.chain.length - 1];
+  }
+
+  /** Blocks found on this chain (height >= 1), oldest first. */
+  blocks(): EmbeddedBlock[] {
+    return this.chain.slice(1);
+  }
+
+  block(hash: string): EmbeddedBlock | undefined {
+    const h = this.heightByHash.get(hash.toLowerCase());
+    return h === undefined ? undefined : this.chain[h];
+  }
+
+  subsidy(height: number): bigint {
+    const halvings = Math.floor(height / this.halvingInterval);
+    return halvings >= 64 ? 0n : this.initialSubsidy >> BigInt(halvings);
+  }
+
+  async confirmations(blockHash: string): Promise<number> {
+    const h = typeof blockHash === "string" ? this.heightByHash.get(blockHash.toLowerCase()) : undefined;
+    return h === undefined ? 0 : this.tip().height - h + 1;
+  }
+
+  async submitBlock(blockHex: string): Promise<SubmitResult> {
+    let block: ParsedBlock;
+    try {
+      block = parseBlock(blockHex);
+    } catch (err) {
+      return this.reject(`decode-failed: ${(err as Error).message}`);
+    }
+    const reason = this.validate(block);
+    if (reason) return this.reject(reason, block.hash);
+    this.append(block);
+    return { accepted: true };
+  }
+
+  private reject(reason: string, hash?: string): SubmitResult {
+    this.log.warn({ reason, hash }, "embedded chain rejected a block");
+    return { accepted: false, reason };
+  }
+
+  /** Bitcoin Core-style checks; returns a reject reason or undefined. */
+  private validate(block: ParsedBlock): string | undefined {
+    const tip = this.tip();
+    const height = tip.height + 1;
+    if (this.heightByHash.has(block.hash)) return "duplicate";
+    if (block.prevHash !== tip.hash) return "bad-prevblk";
+    if (block.bits !== this.bits) return "bad-diffbits";
+    if (hashToBigInt(sha256d(block.header)) > this.target) return "high-hash";
+    if (block.time <= this.medianTimePast()) return "time-too-old";
+    if (block.time > Math.floor(Date.now() / 1000) + MAX_FUTURE_SECONDS) return "time-too-new";
+    const txids = new Set(block.transactions.map((t) => t.txid));
+    if (txids.size !== block.transactions.length) return "bad-txns-duplicate";
+    if (computeMerkleRoot(block) !== block.merkleRoot) return "bad-txnmrklroot";
+
+    const cb = block.coinbase;
+    const isCoinbase = (t: ParsedBlock["coinbase"]) => t.inputs.length === 1 && t.inputs[0].prevTxid === "00".repeat(32) && t.inputs[0].vout === 0xffffffff;
+    if (!isCoinbase(cb)) return "bad-cb-missing";
+    if (block.transactions.slice(1).some(isCoinbase)) return "bad-cb-multiple";
+    const scriptSig = cb.inputs[0].scriptSig;
+    if (scriptSig.length < 2 || scriptSig.length > 100) return "bad-cb-length";
+    if (readBip34Height(scriptSig)?.height !== height || !scriptSig.subarray(0, bip34HeightPush(height).length).equals(bip34HeightPush(height))) {
+      return "bad-cb-height";
+    }
+    let fees = 0n;
+    for (const t of block.transactions.slice(1)) fees += this.feeByTxid.get(t.txid) ?? 0n;
+    const paid = cb.outputs.reduce((sum, o) => sum + o.value, 0n);
+    if (paid > this.subsidy(height) + fees) return "bad-cb-amount";
+    return checkWitnessCommitment(block);
+  }
+
+  private append(block: ParsedBlock): void {
+    const cb = block.coinbase;
+    const record: EmbeddedBlock = {
+      height: this.tip().height + 1,
+      hash: block.hash,
+      prevHash: block.prevHash,
+      time: block.time,
+      bits: block.bits,
+      reward: cb.outputs.reduce((sum, o) => sum + o.value, 0n).toString(),
+      payoutAddress: coinbasePayoutAddress(serializeTransaction(cb, false).toString("hex")),
+      txCount: block.transactions.length,
+      header: block.header.toString("hex"),
+    };
+    // In-memory state first, synchronously, so two concurrent submissions cannot both extend the tip.
+    this.push(record);
+    this.persist(record);
+    this.log.info({ height: record.height, hash: record.hash, reward: record.reward, address: record.payoutAddress ?? null }, "embedded chain: block appended");
+    this.newMempool();
+    this.refresh(true);
+  }
+
+  private push(record: EmbeddedBlock): void {
+    this.chain.push(record);
+    this.heightByHash.set(record.hash, record.height);
+  }
+
+  private persist(record: EmbeddedBlock): void {
+    if (!this.file) return;
+    try {
+      fs.appendFileSync(this.file, JSON.stringify(record) + "\n");
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, file: this.file }, "embedded chain: could not persist block");
+    }
+  }
+
+  private medianTimePast(): number {
+    const times = this.chain.slice(-11).map((b) => b.time).sort((a, b) => a - b);
+    return times[Math.floor(times.length / 2)];
+  }
+
+  private newMempool(): void {
+    this.mempool = syntheticTransactions(this.syntheticTxCount);
+    this.feeByTxid = new Map(this.mempool.map((t) => [t.txid, t.fee]));
+  }
+
+  private refresh(newBlock: boolean): void {
+    const tip = this.tip();
+    const height = tip.height + 1;
+    const mintime = this.medianTimePast() + 1;
+    const fees = this.mempool.reduce((sum, t) => sum + t.fee, 0n);
+    this.template = {
+      height,
+      previousBlockHash: tip.hash,
+      version: BLOCK_VERSION,
+      bits: this.bits,
+      curtime: Math.max(Math.floor(Date.now() / 1000), mintime),
+      mintime,
+      coinbaseValue: this.subsidy(height) + fees,
+      transactions: this.mempool,
+      defaultWitnessCommitment: this.withWitnessCommitment
+        ? witnessCommitmentScript(this.mempool.map((t) => t.hash)).toString("hex")
+        : undefined,
+      id: `embedded:${height}:${tip.hash.slice(0, 16)}:${++this.templateSeq}`,
+    };
+    this.emit("template", this.template, newBlock);
+  }
+
+  /** Genesis: deterministic from the bits and time; its proof of work is not checked (a checkpoint). */
+  private genesis(): EmbeddedBlock {
+    const coinbase = serializeTransaction(
+      {
+        version: 1,
+        inputs: [{ prevTxid: "00".repeat(32), vout: 0xffffffff, scriptSig: Buffer.concat([bip34HeightPush(0), Buffer.from([GENESIS_TAG.length]), GENESIS_TAG]), sequence: 0xffffffff, witness: [] }],
+        outputs: [{ value: 0n, script: Buffer.from([0x6a]) }],
+        locktime: 0,
+      },
+      false,
+    );
+    const header = Buffer.alloc(80);
+    header.writeUInt32LE(1, 0);
+    merkleRootOfTxids([sha256d(coinbase)]).copy(header, 36);
+    header.writeUInt32LE(this.genesisTime, 68);
+    header.writeUInt32LE(parseInt(this.bits, 16), 72);
+    return {
+      height: 0,
+      hash: hashToDisplayHex(sha256d(header)),
+      prevHash: "00".repeat(32),
+      time: this.genesisTime,
+      bits: this.bits,
+      reward: "0",
+      txCount: 1,
+      header: header.toString("hex"),
+    };
+  }
+
+  private load(): void {
+    this.chain = [];
+    this.heightByHash.clear();
+    if (!this.file) {
+      this.push(this.genesis());
+      return;
+    }
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    const lines = fs.existsSync(this.file) ? fs.readFileSync(this.file, "utf8").split("\n").filter((l) => l.trim() !== "") : [];
+    let bad = 0;
+    for (const [i, line] of lines.entries()) {
+      const record = this.checkRecord(line);
+      if (!record) {
+        bad = lines.length - i;
+        this.log.warn({ file: this.file, line: i + 1, dropped: bad }, "embedded chain: invalid record in chain file, keeping the valid prefix");
+        break;
+      }
+      this.push(record);
+    }
+    if (this.chain.length === 0) this.push(this.genesis());
+    if (lines.length === 0 || bad > 0) {
+      fs.writeFileSync(this.file, this.chain.map((r) => JSON.stringify(r) + "\n").join(""));
+    }
+  }
+
+  /** A persisted record is kept only if its header hashes to its hash and links to the tip. */
+  private checkRecord(line: string): EmbeddedBlock | undefined {
+    let r: EmbeddedBlock;
+    try {
+      r = JSON.parse(line);
+    } catch {
+      return undefined;
+    }
+    if (!r || typeof r.header !== "string" || !/^[0-9a-f]{160}$/.test(r.header)) return undefined;
+    const header = Buffer.from(r.header, "hex");
+    if (hashToDisplayHex(sha256d(header)) !== r.hash) return undefined;
+    if (hashToDisplayHex(header.subarray(4, 36)) !== r.prevHash) return undefined;
+    const expectedHeight = this.chain.length;
+    if (r.height !== expectedHeight) return undefined;
+    if (expectedHeight > 0) {
+      if (r.prevHash !== this.tip().hash) return undefined;
+      try {
+        if (hashToBigInt(sha256d(header)) > bitsToTarget(header.readUInt32LE(72).toString(16).padStart(8, "0"))) return undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    return r;
+  }
+}

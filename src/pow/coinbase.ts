@@ -1,0 +1,156 @@
+import { ByteReader, encodeVarInt, hexToBuffer, isHex } from "./hex";
+
+/**
+ * BIP34 height in the coinbase scriptSig, as Bitcoin Core writes `CScript() << nHeight`:
+ * OP_0 for 0, OP_1..OP_16 for 1..16, otherwise a minimal little-endian script number push.
+ */
+export function bip34HeightPush(height: number): Buffer {
+  if (!Number.isSafeInteger(height) || height < 0 || height > 0x7fffffff) {
+    throw new RangeError(`bip34HeightPush: height must be an integer in 0..2^31-1, got ${height}`);
+  }
+  if (height === 0) return Buffer.from([0x00]);
+  if (height <= 16) return Buffer.from([0x50 + height]);
+  const bytes: number[] = [];
+  for (let n = height; n > 0; n = Math.floor(n / 256)) bytes.push(n & 0xff);
+  if (bytes[bytes.length - 1] & 0x80) bytes.push(0x00); // keep the number positive
+  return Buffer.from([bytes.length, ...bytes]);
+}
+
+/** Reads a BIP34 height push at the start of a scriptSig; undefined when it is not one. */
+export function readBip34Height(script: Buffer): { height: number; length: number } | undefined {
+  if (script.length === 0) return undefined;
+  const op = script[0];
+  if (op === 0x00) return { height: 0, length: 1 };
+  if (op >= 0x51 && op <= 0x60) return { height: op - 0x50, length: 1 };
+  if (op < 0x01 || op > 0x04 || script.length < 1 + op) return undefined;
+  let height = 0;
+  for (let i = op; i >= 1; i--) height = height * 256 + script[i];
+  if (script[op] & 0x80) return undefined; // negative
+  return { height, length: 1 + op };
+}
+
+export interface TxOutput {
+  value: bigint;
+  script: Buffer;
+}
+
+export interface CoinbasePartsParams {
+  height: number;
+  /** The miner's EVM payout address, 0x + 40 hex (any case). */
+  payoutAddress: string;
+  /** Optional short tag (e.g. "/pplns-pool/"), pushed after the address. */
+  poolTag?: string;
+  extranonce1Size: number;
+  extranonce2Size: number;
+  outputs: TxOutput[];
+  /** Full output script of the segwit witness commitment (6a24aa21a9ed…), added as a 0-value output. */
+  witnessCommitment?: Buffer;
+}
+
+const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
+const MAX_OUTPUT_VALUE = (1n << 63n) - 1n;
+
+function pushData(data: Buffer): Buffer {
+  if (data.length > 75) throw new RangeError(`push of ${data.length} bytes is too long for the coinbase scriptSig`);
+  return Buffer.concat([Buffer.from([data.length]), data]);
+}
+
+/**
+ * Splits a coinbase transaction around the extranonces. scriptSig =
+ * height push ‖ push(20-byte payout address) ‖ [push(pool tag)] ‖ push(extranonce1 ‖ extranonce2);
+ * coinb1 ends with that last push opcode, so extranonce1 starts right after it.
+ * Serialization is non-witness (what Stratum hashes for the merkle root).
+ */
+export function buildCoinbaseParts(p: CoinbasePartsParams): { coinb1: string; coinb2: string } {
+  if (typeof p.payoutAddress !== "string" || !ADDRESS_RE.test(p.payoutAddress)) {
+    throw new RangeError(`payoutAddress must be 0x followed by 40 hex characters, got ${JSON.stringify(p.payoutAddress)}`);
+  }
+  const en1 = p.extranonce1Size;
+  const en2 = p.extranonce2Size;
+  if (!Number.isInteger(en1) || !Number.isInteger(en2) || en1 < 0 || en2 < 1 || en1 + en2 > 75) {
+    throw new RangeError(`extranonce sizes must be integers with extranonce2 >= 1 and a sum <= 75, got ${en1}+${en2}`);
+  }
+  if (!Array.isArray(p.outputs) || p.outputs.length === 0) throw new RangeError("coinbase needs at least one output");
+
+  const heightPush = bip34HeightPush(p.height);
+  const addressPush = pushData(Buffer.from(p.payoutAddress.slice(2), "hex"));
+  const tagPush = p.poolTag ? pushData(Buffer.from(p.poolTag, "utf8")) : Buffer.alloc(0);
+  const scriptSigLength = heightPush.length + addressPush.length + tagPush.length + 1 + en1 + en2;
+  if (scriptSigLength < 2 || scriptSigLength > 100) {
+    throw new RangeError(`coinbase scriptSig would be ${scriptSigLength} bytes (allowed 2..100); shorten the pool tag`);
+  }
+
+  const version = Buffer.alloc(4);
+  version.writeUInt32LE(1);
+  const coinb1 = Buffer.concat([
+    version,
+    Buffer.from([0x01]), // one input
+    Buffer.alloc(32), // null prevout hash
+    Buffer.from([0xff, 0xff, 0xff, 0xff]), // prevout index
+    encodeVarInt(scriptSigLength),
+    heightPush,
+    addressPush,
+    tagPush,
+    Buffer.from([en1 + en2]), // push opcode covering both extranonces
+  ]);
+
+  const outputs = p.witnessCommitment ? [...p.outputs, { value: 0n, script: p.witnessCommitment }] : p.outputs;
+  const outParts: Buffer[] = [encodeVarInt(outputs.length)];
+  for (const out of outputs) {
+    if (typeof out.value !== "bigint" || out.value < 0n || out.value > MAX_OUTPUT_VALUE) {
+      throw new RangeError(`coinbase output value must be a bigint in 0..2^63-1, got ${String(out.value)}`);
+    }
+    if (!Buffer.isBuffer(out.script)) throw new RangeError("coinbase output script must be a Buffer");
+    const value = Buffer.alloc(8);
+    value.writeBigUInt64LE(out.value);
+    outParts.push(value, encodeVarInt(out.script.length), out.script);
+  }
+  const coinb2 = Buffer.concat([
+    Buffer.from([0xff, 0xff, 0xff, 0xff]), // sequence
+    ...outParts,
+    Buffer.alloc(4), // locktime 0
+  ]);
+  return { coinb1: coinb1.toString("hex"), coinb2: coinb2.toString("hex") };
+}
+
+/** The part of coinb1 that holds the scriptSig so far (after its length varint). */
+function coinb1ScriptSig(coinb1: string): Buffer | undefined {
+  if (!isHex(coinb1)) return undefined;
+  try {
+    const r = new ByteReader(Buffer.from(coinb1, "hex"));
+    r.u32("version");
+    if (r.u8("input count") !== 1) return undefined;
+    const prevHash = r.bytes(32, "prevout hash");
+    if (!prevHash.equals(Buffer.alloc(32)) || r.u32("prevout index") !== 0xffffffff) return undefined;
+    r.varInt("scriptSig length");
+    return r.bytes(r.remaining);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The payout address committed in coinb1 (0x lower-case), or undefined if coinb1 has none. */
+export function coinbasePayoutAddress(coinb1: string): string | undefined {
+  const script = coinb1ScriptSig(coinb1);
+  if (!script) return undefined;
+  const h = readBip34Height(script);
+  if (!h) return undefined;
+  if (script.length < h.length + 21 || script[h.length] !== 0x14) return undefined;
+  return "0x" + script.subarray(h.length + 1, h.length + 21).toString("hex");
+}
+
+/** The BIP34 height committed in coinb1, or undefined. */
+export function coinbaseHeight(coinb1: string): number | undefined {
+  const script = coinb1ScriptSig(coinb1);
+  return script ? readBip34Height(script)?.height : undefined;
+}
+
+/** coinb1 ‖ extranonce1 ‖ extranonce2 ‖ coinb2 as bytes (hex validated). */
+export function buildCoinbase(coinb1: string, extranonce1: string, extranonce2: string, coinb2: string): Buffer {
+  return Buffer.concat([
+    hexToBuffer(coinb1, "coinb1"),
+    hexToBuffer(extranonce1, "extranonce1"),
+    hexToBuffer(extranonce2, "extranonce2"),
+    hexToBuffer(coinb2, "coinb2"),
+  ]);
+}
