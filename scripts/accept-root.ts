@@ -1,0 +1,31 @@
+import { InputError } from "./lib/env";
+import { loadDeployment } from "./lib/deployment";
+import { chainNow, confirm, isoTime, poolAt, shortReason, signerFor } from "./lib/pool";
+import { runIfMain, type ScriptMain } from "./lib/run";
+
+/**
+ * Makes the pending root active once its challenge window has passed (anyone may do this).
+ *   DEPLOYMENT  deployment record; SIGNER any configured account
+ */
+export const main: ScriptMain<{ hash: `0x${string}`; epoch: bigint; root: `0x${string}` }> = async (hre, env, log = () => {}) => {
+  const deployment = await loadDeployment(hre, env);
+  const signer = await signerFor(hre, env);
+  const pool = await poolAt(hre, deployment.address, signer);
+  const [root, epoch, , validAt] = await pool.read.pendingRoot();
+  if (BigInt(root) === 0n) throw new InputError(`no pending root on ${pool.address}: nothing to accept`);
+  // Ask the node whether the next block would accept it (an idle local node's latest block can be
+  // far behind the wall clock, so the latest block's timestamp alone is not the answer).
+  try {
+    await pool.simulate.acceptRoot({ account: signer.account, blockTag: "pending" });
+  } catch (err) {
+    const now = await chainNow(hre);
+    const left = validAt > now ? `, ${validAt - now} s from now` : "";
+    throw new InputError(`epoch ${epoch} is in its challenge window until ${validAt} (${isoTime(validAt)})${left}: ${shortReason(err)}`);
+  }
+  const hash = await pool.write.acceptRoot();
+  await confirm(hre, hash);
+  log(`accepted epoch ${epoch} root ${root} on ${pool.address}: tx ${hash}`);
+  return { hash, epoch, root };
+};
+
+runIfMain(module, main);
