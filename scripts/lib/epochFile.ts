@@ -33,7 +33,8 @@ function uintField(label: string, raw: unknown): bigint {
 
 /**
  * Reads and checks an epoch file: JSON with at least
- * `{ epoch, root, totalCumulative, leaves: [{ account, cumulative, delta }] }`. The root is rebuilt
+ * `{ epoch, root, totalCumulative, leaves: [{ account, cumulative, delta } | [account, cumulative, delta]] }`
+ * (the aggregator publishes the array form, see src/epochs/format.ts). The root is rebuilt
  * from the leaves with src/merkle and must match; totalCumulative must be the sum of the leaves.
  */
 export function loadEpochFile(file: string, label = "EPOCH_FILE"): EpochFile {
@@ -62,7 +63,9 @@ export function loadEpochFile(file: string, label = "EPOCH_FILE"): EpochFile {
 
   const leaves: EpochLeaf[] = json.leaves.map((leaf: any, i: number) => {
     const at = `${label} leaves[${i}]`;
-    if (typeof leaf !== "object" || leaf === null) throw new InputError(`${at} must be an object`);
+    // The aggregator's published files write each leaf as [account, cumulative, delta].
+    if (Array.isArray(leaf)) leaf = { account: leaf[0], cumulative: leaf[1], delta: leaf[2] };
+    if (typeof leaf !== "object" || leaf === null) throw new InputError(`${at} must be an object or [account, cumulative, delta]`);
     if (typeof leaf.account !== "string") throw new InputError(`${at}.account must be an address string`);
     return {
       account: parseAddress(`${at}.account`, leaf.account),
@@ -88,7 +91,7 @@ export function loadEpochFile(file: string, label = "EPOCH_FILE"): EpochFile {
   }
 
   const contractRaw = json.contract ?? json.contractAddress;
-  const chainRaw = json.chainId ?? json.evmChainId;
+  const chainRaw = json.chainId ?? json.evmChainId ?? json.chain?.evmChainId;
   return {
     path: file,
     epoch,

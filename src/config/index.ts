@@ -15,7 +15,8 @@ export interface PoolConfig {
   store: { postgresUrl?: string };
   pplns: { factor: number; feeBps: number; feeAddress?: Address; confirmations: number };
   committer: { fundEpochs: boolean; pollSeconds: number };
-  payouts: { threshold: bigint; maxGasPerBatch: number };
+  /** Automatic payouts: threshold undefined = off (miners claim themselves). */
+  payouts: { threshold?: bigint; maxGasPerBatch: number };
 }
 
 export class ConfigError extends Error {
@@ -33,7 +34,7 @@ export const DEFAULT_CONFIG: PoolConfig = {
   store: {},
   pplns: { factor: 2, feeBps: 100, confirmations: 1 },
   committer: { fundEpochs: true, pollSeconds: 2 },
-  payouts: { threshold: 0n, maxGasPerBatch: 10_000_000 },
+  payouts: { maxGasPerBatch: 10_000_000 },
 };
 
 /** Environment variables and the setting each one sets. */

@@ -1,0 +1,266 @@
+import fs from "node:fs";
+import { EventEmitter } from "node:events";
+import path from "node:path";
+import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import { getAddress, isAddress, zeroAddress, type Address, type Hex } from "viem";
+import type { EvmClients } from "../evm/clients";
+import { erc20Abi, payoutPoolAbi } from "../evm/payoutPoolAbi";
+import type { PayoutTree } from "../merkle";
+import { loadEpochTree } from "../epochs/tree";
+import type { EpochRecord, ShareStore } from "../shares/types";
+import type { HashrateTracker } from "./hashrate";
+import { PoolMetrics } from "./metrics";
+
+export interface PayoutRecordView {
+  txHash: string;
+  time: number;
+  status: "sent" | "confirmed" | "failed";
+  gasUsed: string | null;
+  accounts: { account: string; amount: string }[];
+}
+
+export interface ApiContext {
+  store: ShareStore;
+  evm: EvmClients;
+  contract: Address;
+  hashrate: HashrateTracker;
+  /** Public connection facts shown to miners and wallets. */
+  publicConfig: { stratumUrl: string; rpcUrl: string; chainId: number; challengeWindow: number; powChain: "embedded" | "bitcoind" };
+  chainInfo: () => { height: number; networkDifficulty: number };
+  shareCounters: () => { accepted: number; rejected: number };
+  /** Current PPLNS window per address: share count and difficulty (units → decimal). */
+  windowFor: (address: string) => Promise<{ count: number; difficulty: string }>;
+  payouts: () => Promise<PayoutRecordView[]>;
+  /** Emits "update" ({ kind, ... }) for the server-sent event stream. */
+  events: EventEmitter;
+  metrics: PoolMetrics;
+  /** Directory of the built web page (index.html); absent = no page. */
+  webDir?: string;
+}
+
+export class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export function buildApi(ctx: ApiContext): FastifyInstance {
+  const app = Fastify({ logger: false });
+  const trees = new Map<number, PayoutTree>();
+  const token = ctx.evm.publicClient.readContract({ address: ctx.contract, abi: payoutPoolAbi, functionName: "token" });
+  token.catch(() => undefined);
+
+  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+    const status = err instanceof HttpError ? err.status : err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
+    reply.status(status).send({ error: status === 500 ? `internal error: ${err.message}` : err.message });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    if (req.url.startsWith("/api/")) return reply.status(404).send({ error: `no such route: ${req.method} ${req.url}` });
+    return serveWeb(ctx.webDir, "index.html", reply);
+  });
+
+  const epochOf = async (text: string): Promise<EpochRecord> => {
+    if (!/^\d{1,9}$/.test(text)) throw new HttpError(400, `epoch must be a positive integer, got "${text}"`);
+    const record = await ctx.store.epoch(Number(text));
+    if (!record) throw new HttpError(404, `unknown epoch ${text}`);
+    return record;
+  };
+  const addressOf = (text: string): Address => {
+    if (!isAddress(text, { strict: false })) throw new HttpError(400, `not a valid address: "${text}" (expected 0x followed by 40 hex digits, with a correct checksum if mixed-case)`);
+    return getAddress(text);
+  };
+  const treeOf = (record: EpochRecord): PayoutTree => {
+    let tree = trees.get(record.number);
+    if (!tree || tree.root.toLowerCase() !== record.root.toLowerCase()) {
+      tree = loadEpochTree(record.filePath).tree;
+      trees.set(record.number, tree);
+    }
+    return tree;
+  };
+  const activeEpoch = async (): Promise<EpochRecord | undefined> => {
+    const [, epoch] = await ctx.evm.publicClient.readContract({ address: ctx.contract, abi: payoutPoolAbi, functionName: "activeRoot" });
+    return epoch === 0n ? undefined : ctx.store.epoch(Number(epoch));
+  };
+
+  app.get("/api/config", async () => {
+    const t = await token;
+    let assetSymbol = "ETH";
+    let assetDecimals = 18;
+    if (t !== zeroAddress) {
+      assetSymbol = await ctx.evm.publicClient.readContract({ address: t, abi: erc20Abi, functionName: "symbol" }).catch(() => "TOKEN");
+      assetDecimals = await ctx.evm.publicClient.readContract({ address: t, abi: erc20Abi, functionName: "decimals" }).catch(() => 18);
+    }
+    return { ...ctx.publicConfig, contract: ctx.contract, token: t, assetSymbol, assetDecimals };
+  });
+
+  app.get("/api/stats", async () => {
+    const pc = ctx.evm.publicClient;
+    const t = await token;
+    const [active, pending, totalFunded, balance, blocks, latest] = await Promise.all([
+      pc.readContract({ address: ctx.contract, abi: payoutPoolAbi, functionName: "activeRoot" }),
+      pc.readContract({ address: ctx.contract, abi: payoutPoolAbi, functionName: "pendingRoot" }),
+      pc.readContract({ address: ctx.contract, abi: payoutPoolAbi, functionName: "totalFunded" }),
+      t === zeroAddress ? pc.getBalance({ address: ctx.contract }) : pc.readContract({ address: t, abi: erc20Abi, functionName: "balanceOf", args: [ctx.contract] }),
+      ctx.store.blocks(),
+      ctx.store.latestEpoch(),
+    ]);
+    // Only claims take funds out, so what was funded minus what is held is what has been claimed.
+    const totalClaimed = totalFunded > balance ? totalFunded - balance : 0n;
+    const activity = ctx.hashrate.activity();
+    return {
+      hashrate: ctx.hashrate.rate(),
+      miners: activity.miners,
+      workers: activity.workers,
+      blocks: {
+        found: blocks.length,
+        confirmed: blocks.filter((b) => b.status === "confirmed").length,
+        orphaned: blocks.filter((b) => b.status === "orphaned").length,
+      },
+      chain: ctx.chainInfo(),
+      currentEpoch: latest?.number ?? null,
+      activeEpoch: Number(active[1]),
+      pendingEpoch: pending[1] === 0n ? null : Number(pending[1]),
+      contract: {
+        balance: balance.toString(),
+        totalFunded: totalFunded.toString(),
+        activeTotalCumulative: active[2].toString(),
+        totalClaimed: totalClaimed.toString(),
+        outstanding: (active[2] - totalClaimed).toString(),
+      },
+      shares: ctx.shareCounters(),
+    };
+  });
+
+  app.get<{ Querystring: { address?: string } }>("/api/hashrate", async (req) => {
+    const address = req.query.address ? addressOf(req.query.address) : undefined;
+    return { points: ctx.hashrate.series(address) };
+  });
+
+  app.get("/api/blocks", async () => {
+    const blocks = await ctx.store.blocks();
+    return blocks
+      .sort((a, b) => b.height - a.height)
+      .map((b) => ({ height: b.height, hash: b.hash, reward: b.reward.toString(), finder: b.finder, worker: b.worker, time: b.time, confirmations: b.confirmations, status: b.status, epoch: b.epoch }));
+  });
+
+  app.get<{ Params: { address: string } }>("/api/miners/:address", async (req) => {
+    const address = addressOf(req.params.address);
+    const key = address.toLowerCase();
+    const [active, claimed, window, payouts, epochs] = await Promise.all([
+      activeEpoch(),
+      ctx.evm.publicClient.readContract({ address: ctx.contract, abi: payoutPoolAbi, functionName: "claimed", args: [address] }),
+      ctx.windowFor(key),
+      ctx.payouts(),
+      ctx.store.epochs(),
+    ]);
+    const allocated = active ? (treeOf(active).proofFor(address)?.cumulative ?? 0n) : 0n;
+    const history: { epoch: number; delta: string; cumulative: string }[] = [];
+    for (const e of epochs.sort((a, b) => a.number - b.number)) {
+      if (e.state === "revoked") continue;
+      const d = (await ctx.store.ledgerDeltas(e.number)).find((x) => x.address.toLowerCase() === key);
+      if (d) history.push({ epoch: e.number, delta: d.delta.toString(), cumulative: d.cumulative.toString() });
+    }
+    return {
+      address,
+      hashrate: ctx.hashrate.rate(600_000, key),
+      workers: ctx.hashrate.workers(key).map((w) => ({ ...w, hashrate: ctx.hashrate.rate(600_000, key, w.name) })),
+      sharesInWindow: window,
+      allocated: allocated.toString(),
+      claimed: claimed.toString(),
+      claimable: (allocated > claimed ? allocated - claimed : 0n).toString(),
+      epochs: history,
+      payouts: payouts.flatMap((p) =>
+        p.accounts.filter((a) => a.account.toLowerCase() === key).map((a) => ({ txHash: p.txHash, amount: a.amount, time: p.time, status: p.status })),
+      ),
+    };
+  });
+
+  app.get("/api/epochs", async () => {
+    const [epochs, pending] = await Promise.all([
+      ctx.store.epochs(),
+      ctx.evm.publicClient.readContract({ address: ctx.contract, abi: payoutPoolAbi, functionName: "pendingRoot" }),
+    ]);
+    const heights = new Map((await ctx.store.blocks()).map((b) => [b.hash, b.height]));
+    return epochs
+      .sort((a, b) => b.number - a.number)
+      .map((e) => ({
+        epoch: e.number,
+        root: e.root,
+        totalCumulative: e.totalCumulative.toString(),
+        state: e.state === "accepted" ? "active" : e.state,
+        validAt: Number(pending[1]) === e.number && e.state !== "accepted" ? Number(pending[3]) : null,
+        blocks: e.blocks.map((h) => heights.get(h) ?? null),
+        dataHash: e.dataHash,
+        uri: `/api/epochs/${e.number}`,
+        proposeTx: e.proposeTx,
+        acceptTx: e.acceptTx,
+      }));
+  });
+
+  app.get<{ Params: { n: string } }>("/api/epochs/:n", async (req, reply) => {
+    const record = await epochOf(req.params.n);
+    return reply.type("application/json").send(fs.createReadStream(record.filePath));
+  });
+
+  app.get<{ Params: { n: string } }>("/api/epochs/:n/shares", async (req, reply) => {
+    const record = await epochOf(req.params.n);
+    return reply.type("application/x-ndjson").send(fs.createReadStream(record.shareLogPath));
+  });
+
+  app.get<{ Params: { address: string } }>("/api/proof/:address", async (req) => {
+    const address = addressOf(req.params.address);
+    const active = await activeEpoch();
+    if (!active) throw new HttpError(404, "no root is active yet");
+    const entry = treeOf(active).proofFor(address);
+    if (!entry) throw new HttpError(404, `${address} has no allocation in the active root (epoch ${active.number})`);
+    return { account: entry.account, cumulative: entry.cumulative.toString(), proof: entry.proof, epoch: active.number, root: active.root as Hex, contract: ctx.contract, chainId: ctx.publicConfig.chainId };
+  });
+
+  app.get("/api/payouts", async () => ctx.payouts());
+
+  app.get("/api/events", (req, reply) => {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+    res.write(": connected\n\n");
+    let queued: object | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const flush = () => {
+      timer = undefined;
+      if (queued) res.write(`event: update\ndata: ${JSON.stringify(queued)}\n\n`);
+      queued = undefined;
+    };
+    const onUpdate = (update: object) => {
+      queued = update;
+      if (!timer) timer = setTimeout(flush, 1000);
+    };
+    const keepAlive = setInterval(() => res.write(": ping\n\n"), 15_000);
+    ctx.events.on("update", onUpdate);
+    req.raw.on("close", () => {
+      clearInterval(keepAlive);
+      clearTimeout(timer);
+      ctx.events.off("update", onUpdate);
+    });
+  });
+
+  app.get("/metrics", async (_req, reply) => {
+    reply.type(ctx.metrics.contentType);
+    return ctx.metrics.render();
+  });
+
+  app.get("/", (_req, reply) => serveWeb(ctx.webDir, "index.html", reply));
+  app.get<{ Params: { "*": string } }>("/assets/*", (req, reply) => serveWeb(ctx.webDir, path.join("assets", req.params["*"]), reply));
+
+  return app;
+}
+
+const MIME: Record<string, string> = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png", ".json": "application/json" };
+
+function serveWeb(webDir: string | undefined, rel: string, reply: FastifyReply) {
+  if (!webDir) return reply.status(404).send({ error: "the web page is not built (npm run build:web)" });
+  const file = path.resolve(webDir, rel);
+  if (!file.startsWith(path.resolve(webDir) + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+    return reply.status(404).send({ error: `not found: ${rel}` });
+  }
+  return reply.type(MIME[path.extname(file)] ?? "application/octet-stream").send(fs.createReadStream(file));
+}

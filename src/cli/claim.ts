@@ -1,0 +1,141 @@
+import { formatUnits, getAddress, isAddress, zeroAddress, type Address, type Hex } from "viem";
+import { connectEvm } from "../evm/clients";
+import { erc20Abi, payoutPoolAbi } from "../evm/payoutPoolAbi";
+import { loadEpochTree } from "../epochs/tree";
+import { parseFlags, required, UsageError } from "./args";
+
+export const CLAIM_HELP = `pool claim --address A [--api URL | --epoch-file F] [--rpc URL] [--contract C] [--key-env VAR] [--dry-run]
+
+Shows what address A can claim from the pool's PayoutPool contract and claims it. The funds always
+go to A, whoever sends the transaction (and pays its gas).
+
+  --address A      the payout address (0x…)
+  --api URL        the pool's HTTP API, e.g. http://127.0.0.1:8080 (proof from /api/proof/A)
+  --epoch-file F   a published epoch file instead of the API (the tree is rebuilt locally)
+  --rpc URL        EVM JSON-RPC endpoint (default: the API's, or http://127.0.0.1:8545)
+  --contract C     PayoutPool address (default: from the API or the epoch file)
+  --key-env VAR    name of the environment variable holding the sender's private key
+  --dry-run        only show the claimable amount`;
+
+interface ProofData {
+  account: Address;
+  cumulative: bigint;
+  proof: Hex[];
+  contract?: Address;
+  rpcUrl?: string;
+  epoch?: number;
+}
+
+export async function claimCommand(argv: string[], out: (line: string) => void = console.log): Promise<number> {
+  const flags = parseFlags(argv, {
+    address: { type: "string" },
+    api: { type: "string" },
+    "epoch-file": { type: "string" },
+    rpc: { type: "string" },
+    contract: { type: "string" },
+    "key-env": { type: "string" },
+    "dry-run": { type: "boolean" },
+  });
+  if (flags.help) {
+    out(CLAIM_HELP);
+    return 0;
+  }
+  const addressText = required(flags.address, "address");
+  if (!isAddress(addressText, { strict: false })) throw new UsageError(`--address: not a valid address: ${addressText}`);
+  const address = getAddress(addressText);
+  if (flags.api && flags["epoch-file"]) throw new UsageError("give either --api or --epoch-file, not both");
+  if (!flags.api && !flags["epoch-file"]) throw new UsageError("missing --api URL or --epoch-file F");
+
+  const data = flags.api ? await proofFromApi(flags.api, address) : proofFromEpochFile(flags["epoch-file"]!, address);
+  const contractText = flags.contract ?? data.contract;
+  if (!contractText || !isAddress(contractText, { strict: false })) throw new UsageError("--contract: missing or invalid PayoutPool address");
+  const contract = getAddress(contractText);
+  const rpcUrl = flags.rpc ?? data.rpcUrl ?? "http://127.0.0.1:8545";
+
+  let key: Hex | undefined;
+  if (!flags["dry-run"]) {
+    const keyEnv = required(flags["key-env"], "key-env");
+    const value = process.env[keyEnv];
+    if (!value) throw new UsageError(`--key-env: environment variable ${keyEnv} is not set`);
+    if (!/^0x[0-9a-fA-F]{64}$/.test(value)) throw new UsageError(`--key-env: ${keyEnv} does not hold a 0x-prefixed 32-byte private key`);
+    key = value as Hex;
+  }
+
+  const evm = await connectEvm(rpcUrl, key);
+  const pc = evm.publicClient;
+  const [token, claimedBefore, active] = await Promise.all([
+    pc.readContract({ address: contract, abi: payoutPoolAbi, functionName: "token" }),
+    pc.readContract({ address: contract, abi: payoutPoolAbi, functionName: "claimed", args: [address] }),
+    pc.readContract({ address: contract, abi: payoutPoolAbi, functionName: "activeRoot" }),
+  ]);
+  const claimable = await pc.readContract({ address: contract, abi: payoutPoolAbi, functionName: "claimable", args: [address, data.cumulative, data.proof] });
+  const balance = () => (token === zeroAddress ? pc.getBalance({ address }) : pc.readContract({ address: token, abi: erc20Abi, functionName: "balanceOf", args: [address] }));
+  const unit = token === zeroAddress ? "wei (native)" : `units of token ${token}`;
+
+  out(`account:        ${address}`);
+  out(`contract:       ${contract} (active epoch ${active[1]})`);
+  out(`cumulative:     ${data.cumulative} ${unit}${data.epoch !== undefined ? ` (proof from epoch ${data.epoch})` : ""}`);
+  out(`already claimed ${claimedBefore}`);
+  out(`claimable:      ${claimable} (${formatUnits(claimable, 18)})`);
+  if (claimable === 0n) {
+    const verified = data.cumulative > claimedBefore ? " (the proof is not for the active root yet, or is invalid)" : "";
+    out(`nothing to claim${verified}`);
+    return flags["dry-run"] ? 0 : verified ? 1 : 0;
+  }
+  if (flags["dry-run"]) return 0;
+
+  const before = await balance();
+  const hash = await evm.walletClient!.writeContract({
+    address: contract,
+    abi: payoutPoolAbi,
+    functionName: "claim",
+    args: [address, data.cumulative, data.proof],
+  });
+  out(`transaction:    ${hash}`);
+  const receipt = await pc.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") {
+    out(`claim reverted in block ${receipt.blockNumber}`);
+    return 1;
+  }
+  const after = await balance();
+  out(`confirmed in block ${receipt.blockNumber}, gas used ${receipt.gasUsed}`);
+  out(`new balance:    ${after} (+${after - before})`);
+  return 0;
+}
+
+async function proofFromApi(api: string, address: Address): Promise<ProofData> {
+  const base = api.replace(/\/+$/, "");
+  const res = await fetchOrExplain(`${base}/api/proof/${address}`);
+  const body = (await res.json()) as Record<string, unknown>;
+  if (res.status === 404) throw new Error(`no allocation for ${address} in the active root: ${body.error ?? "not found"}`);
+  if (!res.ok) throw new Error(`API answered ${res.status}: ${body.error ?? JSON.stringify(body)}`);
+  const config = (await (await fetchOrExplain(`${base}/api/config`)).json()) as { rpcUrl?: string };
+  return {
+    account: getAddress(String(body.account)),
+    cumulative: BigInt(String(body.cumulative)),
+    proof: body.proof as Hex[],
+    contract: body.contract as Address,
+    rpcUrl: config.rpcUrl,
+    epoch: Number(body.epoch),
+  };
+}
+
+async function fetchOrExplain(url: string): Promise<Response> {
+  try {
+    return await fetch(url);
+  } catch (e) {
+    throw new Error(`cannot reach ${url}: ${(e as Error).cause ?? (e as Error).message}`);
+  }
+}
+
+function proofFromEpochFile(file: string, address: Address): ProofData {
+  let loaded: ReturnType<typeof loadEpochTree>;
+  try {
+    loaded = loadEpochTree(file);
+  } catch (e) {
+    throw new UsageError(`--epoch-file: ${file}: ${(e as Error).message}`);
+  }
+  const entry = loaded.tree.proofFor(address);
+  if (!entry) throw new Error(`${address} has no leaf in ${file}`);
+  return { ...entry, contract: loaded.file.contract as Address, epoch: loaded.file.epoch };
+}

@@ -1,0 +1,283 @@
+/**
+ * The epoch builder: pays every confirmed, unpaid block in one new epoch. For each block it walks
+ * the PPLNS window in the share store, splits the reward, then advances the cumulative ledger,
+ * builds the payout tree over the whole ledger and writes the share log and the epoch file.
+ * Recording the epoch (ledger advance + blocks marked paid) is one store transaction, done last:
+ * a crash before it leaves only files that the next run rewrites byte for byte.
+ */
+import path from "node:path";
+import type { Hex } from "viem";
+import { PayoutTree, TREE_OPTIONS, normalizeAccount } from "../merkle";
+import { DEFAULT_FACTOR, WindowAccumulator, parseFactor, splitReward, windowUnitsForBits, type WindowSummary } from "../pplns";
+import { UNITS_PER_DIFFICULTY, difficultyToUnits, type BlockRecord, type LedgerDelta, type ShareStore } from "../shares";
+import { EPOCH_FILE_FORMAT, EPOCH_FILE_VERSION, LEAF_FIELDS, ROUNDING_RULE, epochFileName, shareLogFileName, writeEpochFile, type EpochBlock, type EpochHeader, type EpochLeaves } from "./format";
+import { advanceLedger, sortLedger, sumAllocations, type SortedLedger } from "./ledger";
+import { ShareLogWriter } from "./sharelog";
+
+export interface EpochBuilderConfig {
+  store: ShareStore;
+  /** Epoch files and share logs go to `<dataDir>/epochs/`. */
+  dataDir: string;
+  /** Name of the proof-of-work chain ("embedded", "bitcoin", "regtest", …), written into the file. */
+  powChain: string;
+  evmChainId: number;
+  /** PayoutPool address. */
+  contract: string;
+  /** PPLNS factor: N = factor × network difficulty. Default 2. */
+  factor?: string;
+  /** Operator fee in basis points. Default 0. */
+  feeBps?: number;
+  feeAddress?: string;
+  /** Depth K a block needs before it is paid. Default 1. */
+  confirmations?: number;
+}
+
+/** Everything about an epoch the committer and the API need. */
+export interface BuiltEpoch {
+  number: number;
+  header: EpochHeader;
+  leaves: EpochLeaves;
+  tree: PayoutTree;
+  filePath: string;
+  shareLogPath: string;
+  /** keccak256 of the epoch file's bytes: proposeRoot's dataHash. */
+  dataHash: Hex;
+  bytes: number;
+  root: Hex;
+  totalCumulative: bigint;
+  reward: bigint;
+  deltas: LedgerDelta[];
+  /** Store ids of the blocks paid, as hashes. */
+  blocks: string[];
+  timings: Record<string, number>;
+}
+
+interface BlockWindow {
+  block: BlockRecord;
+  windowUnits: bigint;
+  summary: WindowSummary;
+  weights: Array<{ address: string; weight: bigint }>;
+}
+
+export class EpochBuilder {
+  private readonly store: ShareStore;
+  private readonly dir: string;
+  private readonly factor: string;
+  private readonly feeBps: number;
+  private readonly feeAddress: string | undefined;
+  private readonly confirmations: number;
+  /** Tree of the latest recorded epoch, reused (its unchanged leaves) by the next build. */
+  private cached: { epoch: number; tree: PayoutTree } | undefined;
+
+  constructor(private readonly config: EpochBuilderConfig) {
+    this.store = config.store;
+    this.dir = path.join(config.dataDir, "epochs");
+    this.factor = config.factor ?? DEFAULT_FACTOR;
+    parseFactor(this.factor);
+    this.feeBps = config.feeBps ?? 0;
+    if (!Number.isInteger(this.feeBps) || this.feeBps < 0 || this.feeBps > 10_000) throw new RangeError(`feeBps must be 0..10000, got ${this.feeBps}`);
+    this.feeAddress = config.feeAddress === undefined ? undefined : normalizeAccount(config.feeAddress);
+    if (this.feeBps > 0 && this.feeAddress === undefined) throw new TypeError("feeAddress is required when feeBps > 0");
+    this.confirmations = config.confirmations ?? 1;
+    if (!Number.isSafeInteger(this.confirmations) || this.confirmations < 0) throw new RangeError("confirmations must be a non-negative integer");
+    if (!Number.isSafeInteger(config.evmChainId) || config.evmChainId < 1) throw new RangeError("evmChainId must be a positive integer");
+    normalizeAccount(config.contract);
+  }
+
+  /** Confirmed (depth ≥ K), unpaid blocks in payment order (height, then hash). */
+  async payableBlocks(): Promise<BlockRecord[]> {
+    const blocks = await this.store.blocks({ status: "confirmed", unpaid: true });
+    return blocks
+      .filter((b) => b.confirmations >= this.confirmations)
+      .sort((a, b) => a.height - b.height || (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+  }
+
+  /**
+   * Computes the next epoch and writes its files, without recording it. Deterministic: the same
+   * store state gives the same bytes. Undefined when there is nothing to pay.
+   */
+  async prepare(): Promise<BuiltEpoch | undefined> {
+    const blocks = await this.payableBlocks();
+    if (blocks.length === 0) return undefined;
+    const timings: Record<string, number> = {};
+    const clock = (name: string, start: number) => (timings[name] = (timings[name] ?? 0) + (performance.now() - start));
+
+    const latest = await this.latestValidEpoch();
+    const number = latest ? latest.number + 1 : 1;
+
+    let t = performance.now();
+    const windows: BlockWindow[] = [];
+    for (const block of blocks) windows.push(await this.blockWindow(block));
+    clock("pplnsMs", t);
+
+    t = performance.now();
+    const feeAddress = this.feeAddress;
+    const splits = windows.map((w) => splitReward({ reward: w.block.reward, feeBps: this.feeBps, feeAddress, weights: w.weights }));
+    const allocations = sumAllocations(splits.map((s) => s.allocations));
+    const previous = await this.previousLedger(latest?.number);
+    const leaves = advanceLedger(previous.ledger, allocations);
+    clock("ledgerMs", t);
+
+    t = performance.now();
+    const tree = PayoutTree.fromSorted(leaves.accounts, leaves.cumulative, previous.tree);
+    clock("treeMs", t);
+
+    t = performance.now();
+    const shareLogPath = path.join(this.dir, shareLogFileName(number));
+    const log = await this.writeShareLog(shareLogPath, number, windows);
+    clock("shareLogMs", t);
+
+    const reward = blocks.reduce((s, b) => s + b.reward, 0n);
+    const header: EpochHeader = {
+      format: EPOCH_FILE_FORMAT,
+      version: EPOCH_FILE_VERSION,
+      chain: { pow: this.config.powChain, evmChainId: this.config.evmChainId },
+      contract: normalizeAccount(this.config.contract),
+      epoch: number,
+      previous: latest ? { epoch: latest.number, root: latest.root as Hex, dataHash: latest.dataHash as Hex } : null,
+      pplns: { factor: this.factor, unitsPerDifficulty: UNITS_PER_DIFFICULTY.toString(), rounding: ROUNDING_RULE },
+      fee: { bps: this.feeBps, address: this.feeAddress ?? null },
+      blocks: windows.map((w, i) => epochBlock(w, splits[i].fee)),
+      shareLog: { file: path.basename(shareLogPath), hash: "keccak256", digest: log.digest, lines: log.lines },
+      reward: reward.toString(),
+      totalCumulative: tree.total.toString(),
+      root: tree.root,
+      tree: TREE_OPTIONS,
+      leafFields: LEAF_FIELDS,
+    };
+
+    t = performance.now();
+    const filePath = path.join(this.dir, epochFileName(number));
+    const { dataHash, bytes } = writeEpochFile(filePath, header, leaves);
+    clock("epochFileMs", t);
+
+    const deltas: LedgerDelta[] = [];
+    for (let i = 0; i < leaves.accounts.length; i++) {
+      if (leaves.delta[i] > 0n) deltas.push({ address: leaves.accounts[i], delta: leaves.delta[i], cumulative: leaves.cumulative[i] });
+    }
+    return {
+      number,
+      header,
+      leaves,
+      tree,
+      filePath,
+      shareLogPath,
+      dataHash,
+      bytes,
+      root: tree.root,
+      totalCumulative: tree.total,
+      reward,
+      deltas,
+      blocks: blocks.map((b) => b.hash),
+      timings,
+    };
+  }
+
+  /** prepare() and record the epoch in the store (the ledger advances here, atomically). */
+  async build(): Promise<BuiltEpoch | undefined> {
+    const epoch = await this.prepare();
+    if (!epoch) return undefined;
+    await this.store.recordEpoch(
+      {
+        number: epoch.number,
+        blocks: epoch.blocks,
+        root: epoch.root,
+        totalCumulative: epoch.totalCumulative,
+        reward: epoch.reward,
+        accounts: epoch.leaves.accounts.length,
+        filePath: epoch.filePath,
+        dataHash: epoch.dataHash,
+        shareLogPath: epoch.shareLogPath,
+        shareLogDigest: epoch.header.shareLog.digest,
+      },
+      epoch.deltas,
+    );
+    this.cached = { epoch: epoch.number, tree: epoch.tree };
+    return epoch;
+  }
+
+  private async latestValidEpoch() {
+    const epochs = await this.store.epochs();
+    for (let i = epochs.length - 1; i >= 0; i--) if (epochs[i].state !== "revoked") return epochs[i];
+    return undefined;
+  }
+
+  /** The ledger after epoch `number`: from the cached tree when it is that epoch's, else the store. */
+  private async previousLedger(number: number | undefined): Promise<{ ledger: SortedLedger; tree?: PayoutTree }> {
+    if (number === undefined) return { ledger: { accounts: [], amounts: [] } };
+    const cached = this.cached;
+    if (cached && cached.epoch === number) {
+      const tree = cached.tree;
+      const accounts = new Array<string>(tree.size);
+      const amounts = new Array<bigint>(tree.size);
+      for (let i = 0; i < tree.size; i++) {
+        accounts[i] = tree.accountAt(i);
+        amounts[i] = tree.cumulativeAt(i);
+      }
+      return { ledger: { accounts, amounts }, tree };
+    }
+    return { ledger: sortLedger(await this.store.ledger()) };
+  }
+
+  private async blockWindow(block: BlockRecord): Promise<BlockWindow> {
+    const windowUnits = windowUnitsForBits(block.nbits, this.factor);
+    const acc = new WindowAccumulator(windowUnits);
+    outer: for await (const batch of this.store.weightsNewestFirst(block.shareId)) {
+      for (const r of batch) if (!acc.addParts(r.account, r.whole, r.frac, r.id)) break outer;
+    }
+    const summary = acc.summary();
+    if (summary.lastShareId !== block.shareId) throw new Error(`block ${block.hash}: its share ${block.shareId} is not in the store`);
+    const keyed = acc.weights();
+    const addresses = await this.store.accountAddresses(keyed.map((k) => k.key));
+    const weights = keyed.map(({ key, weight }) => {
+      const address = addresses.get(key);
+      if (address === undefined) throw new Error(`account ${key} missing from the store`);
+      return { address, weight };
+    });
+    return { block, windowUnits, summary, weights };
+  }
+
+  private async writeShareLog(file: string, epoch: number, windows: BlockWindow[]): Promise<{ digest: Hex; lines: number }> {
+    const writer = new ShareLogWriter(file, { epoch, blocks: windows.length });
+    try {
+      for (let b = 0; b < windows.length; b++) {
+        const { summary } = windows[b];
+        const first = summary.firstShareId as number;
+        let count = 0;
+        for await (const share of this.store.sharesInRange(first, summary.lastShareId as number)) {
+          const credited = share.id === first ? summary.firstShareCredit : difficultyToUnits(share.difficulty);
+          writer.write({ ...share, block: b, credited });
+          count++;
+        }
+        if (count !== summary.shareCount) throw new Error(`block ${windows[b].block.hash}: window has ${summary.shareCount} shares, the store returned ${count}`);
+      }
+      const { digest, lines } = writer.finish();
+      return { digest, lines };
+    } catch (err) {
+      writer.abort();
+      throw err;
+    }
+  }
+}
+
+function epochBlock(w: BlockWindow, fee: bigint): EpochBlock {
+  const s = w.summary;
+  return {
+    height: w.block.height,
+    hash: w.block.hash,
+    reward: w.block.reward.toString(),
+    finder: w.block.finder,
+    shareId: w.block.shareId,
+    nbits: w.block.nbits,
+    window: {
+      units: w.windowUnits.toString(),
+      coveredUnits: s.coveredUnits.toString(),
+      complete: s.complete,
+      firstShareId: s.firstShareId as number,
+      lastShareId: s.lastShareId as number,
+      shareCount: s.shareCount,
+      firstShareCredit: s.firstShareCredit.toString(),
+    },
+    fee: fee.toString(),
+  };
+}

@@ -1,0 +1,256 @@
+/**
+ * The epoch file: one JSON document per on-chain epoch, enough for anyone to rebuild its root and,
+ * with the share log, every allocation in it. Written in one canonical layout (fixed key order,
+ * one leaf per line) so that the same epoch always has the same bytes, hence the same keccak256
+ * data hash, which is what proposeRoot stores on chain.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { Hex } from "viem";
+import { TREE_OPTIONS } from "../merkle";
+import { Keccak256 } from "./digest";
+
+export const EPOCH_FILE_FORMAT = "pplns-epoch";
+export const EPOCH_FILE_VERSION = 1;
+export const LEAF_FIELDS = ["account", "cumulative", "delta"] as const;
+export const ROUNDING_RULE = "fee = floor(reward * bps / 10000); rest pro rata by window units, floor, leftover units to the largest remainders, ties to the lower address";
+
+/** The PPLNS window of one block, as recomputed by anyone from the share log. */
+export interface EpochBlockWindow {
+  /** N in difficulty units (10^12 per difficulty 1) = floor(factor × DIFF1 × 10^12 / target(nbits)). */
+  units: string;
+  /** Units actually credited: N, or less when the history is shorter than N (complete = false). */
+  coveredUnits: string;
+  complete: boolean;
+  firstShareId: number;
+  lastShareId: number;
+  shareCount: number;
+  /** Units credited to the oldest share (the only one that may count in part). */
+  firstShareCredit: string;
+}
+
+export interface EpochBlock {
+  height: number;
+  hash: string;
+  /** Subsidy + fees, smallest unit. */
+  reward: string;
+  finder: string;
+  /** The block-finding share (the newest share of the window). */
+  shareId: number;
+  /** Network target of the block's job, from which N follows. */
+  nbits: string;
+  window: EpochBlockWindow;
+  /** Operator fee taken from this block. */
+  fee: string;
+}
+
+export interface EpochHeader {
+  format: typeof EPOCH_FILE_FORMAT;
+  version: typeof EPOCH_FILE_VERSION;
+  chain: { pow: string; evmChainId: number };
+  contract: string;
+  epoch: number;
+  /** The epoch this one builds on (its leaves are this epoch's starting ledger), or null for the first. */
+  previous: { epoch: number; root: Hex; dataHash: Hex } | null;
+  pplns: { factor: string; unitsPerDifficulty: string; rounding: string };
+  fee: { bps: number; address: string | null };
+  blocks: EpochBlock[];
+  shareLog: { file: string; hash: "keccak256"; digest: Hex; lines: number };
+  /** Sum of the blocks' rewards: what the ledger grew by in this epoch. */
+  reward: string;
+  totalCumulative: string;
+  root: Hex;
+  tree: typeof TREE_OPTIONS;
+  leafFields: typeof LEAF_FIELDS;
+}
+
+/** Leaves in tree order (account ascending), as parallel arrays (a million objects would be slow). */
+export interface EpochLeaves {
+  accounts: string[];
+  cumulative: bigint[];
+  delta: bigint[];
+}
+
+export interface EpochFile extends EpochHeader {
+  leaves: EpochLeaves;
+}
+
+export class EpochFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "EpochFormatError";
+  }
+}
+
+/** The file's text, in chunks: the header as indented JSON, then one `[account, cumulative, delta]` per line. */
+export function* epochFileChunks(header: EpochHeader, leaves: EpochLeaves): Generator<string> {
+  const n = leaves.accounts.length;
+  if (leaves.cumulative.length !== n || leaves.delta.length !== n) throw new EpochFormatError("leaf columns differ in length");
+  const head = JSON.stringify(header, null, 2);
+  yield head.slice(0, head.length - 2) + ',\n  "leaves": [';
+  const CHUNK = 20_000;
+  for (let start = 0; start < n; start += CHUNK) {
+    const end = Math.min(n, start + CHUNK);
+    let text = "";
+    for (let i = start; i < end; i++) {
+      text += `${i === 0 ? "\n" : ",\n"}    ["${leaves.accounts[i]}","${leaves.cumulative[i]}","${leaves.delta[i]}"]`;
+    }
+    yield text;
+  }
+  yield "\n  ]\n}\n";
+}
+
+export function serializeEpochFile(file: EpochFile): Buffer {
+  const { leaves, ...header } = file;
+  return Buffer.from([...epochFileChunks(header, leaves)].join(""), "utf8");
+}
+
+/**
+ * Writes the file atomically (temporary file, fsync, rename) and returns keccak256 of its bytes
+ * and its size. A crash leaves either no file or the complete one.
+ */
+export function writeEpochFile(file: string, header: EpochHeader, leaves: EpochLeaves): { dataHash: Hex; bytes: number } {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, "w");
+  const k = new Keccak256();
+  let bytes = 0;
+  try {
+    for (const chunk of epochFileChunks(header, leaves)) {
+      const buf = Buffer.from(chunk, "utf8");
+      k.update(buf);
+      fs.writeSync(fd, buf);
+      bytes += buf.length;
+    }
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  return { dataHash: k.hex(), bytes };
+}
+
+// ---- reading ------------------------------------------------------------------------------------
+
+const HEX32 = /^0x[0-9a-f]{64}$/;
+const ADDRESS = /^0x[0-9a-f]{40}$/;
+const UINT = /^(0|[1-9]\d{0,77})$/;
+
+function need(cond: boolean, what: string): asserts cond {
+  if (!cond) throw new EpochFormatError(`epoch file: ${what}`);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function uintString(v: unknown, what: string): string {
+  need(typeof v === "string" && UINT.test(v), `${what} must be a decimal integer string`);
+  return v as string;
+}
+
+function safeInt(v: unknown, what: string, min = 0): number {
+  need(Number.isSafeInteger(v) && (v as number) >= min, `${what} must be an integer ≥ ${min}`);
+  return v as number;
+}
+
+/** Parses and checks the structure of an epoch file (not its arithmetic: see verify.ts). */
+export function parseEpochFile(bytes: Buffer | string): EpochFile {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(typeof bytes === "string" ? bytes : bytes.toString("utf8"));
+  } catch (err) {
+    throw new EpochFormatError(`epoch file is not valid JSON: ${(err as Error).message}`);
+  }
+  need(isObject(doc), "top level must be an object");
+  need(doc.format === EPOCH_FILE_FORMAT, `format must be "${EPOCH_FILE_FORMAT}"`);
+  need(doc.version === EPOCH_FILE_VERSION, `unsupported version ${String(doc.version)} (this reader knows ${EPOCH_FILE_VERSION})`);
+  need(isObject(doc.chain) && typeof doc.chain.pow === "string" && Number.isSafeInteger(doc.chain.evmChainId), "chain must be { pow, evmChainId }");
+  need(typeof doc.contract === "string" && /^0x[0-9a-fA-F]{40}$/.test(doc.contract), "contract must be an address");
+  const epoch = safeInt(doc.epoch, "epoch", 1);
+  let previous: EpochHeader["previous"] = null;
+  if (doc.previous !== null) {
+    need(isObject(doc.previous), "previous must be null or an object");
+    const p = doc.previous;
+    need(HEX32.test(String(p.root)) && HEX32.test(String(p.dataHash)), "previous.root and previous.dataHash must be 32-byte hex");
+    previous = { epoch: safeInt(p.epoch, "previous.epoch", 1), root: p.root as Hex, dataHash: p.dataHash as Hex };
+  }
+  need(isObject(doc.pplns) && typeof doc.pplns.factor === "string" && typeof doc.pplns.unitsPerDifficulty === "string", "pplns must be { factor, unitsPerDifficulty, rounding }");
+  need(isObject(doc.fee) && Number.isInteger(doc.fee.bps) && (doc.fee.address === null || ADDRESS.test(String(doc.fee.address))), "fee must be { bps, address }");
+  need(Array.isArray(doc.blocks) && doc.blocks.length > 0, "blocks must be a non-empty array");
+  const blocks = (doc.blocks as unknown[]).map((b, i) => parseBlock(b, i));
+  need(isObject(doc.shareLog) && typeof doc.shareLog.file === "string" && HEX32.test(String(doc.shareLog.digest)), "shareLog must be { file, hash, digest, lines }");
+  need(doc.shareLog.hash === "keccak256", "shareLog.hash must be keccak256");
+  safeInt(doc.shareLog.lines, "shareLog.lines");
+  uintString(doc.reward, "reward");
+  uintString(doc.totalCumulative, "totalCumulative");
+  need(HEX32.test(String(doc.root)), "root must be 32-byte hex");
+  need(isObject(doc.tree) && doc.tree.sortPairs === true && doc.tree.hash === "keccak256", "tree options must be keccak256 with sorted pairs");
+  need(Array.isArray(doc.leafFields) && doc.leafFields.join() === LEAF_FIELDS.join(), `leafFields must be ${JSON.stringify(LEAF_FIELDS)}`);
+  need(Array.isArray(doc.leaves), "leaves must be an array");
+  const raw = doc.leaves as unknown[];
+  const leaves: EpochLeaves = { accounts: new Array(raw.length), cumulative: new Array(raw.length), delta: new Array(raw.length) };
+  for (let i = 0; i < raw.length; i++) {
+    const l = raw[i];
+    need(Array.isArray(l) && l.length === 3, `leaf ${i} must be [account, cumulative, delta]`);
+    const [account, cumulative, delta] = l as unknown[];
+    need(typeof account === "string" && ADDRESS.test(account), `leaf ${i}: account must be lower-case 0x hex`);
+    leaves.accounts[i] = account as string;
+    leaves.cumulative[i] = BigInt(uintString(cumulative, `leaf ${i} cumulative`));
+    leaves.delta[i] = BigInt(uintString(delta, `leaf ${i} delta`));
+  }
+  return {
+    format: EPOCH_FILE_FORMAT,
+    version: EPOCH_FILE_VERSION,
+    chain: { pow: doc.chain.pow as string, evmChainId: doc.chain.evmChainId as number },
+    contract: doc.contract as string,
+    epoch,
+    previous,
+    pplns: { factor: doc.pplns.factor as string, unitsPerDifficulty: doc.pplns.unitsPerDifficulty as string, rounding: String(doc.pplns.rounding) },
+    fee: { bps: doc.fee.bps as number, address: (doc.fee.address as string | null) ?? null },
+    blocks,
+    shareLog: { file: doc.shareLog.file as string, hash: "keccak256", digest: doc.shareLog.digest as Hex, lines: doc.shareLog.lines as number },
+    reward: doc.reward as string,
+    totalCumulative: doc.totalCumulative as string,
+    root: doc.root as Hex,
+    tree: doc.tree as unknown as typeof TREE_OPTIONS,
+    leafFields: LEAF_FIELDS,
+    leaves,
+  };
+}
+
+function parseBlock(b: unknown, i: number): EpochBlock {
+  need(isObject(b), `blocks[${i}] must be an object`);
+  need(typeof b.hash === "string" && /^[0-9a-f]{64}$/.test(b.hash), `blocks[${i}].hash must be 64 lower-case hex digits`);
+  need(typeof b.nbits === "string" && /^[0-9a-fA-F]{8}$/.test(b.nbits), `blocks[${i}].nbits must be 8 hex digits`);
+  need(typeof b.finder === "string", `blocks[${i}].finder must be a string`);
+  need(isObject(b.window), `blocks[${i}].window must be an object`);
+  const w = b.window;
+  return {
+    height: safeInt(b.height, `blocks[${i}].height`),
+    hash: b.hash as string,
+    reward: uintString(b.reward, `blocks[${i}].reward`),
+    finder: b.finder as string,
+    shareId: safeInt(b.shareId, `blocks[${i}].shareId`, 1),
+    nbits: b.nbits as string,
+    window: {
+      units: uintString(w.units, `blocks[${i}].window.units`),
+      coveredUnits: uintString(w.coveredUnits, `blocks[${i}].window.coveredUnits`),
+      complete: w.complete === true,
+      firstShareId: safeInt(w.firstShareId, `blocks[${i}].window.firstShareId`, 1),
+      lastShareId: safeInt(w.lastShareId, `blocks[${i}].window.lastShareId`, 1),
+      shareCount: safeInt(w.shareCount, `blocks[${i}].window.shareCount`, 1),
+      firstShareCredit: uintString(w.firstShareCredit, `blocks[${i}].window.firstShareCredit`),
+    },
+    fee: uintString(b.fee, `blocks[${i}].fee`),
+  };
+}
+
+/** File names inside the data directory's epochs/ folder. */
+export function epochFileName(epoch: number): string {
+  return `epoch-${String(epoch).padStart(6, "0")}.json`;
+}
+
+export function shareLogFileName(epoch: number): string {
+  return `epoch-${String(epoch).padStart(6, "0")}.shares.jsonl`;
+}

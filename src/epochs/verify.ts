@@ -1,0 +1,240 @@
+/**
+ * What an auditor checks, as pure functions over a parsed epoch file and its share log entries:
+ * the tree (order, root, total), continuity with the previous epoch (no cumulative amount ever
+ * decreases, each grows by exactly its delta), and every allocation recomputed from the shares.
+ * Each returns findings (empty = passed); the first differing leaf is always named.
+ */
+import { PayoutTree } from "../merkle";
+import { WindowAccumulator, parseFactor, splitReward, windowUnitsForBits } from "../pplns";
+import { UNITS_PER_DIFFICULTY, parseDifficulty, partsToUnits } from "../shares/difficulty";
+import type { EpochFile } from "./format";
+import type { ShareLogEntry } from "./sharelog";
+
+/** Stop listing after this many findings of one kind (the first ones are what matters). */
+const MAX_FINDINGS = 20;
+
+/** Rebuilds the tree from the leaves: order, root and total must match the file. */
+export function verifyTree(file: EpochFile): { findings: string[]; tree?: PayoutTree } {
+  const findings: string[] = [];
+  const { accounts, cumulative, delta } = file.leaves;
+  if (accounts.length === 0) return { findings: ["the epoch file has no leaves"] };
+  for (let i = 1; i < accounts.length; i++) {
+    if (!(accounts[i - 1] < accounts[i])) return { findings: [`leaves not in strictly ascending account order at leaf ${i} (${accounts[i]})`] };
+  }
+  for (let i = 0; i < accounts.length; i++) {
+    if (delta[i] > cumulative[i]) {
+      findings.push(`leaf ${i} (${accounts[i]}): delta ${delta[i]} exceeds cumulative ${cumulative[i]}`);
+      if (findings.length >= MAX_FINDINGS) break;
+    }
+  }
+  const tree = PayoutTree.fromSorted(accounts, cumulative);
+  if (tree.root !== file.root.toLowerCase()) findings.push(`root mismatch: the leaves give ${tree.root}, the file says ${file.root}`);
+  if (tree.total.toString() !== file.totalCumulative) findings.push(`totalCumulative mismatch: the leaves sum to ${tree.total}, the file says ${file.totalCumulative}`);
+  const deltas = delta.reduce((s, d) => s + d, 0n);
+  if (deltas.toString() !== file.reward) findings.push(`the deltas sum to ${deltas}, the epoch reward is ${file.reward}`);
+  const rewards = file.blocks.reduce((s, b) => s + BigInt(b.reward), 0n);
+  if (rewards.toString() !== file.reward) findings.push(`the blocks' rewards sum to ${rewards}, the file says ${file.reward}`);
+  return { findings, tree };
+}
+
+/**
+ * Against the previous epoch's file: it is the one this epoch names, every account in it is still
+ * here, and each cumulative amount equals the previous one plus this epoch's delta (so it never
+ * decreases); accounts new in this epoch start at their delta.
+ */
+export function verifyContinuity(file: EpochFile, previous: { file: EpochFile; dataHash: string } | null): string[] {
+  const findings: string[] = [];
+  const add = (m: string) => findings.length < MAX_FINDINGS && findings.push(m);
+  if (previous === null) {
+    if (file.previous !== null) add(`the file builds on epoch ${file.previous.epoch}, but no previous epoch file was given`);
+    const { accounts, cumulative, delta } = file.leaves;
+    for (let i = 0; i < accounts.length; i++) if (cumulative[i] !== delta[i]) add(`leaf ${i} (${accounts[i]}): first epoch, but cumulative ${cumulative[i]} != delta ${delta[i]}`);
+    return findings;
+  }
+  const p = previous.file;
+  if (file.previous === null) add(`the file names no previous epoch, but epoch ${p.epoch} was given`);
+  else {
+    if (file.previous.epoch !== p.epoch || file.epoch !== p.epoch + 1) add(`epoch ${file.epoch} names previous epoch ${file.previous.epoch}; given epoch ${p.epoch}`);
+    if (file.previous.root.toLowerCase() !== p.root.toLowerCase()) add(`previous root ${file.previous.root} differs from epoch ${p.epoch}'s root ${p.root}`);
+    if (file.previous.dataHash.toLowerCase() !== previous.dataHash.toLowerCase()) add(`previous dataHash ${file.previous.dataHash} differs from the previous file's keccak256 ${previous.dataHash}`);
+  }
+  const prev = p.leaves;
+  const cur = file.leaves;
+  let i = 0;
+  for (let k = 0; k < cur.accounts.length; k++) {
+    const a = cur.accounts[k];
+    while (i < prev.accounts.length && prev.accounts[i] < a) {
+      add(`account ${prev.accounts[i]} (cumulative ${prev.cumulative[i]} in epoch ${p.epoch}) is missing from epoch ${file.epoch}`);
+      i++;
+    }
+    const before = i < prev.accounts.length && prev.accounts[i] === a ? prev.cumulative[i++] : 0n;
+    if (cur.cumulative[k] < before) add(`leaf ${k} (${a}): cumulative decreased from ${before} to ${cur.cumulative[k]}`);
+    else if (cur.cumulative[k] !== before + cur.delta[k]) add(`leaf ${k} (${a}): cumulative ${cur.cumulative[k]} != previous ${before} + delta ${cur.delta[k]}`);
+  }
+  for (; i < prev.accounts.length; i++) add(`account ${prev.accounts[i]} (cumulative ${prev.cumulative[i]} in epoch ${p.epoch}) is missing from epoch ${file.epoch}`);
+  return findings;
+}
+
+interface BlockColumns {
+  ids: number[];
+  keys: number[];
+  whole: number[];
+  frac: number[];
+  credited: bigint[];
+  last?: ShareLogEntry;
+}
+
+/**
+ * Recomputes every block's window and allocation from the share log, entry by entry (entries in
+ * file order). Holds one block's window at a time as columns of numbers.
+ */
+export class AllocationRecomputer {
+  readonly findings: string[] = [];
+  private readonly allocations = new Map<string, bigint>();
+  private readonly addresses: string[] = [];
+  private readonly keys = new Map<string, number>();
+  private current = -1;
+  private cols: BlockColumns = emptyColumns();
+  private readonly seen = new Set<number>();
+  entries = 0;
+
+  constructor(private readonly file: EpochFile) {
+    parseFactor(file.pplns.factor);
+    if (file.pplns.unitsPerDifficulty !== UNITS_PER_DIFFICULTY.toString()) {
+      this.finding(`the file uses ${file.pplns.unitsPerDifficulty} units per difficulty, this auditor ${UNITS_PER_DIFFICULTY}`);
+    }
+  }
+
+  private finding(m: string): void {
+    if (this.findings.length < MAX_FINDINGS) this.findings.push(m);
+  }
+
+  add(e: ShareLogEntry): void {
+    this.entries++;
+    if (e.block !== this.current) {
+      if (e.block < this.current || e.block >= this.file.blocks.length) {
+        this.finding(`share log line for share ${e.id}: block index ${e.block} out of order or out of range`);
+        return;
+      }
+      this.closeBlock();
+      this.current = e.block;
+    }
+    const c = this.cols;
+    if (c.ids.length > 0 && e.id <= c.ids[c.ids.length - 1]) this.finding(`block ${e.block}: share ids not ascending at ${e.id}`);
+    let parts;
+    try {
+      parts = parseDifficulty(e.difficulty);
+    } catch (err) {
+      this.finding(`share ${e.id}: ${(err as Error).message}`);
+      return;
+    }
+    let key = this.keys.get(e.address);
+    if (key === undefined) {
+      key = this.addresses.length;
+      this.keys.set(e.address, key);
+      this.addresses.push(e.address);
+    }
+    c.ids.push(e.id);
+    c.keys.push(key);
+    c.whole.push(parts.whole);
+    c.frac.push(parts.frac);
+    c.credited.push(e.credited);
+    c.last = e;
+  }
+
+  private closeBlock(): void {
+    if (this.current < 0) return;
+    const b = this.current;
+    this.seen.add(b);
+    const block = this.file.blocks[b];
+    const c = this.cols;
+    this.cols = emptyColumns();
+    const n = c.ids.length;
+    if (n === 0 || c.last === undefined) {
+      this.finding(`block ${b} (${block.hash}): no valid shares in the log`);
+      return;
+    }
+    const last = c.last;
+    if (last.id !== block.shareId) this.finding(`block ${b} (${block.hash}): its window ends at share ${last.id}, the block's share is ${block.shareId}`);
+    if (last.hash !== block.hash || !last.isBlock) this.finding(`block ${b}: the window's newest share ${last.id} is not the block ${block.hash} (hash ${last.hash})`);
+    if (last.nbits !== block.nbits) this.finding(`block ${b}: nbits ${block.nbits} differs from the block share's ${last.nbits}`);
+
+    let windowUnits: bigint;
+    try {
+      windowUnits = windowUnitsForBits(block.nbits, this.file.pplns.factor);
+    } catch (err) {
+      this.finding(`block ${b}: ${(err as Error).message}`);
+      return;
+    }
+    if (windowUnits.toString() !== block.window.units) this.finding(`block ${b}: N should be ${windowUnits} (factor ${this.file.pplns.factor}, nbits ${block.nbits}), the file says ${block.window.units}`);
+
+    const acc = new WindowAccumulator(windowUnits);
+    for (let i = n - 1; i >= 0; i--) {
+      if (!acc.open) {
+        this.finding(`block ${b}: the window is full at share ${c.ids[i + 1]}, but the log lists ${i + 1} older share(s) (from ${c.ids[0]})`);
+        break;
+      }
+      acc.addParts(c.keys[i], c.whole[i], c.frac[i], c.ids[i]);
+      const full = partsToUnits(c.whole[i], c.frac[i]);
+      const expected = i === 0 ? acc.summary().firstShareCredit : full;
+      if (c.credited[i] !== expected) this.finding(`block ${b}: share ${c.ids[i]} credited ${c.credited[i]}, should be ${expected}`);
+    }
+    const s = acc.summary();
+    const w = block.window;
+    if (s.complete !== w.complete) this.finding(`block ${b}: the window is ${s.complete ? "" : "not "}complete by the log, the file says complete=${w.complete}`);
+    if (!s.complete && c.ids[0] !== 1) this.finding(`block ${b}: the window is shorter than N but does not start at the first share (id 1): starts at ${c.ids[0]}`);
+    if (s.firstShareId !== w.firstShareId || s.lastShareId !== w.lastShareId || s.shareCount !== w.shareCount) {
+      this.finding(`block ${b}: window shares ${s.firstShareId}..${s.lastShareId} (${s.shareCount}) by the log, ${w.firstShareId}..${w.lastShareId} (${w.shareCount}) in the file`);
+    }
+    if (s.coveredUnits.toString() !== w.coveredUnits || s.firstShareCredit.toString() !== w.firstShareCredit) {
+      this.finding(`block ${b}: covered ${s.coveredUnits} / first credit ${s.firstShareCredit} by the log, ${w.coveredUnits} / ${w.firstShareCredit} in the file`);
+    }
+    const weights = acc.weights().map(({ key, weight }) => ({ address: this.addresses[key], weight }));
+    let split;
+    try {
+      split = splitReward({ reward: BigInt(block.reward), feeBps: this.file.fee.bps, feeAddress: this.file.fee.address ?? undefined, weights });
+    } catch (err) {
+      this.finding(`block ${b}: ${(err as Error).message}`);
+      return;
+    }
+    if (split.fee.toString() !== block.fee) this.finding(`block ${b}: fee should be ${split.fee}, the file says ${block.fee}`);
+    for (const [a, v] of split.allocations) this.allocations.set(a, (this.allocations.get(a) ?? 0n) + v);
+  }
+
+  /** Ends the log; returns the recomputed allocation per address over all blocks. */
+  finish(): Map<string, bigint> {
+    this.closeBlock();
+    this.current = Number.MAX_SAFE_INTEGER;
+    for (let b = 0; b < this.file.blocks.length; b++) if (!this.seen.has(b)) this.finding(`block ${b} (${this.file.blocks[b].hash}) has no shares in the log`);
+    if (this.entries !== this.file.shareLog.lines) this.finding(`the share log has ${this.entries} share lines, the file says ${this.file.shareLog.lines}`);
+    return this.allocations;
+  }
+}
+
+function emptyColumns(): BlockColumns {
+  return { ids: [], keys: [], whole: [], frac: [], credited: [] };
+}
+
+/** Compares recomputed allocations with the leaves' deltas; names the first differing leaf. */
+export function compareAllocations(file: EpochFile, allocations: Map<string, bigint>): string[] {
+  const findings: string[] = [];
+  const { accounts, delta } = file.leaves;
+  const listed = new Set<string>();
+  let differing = 0;
+  for (let i = 0; i < accounts.length; i++) {
+    listed.add(accounts[i]);
+    const expected = allocations.get(accounts[i]) ?? 0n;
+    if (delta[i] !== expected) {
+      differing++;
+      if (differing === 1) findings.push(`first differing leaf: leaf ${i} (${accounts[i]}) has delta ${delta[i]}, the share log gives ${expected}`);
+    }
+  }
+  if (differing > 1) findings.push(`${differing} leaves differ in all`);
+  for (const [a, v] of allocations) {
+    if (v > 0n && !listed.has(a)) {
+      findings.push(`account ${a} is allocated ${v} by the share log but has no leaf`);
+      break;
+    }
+  }
+  return findings;
+}

@@ -1,0 +1,479 @@
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import type { AcceptedShare, FoundBlock } from "../stratum/events";
+import { DIFFICULTY_DECIMALS, formatDifficultyParts } from "./difficulty";
+import { GroupCommit } from "./group-commit";
+import { MIGRATIONS, checkMigrationOrder, type Migration } from "./migrations";
+import {
+  ShareStoreError,
+  type BlockRecord,
+  type BlockStatus,
+  type EpochRecord,
+  type EpochState,
+  type LedgerDelta,
+  type ShareStore,
+  type ShareWeightRow,
+  type StoredShare,
+} from "./types";
+import { checkBlockUpdate, checkEpochInput, toBlock, toEpoch } from "./rows";
+import { JobCache, validateBlock, validateShare, type BlockRow, type JobRow, type ShareRow } from "./validate";
+
+export interface SqliteStoreOptions {
+  /** Data directory (created if missing); the database is `<dir>/shares.sqlite`. */
+  dataDir: string;
+  /**
+   * "full" (default): every group commit is fsynced, so an acknowledged share survives a power
+   * loss or OS crash too. "normal": in WAL mode, commits survive a killed process but the last
+   * ones may be lost if the OS crashes; roughly one fsync per checkpoint instead of per commit.
+   */
+  synchronous?: "full" | "normal";
+  maxBatch?: number;
+  delayMs?: number;
+  /** For tests of the migration runner. */
+  migrations?: readonly Migration[];
+}
+
+type Item = { kind: "share"; row: ShareRow } | { kind: "block"; block: BlockRow; row: ShareRow };
+
+export class SqliteShareStore implements ShareStore {
+  readonly kind = "sqlite" as const;
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly writer: GroupCommit<Item, number>;
+  private readonly accountIds = new Map<string, number>();
+  private readonly jobCache = new JobCache();
+  /** Row ids of jobs stored by committed transactions. */
+  private readonly jobIds = new WeakMap<JobRow, number>();
+  private readonly stmt: Statements;
+  private closed = false;
+
+  static async open(options: SqliteStoreOptions): Promise<SqliteShareStore> {
+    return new SqliteShareStore(options);
+  }
+
+  private constructor(options: SqliteStoreOptions) {
+    if (typeof options.dataDir !== "string" || options.dataDir === "") throw new ShareStoreError("sqlite store: dataDir is required");
+    fs.mkdirSync(options.dataDir, { recursive: true });
+    this.file = path.join(options.dataDir, "shares.sqlite");
+    this.db = new Database(this.file);
+    try {
+      this.db.pragma("journal_mode = WAL");
+      this.db.pragma(`synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
+      this.db.pragma("foreign_keys = OFF");
+      this.db.pragma("cache_size = -65536"); // 64 MiB
+      migrate(this.db, options.migrations ?? MIGRATIONS);
+      this.stmt = prepareStatements(this.db);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+    const commit = this.db.transaction((items: Item[]) => this.writeItems(items));
+    this.writer = new GroupCommit<Item, number>(
+      (items) => {
+        const pendingAccounts = new Map<string, number>();
+        const pendingJobs = new Map<JobRow, number>();
+        this.pendingAccounts = pendingAccounts;
+        this.pendingJobs = pendingJobs;
+        try {
+          const ids = commit(items);
+          // Ids of rows created in the transaction are only real once it committed.
+          for (const [k, v] of pendingAccounts) this.accountIds.set(k, v);
+          for (const [k, v] of pendingJobs) this.jobIds.set(k, v);
+          return ids;
+        } finally {
+          this.pendingAccounts = undefined;
+          this.pendingJobs = undefined;
+        }
+      },
+      { maxBatch: options.maxBatch ?? 10_000, delayMs: options.delayMs ?? 0 },
+    );
+  }
+
+  private pendingAccounts: Map<string, number> | undefined;
+  private pendingJobs: Map<JobRow, number> | undefined;
+
+  // ---- writes -----------------------------------------------------------------------------------
+
+  recordShare(share: AcceptedShare): Promise<number> {
+    let row: ShareRow;
+    try {
+      row = validateShare(share, this.jobCache);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.writer.push({ kind: "share", row });
+  }
+
+  async record(share: AcceptedShare): Promise<void> {
+    await this.recordShare(share);
+  }
+
+  async recordBlock(block: FoundBlock, share: AcceptedShare): Promise<void> {
+    const row = validateShare(share, this.jobCache);
+    await this.writer.push({ kind: "block", block: validateBlock(block, row), row });
+  }
+
+  /** Runs inside the group-commit transaction. */
+  private writeItems(items: Item[]): number[] {
+    const ids: number[] = [];
+    for (const item of items) {
+      if (item.kind === "share") {
+        ids.push(this.insertShare(item.row));
+      } else {
+        const found = this.stmt.blockShare.get(item.row.hash) as number | undefined;
+        const shareId = found ?? this.insertShare({ ...item.row, isBlock: true });
+        const b = item.block;
+        this.stmt.insertBlock.run(b.hash, b.height, b.reward.toString(), b.finder, b.worker, shareId, item.row.job.nbits, b.submitted ? 1 : 0, b.submitError, b.time);
+        ids.push(shareId);
+      }
+    }
+    return ids;
+  }
+
+  private insertShare(r: ShareRow): number {
+    const info = this.stmt.insertShare.run(
+      this.account(r.address),
+      r.whole,
+      r.frac,
+      this.job(r.job),
+      r.worker,
+      r.extranonce1,
+      r.extranonce2,
+      r.version,
+      r.ntime,
+      r.nonce,
+      r.hash,
+      r.isBlock ? 1 : 0,
+      r.time,
+    );
+    return Number(info.lastInsertRowid);
+  }
+
+  private account(address: string): number {
+    const cached = this.accountIds.get(address) ?? this.pendingAccounts?.get(address);
+    if (cached !== undefined) return cached;
+    this.stmt.insertAccount.run(address);
+    const id = this.stmt.accountId.get(address) as number;
+    this.pendingAccounts?.set(address, id);
+    return id;
+  }
+
+  private job(job: JobRow): number {
+    const cached = this.jobIds.get(job) ?? this.pendingJobs?.get(job);
+    if (cached !== undefined) return cached;
+    const info = this.stmt.insertJob.run(job.jobId, job.height, job.prevhash, job.nbits, job.coinb1, job.coinb2, job.merkleBranch.join(","));
+    const id = Number(info.lastInsertRowid);
+    this.pendingJobs?.set(job, id);
+    return id;
+  }
+
+  // ---- shares -----------------------------------------------------------------------------------
+
+  async lastShareId(): Promise<number> {
+    return this.stmt.lastId.get() as number;
+  }
+
+  async shareCount(): Promise<number> {
+    return this.stmt.count.get() as number;
+  }
+
+  async *sharesInRange(fromId: number, toId: number, batch = 5000): AsyncIterable<StoredShare> {
+    const jobs = new Map<number, StoredJob>();
+    const accounts = new Map<number, string>();
+    let next = fromId;
+    for (;;) {
+      const rows = this.stmt.range.all(next, toId, batch) as ShareTuple[];
+      this.loadMissing(rows, jobs, accounts);
+      for (const r of rows) yield tupleToShare(r, jobs, accounts);
+      if (rows.length < batch) return;
+      next = rows[rows.length - 1][0] + 1;
+      if (jobs.size > 50_000) jobs.clear();
+      await yieldToEventLoop();
+    }
+  }
+
+  /** Fetches the jobs and addresses a batch of share rows refers to and the caches lack. */
+  private loadMissing(rows: ShareTuple[], jobs: Map<number, StoredJob>, accounts: Map<number, string>): void {
+    const jobIds = new Set<number>();
+    const accountIds = new Set<number>();
+    for (const r of rows) {
+      if (!jobs.has(r[4])) jobIds.add(r[4]);
+      if (!accounts.has(r[1])) accountIds.add(r[1]);
+    }
+    if (jobIds.size > 0) {
+      for (const [id, jobId, height, prevhash, nbits, coinb1, coinb2, branch] of this.stmt.jobsById.all(JSON.stringify([...jobIds])) as JobTuple[]) {
+        jobs.set(id, { jobId, height, prevhash, nbits, coinb1, coinb2, merkleBranch: branch === "" ? [] : branch.split(",") });
+      }
+    }
+    if (accountIds.size > 0) {
+      for (const [id, address] of this.stmt.accountsById.all(JSON.stringify([...accountIds])) as Array<[number, string]>) accounts.set(id, address);
+    }
+  }
+
+  async *weightsNewestFirst(fromId: number, batch = 20_000): AsyncIterable<ShareWeightRow[]> {
+    let next = fromId;
+    for (;;) {
+      const raw = this.stmt.weights.all(next, batch) as Array<[number, number, number, number]>;
+      if (raw.length === 0) return;
+      yield raw.map(([id, account, whole, frac]) => ({ id, account, whole, frac }));
+      if (raw.length < batch) return;
+      next = raw[raw.length - 1][0] - 1;
+      await yieldToEventLoop();
+    }
+  }
+
+  async accountAddresses(ids: readonly number[]): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    for (let i = 0; i < ids.length; i += 50_000) {
+      for (const [id, address] of this.stmt.accountsById.all(JSON.stringify(ids.slice(i, i + 50_000))) as Array<[number, string]>) out.set(id, address);
+    }
+    return out;
+  }
+
+  // ---- blocks -----------------------------------------------------------------------------------
+
+  async blocks(filter: { status?: BlockStatus; unpaid?: boolean } = {}): Promise<BlockRecord[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.status) {
+      where.push("status = ?");
+      args.push(filter.status);
+    }
+    if (filter.unpaid) where.push("epoch IS NULL");
+    const sql = `SELECT * FROM blocks ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY height, id`;
+    return (this.db.prepare(sql).all(...args) as Array<Record<string, unknown>>).map(toBlock);
+  }
+
+  async block(hash: string): Promise<BlockRecord | undefined> {
+    const r = this.db.prepare(`SELECT * FROM blocks WHERE hash = ?`).get(String(hash).toLowerCase()) as Record<string, unknown> | undefined;
+    return r ? toBlock(r) : undefined;
+  }
+
+  async updateBlock(hash: string, update: { status?: BlockStatus; confirmations?: number }): Promise<void> {
+    checkBlockUpdate(update);
+    const b = await this.block(hash);
+    if (!b) throw new ShareStoreError(`unknown block ${hash}`);
+    this.db
+      .prepare(`UPDATE blocks SET status = COALESCE(?, status), confirmations = COALESCE(?, confirmations) WHERE hash = ?`)
+      .run(update.status ?? null, update.confirmations ?? null, b.hash);
+  }
+
+  // ---- epochs and ledger ------------------------------------------------------------------------
+
+  async epochs(): Promise<EpochRecord[]> {
+    return (this.db.prepare(`SELECT * FROM epochs ORDER BY number`).all() as Array<Record<string, unknown>>).map(toEpoch);
+  }
+
+  async epoch(number: number): Promise<EpochRecord | undefined> {
+    const r = this.db.prepare(`SELECT * FROM epochs WHERE number = ?`).get(number) as Record<string, unknown> | undefined;
+    return r ? toEpoch(r) : undefined;
+  }
+
+  async latestEpoch(): Promise<EpochRecord | undefined> {
+    const r = this.db.prepare(`SELECT * FROM epochs ORDER BY number DESC LIMIT 1`).get() as Record<string, unknown> | undefined;
+    return r ? toEpoch(r) : undefined;
+  }
+
+  async recordEpoch(e: Omit<EpochRecord, "state" | "proposeTx" | "acceptTx" | "createdAt" | "updatedAt">, deltas: LedgerDelta[]): Promise<void> {
+    checkEpochInput(e, deltas);
+    const now = Date.now();
+    this.db.transaction(() => {
+      const latest = this.db.prepare(`SELECT number, state FROM epochs ORDER BY number DESC LIMIT 1`).get() as { number: number; state: string } | undefined;
+      const expected = latest === undefined ? 1 : latest.state === "revoked" ? latest.number : latest.number + 1;
+      if (e.number !== expected) throw new ShareStoreError(`epoch ${e.number} is not the next epoch (expected ${expected})`);
+      if (latest?.state === "revoked") this.db.prepare(`DELETE FROM epochs WHERE number = ?`).run(e.number);
+      for (const hash of e.blocks) {
+        const r = this.db.prepare(`UPDATE blocks SET epoch = ? WHERE hash = ? AND epoch IS NULL`).run(e.number, hash);
+        if (r.changes !== 1) throw new ShareStoreError(`block ${hash} is unknown or already paid`);
+      }
+      this.db
+        .prepare(
+          `INSERT INTO epochs (number, blocks, root, total_cumulative, reward, accounts, file_path, data_hash, share_log_path, share_log_digest, state, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'built', ?, ?)`,
+        )
+        .run(e.number, JSON.stringify(e.blocks), e.root, e.totalCumulative.toString(), e.reward.toString(), e.accounts, e.filePath, e.dataHash, e.shareLogPath, e.shareLogDigest, now, now);
+      const current = this.db.prepare(`SELECT cumulative FROM ledger WHERE address = ?`).pluck();
+      const upsert = this.db.prepare(
+        `INSERT INTO ledger (address, cumulative, epoch) VALUES (?, ?, ?) ON CONFLICT (address) DO UPDATE SET cumulative = excluded.cumulative, epoch = excluded.epoch`,
+      );
+      const history = this.db.prepare(`INSERT INTO ledger_deltas (epoch, address, delta, cumulative) VALUES (?, ?, ?, ?)`);
+      for (const d of deltas) {
+        const before = BigInt((current.get(d.address) as string | undefined) ?? "0");
+        if (before + d.delta !== d.cumulative) {
+          throw new ShareStoreError(`ledger mismatch for ${d.address}: ${before} + ${d.delta} != ${d.cumulative}`);
+        }
+        upsert.run(d.address, d.cumulative.toString(), e.number);
+        history.run(e.number, d.address, d.delta.toString(), d.cumulative.toString());
+      }
+    })();
+  }
+
+  async updateEpochState(number: number, update: { state: Exclude<EpochState, "built" | "revoked">; proposeTx?: string; acceptTx?: string }): Promise<void> {
+    if (update.state !== "proposed" && update.state !== "accepted") throw new ShareStoreError(`invalid epoch state ${String(update.state)}`);
+    const r = this.db
+      .prepare(`UPDATE epochs SET state = ?, propose_tx = COALESCE(?, propose_tx), accept_tx = COALESCE(?, accept_tx), updated_at = ? WHERE number = ? AND state != 'revoked'`)
+      .run(update.state, update.proposeTx ?? null, update.acceptTx ?? null, Date.now(), number);
+    if (r.changes !== 1) throw new ShareStoreError(`epoch ${number} does not exist or is revoked`);
+  }
+
+  async revokeEpoch(number: number): Promise<void> {
+    this.db.transaction(() => {
+      const latest = this.db.prepare(`SELECT * FROM epochs ORDER BY number DESC LIMIT 1`).get() as Record<string, unknown> | undefined;
+      if (!latest || latest.number !== number) throw new ShareStoreError(`only the latest epoch can be revoked (asked ${number})`);
+      if (latest.state === "revoked") return;
+      const previous = this.db.prepare(`SELECT cumulative, epoch FROM ledger_deltas WHERE address = ? AND epoch < ? ORDER BY epoch DESC LIMIT 1`);
+      for (const d of this.db.prepare(`SELECT address FROM ledger_deltas WHERE epoch = ?`).pluck().all(number) as string[]) {
+        const p = previous.get(d, number) as { cumulative: string; epoch: number } | undefined;
+        if (p) this.db.prepare(`UPDATE ledger SET cumulative = ?, epoch = ? WHERE address = ?`).run(p.cumulative, p.epoch, d);
+        else this.db.prepare(`DELETE FROM ledger WHERE address = ?`).run(d);
+      }
+      this.db.prepare(`DELETE FROM ledger_deltas WHERE epoch = ?`).run(number);
+      this.db.prepare(`UPDATE blocks SET epoch = NULL WHERE epoch = ?`).run(number);
+      this.db.prepare(`INSERT INTO epoch_revocations (number, root, data_hash, file_path, revoked_at) VALUES (?, ?, ?, ?, ?)`).run(number, latest.root, latest.data_hash, latest.file_path, Date.now());
+      this.db.prepare(`UPDATE epochs SET state = 'revoked', updated_at = ? WHERE number = ?`).run(Date.now(), number);
+    })();
+  }
+
+  async ledger(): Promise<Map<string, bigint>> {
+    const out = new Map<string, bigint>();
+    for (const [address, cumulative] of this.db.prepare(`SELECT address, cumulative FROM ledger`).raw().iterate() as Iterable<[string, string]>) {
+      out.set(address, BigInt(cumulative));
+    }
+    return out;
+  }
+
+  async ledgerAt(number: number): Promise<Map<string, bigint>> {
+    const out = new Map<string, bigint>();
+    const rows = this.db
+      .prepare(
+        `SELECT d.address, d.cumulative FROM ledger_deltas d
+         WHERE d.epoch = (SELECT MAX(epoch) FROM ledger_deltas x WHERE x.address = d.address AND x.epoch <= ?)`,
+      )
+      .raw()
+      .iterate(number) as Iterable<[string, string]>;
+    for (const [address, cumulative] of rows) out.set(address, BigInt(cumulative));
+    return out;
+  }
+
+  async ledgerDeltas(number: number): Promise<LedgerDelta[]> {
+    return (this.db.prepare(`SELECT address, delta, cumulative FROM ledger_deltas WHERE epoch = ? ORDER BY address`).all(number) as Array<Record<string, string>>).map((r) => ({
+      address: r.address,
+      delta: BigInt(r.delta),
+      cumulative: BigInt(r.cumulative),
+    }));
+  }
+
+  async schemaVersion(): Promise<number> {
+    return currentVersion(this.db);
+  }
+
+  /** Group-commit counters (transactions, items). */
+  get commitStats(): { commits: number; items: number } {
+    return { commits: this.writer.commits, items: this.writer.items };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.writer.close();
+    this.closed = true;
+    this.db.close();
+  }
+}
+
+function prepareStatements(db: Database.Database) {
+  return {
+    insertShare: db.prepare(
+      `INSERT INTO shares (account, diff_whole, diff_frac, job, worker, extranonce1, extranonce2, version, ntime, nonce, hash, is_block, time)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    insertAccount: db.prepare(`INSERT INTO accounts (address) VALUES (?) ON CONFLICT (address) DO NOTHING`),
+    accountId: db.prepare(`SELECT id FROM accounts WHERE address = ?`).pluck(),
+    insertJob: db.prepare(`INSERT INTO jobs (job_id, height, prevhash, nbits, coinb1, coinb2, merkle_branch) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+    blockShare: db.prepare(`SELECT id FROM shares WHERE hash = ? AND is_block = 1 ORDER BY id LIMIT 1`).pluck(),
+    insertBlock: db.prepare(
+      `INSERT INTO blocks (hash, height, reward, finder, worker, share_id, nbits, submitted, submit_error, time)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`,
+    ),
+    lastId: db.prepare(`SELECT COALESCE(MAX(id), 0) FROM shares`).pluck(),
+    count: db.prepare(`SELECT COUNT(*) FROM shares`).pluck(),
+    range: db
+      .prepare(
+        `SELECT id, account, diff_whole, diff_frac, job, worker, extranonce1, extranonce2, version, ntime, nonce, hash, is_block, time
+         FROM shares WHERE id >= ? AND id <= ? ORDER BY id LIMIT ?`,
+      )
+      .raw(),
+    jobsById: db.prepare(`SELECT id, job_id, height, prevhash, nbits, coinb1, coinb2, merkle_branch FROM jobs WHERE id IN (SELECT value FROM json_each(?))`).raw(),
+    accountsById: db.prepare(`SELECT id, address FROM accounts WHERE id IN (SELECT value FROM json_each(?))`).raw(),
+    weights: db.prepare(`SELECT id, account, diff_whole AS whole, diff_frac AS frac FROM shares WHERE id <= ? ORDER BY id DESC LIMIT ?`).raw(),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((r) => setImmediate(r));
+}
+
+function currentVersion(db: Database.Database): number {
+  const exists = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).get();
+  if (!exists) return 0;
+  return db.prepare(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).pluck().get() as number;
+}
+
+function migrate(db: Database.Database, migrations: readonly Migration[]): void {
+  checkMigrationOrder(migrations);
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+  const version = currentVersion(db);
+  const latest = migrations.length;
+  if (version > latest) throw new ShareStoreError(`database schema version ${version} is newer than this program knows (${latest}); refusing to open`);
+  for (const m of migrations.slice(version)) {
+    db.transaction(() => {
+      for (const sql of m.sqlite) db.exec(sql);
+      db.prepare(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`).run(m.version, m.name, Date.now());
+      if (m.version === 1) db.prepare(`INSERT INTO meta (key, value) VALUES ('difficulty_decimals', ?)`).run(String(DIFFICULTY_DECIMALS));
+    })();
+  }
+  const decimals = db.prepare(`SELECT value FROM meta WHERE key = 'difficulty_decimals'`).pluck().get();
+  if (decimals !== String(DIFFICULTY_DECIMALS)) throw new ShareStoreError(`database uses ${String(decimals)} difficulty decimals, this program ${DIFFICULTY_DECIMALS}`);
+}
+
+type ShareTuple = [number, number, number, number, number, string, string, string, string, string, string, string, number, number];
+type JobTuple = [number, string, number, string, string, string, string, string];
+interface StoredJob {
+  jobId: string;
+  height: number;
+  prevhash: string;
+  nbits: string;
+  coinb1: string;
+  coinb2: string;
+  merkleBranch: string[];
+}
+
+function tupleToShare(r: ShareTuple, jobs: Map<number, StoredJob>, accounts: Map<number, string>): StoredShare {
+  const [id, account, whole, frac, jobRef, worker, extranonce1, extranonce2, version, ntime, nonce, hash, isBlock, time] = r;
+  const job = jobs.get(jobRef);
+  const address = accounts.get(account);
+  if (!job || address === undefined) throw new ShareStoreError(`share ${id} refers to a missing job or account`);
+  return {
+    id,
+    address,
+    worker,
+    difficulty: formatDifficultyParts(whole, frac),
+    jobId: job.jobId,
+    height: job.height,
+    prevhash: job.prevhash,
+    coinb1: job.coinb1,
+    coinb2: job.coinb2,
+    extranonce1,
+    extranonce2,
+    merkleBranch: job.merkleBranch.slice(),
+    version,
+    nbits: job.nbits,
+    ntime,
+    nonce,
+    hash,
+    isBlock: isBlock === 1,
+    time,
+  };
+}

@@ -1,0 +1,319 @@
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pino from "pino";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { createPublicClient, getAddress, http, type Address, type Hex } from "viem";
+import { payoutPoolAbi } from "../src/evm/payoutPoolAbi";
+import { Miner } from "../src/miner/miner";
+import { startPool } from "../src/pool";
+
+/**
+ * The web page in a real browser (Debian's Chromium driven by playwright-core) against a real
+ * pool: `pool start` in-process on ephemeral ports, our own miner until a root is active, then
+ * the pool, miner, claim and audit pages, with an EIP-1193 wallet injected into the page.
+ */
+
+const ROOT = path.join(__dirname, "..");
+const CHROMIUM = "/usr/bin/chromium";
+const SCREENSHOTS = path.join(ROOT, "test-output", "screenshots");
+const CHROMIUM_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+/** The miner's payout address: not a node account, so its balance moves only by what is paid to it. */
+const MINER_ADDRESS = getAddress("0x0000000000000000000000000000000000c0ffee");
+/** Hardhat development account #1: funded and unlocked on the embedded EVM; sends the claim and pays its gas. */
+const SENDER = getAddress("0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+
+type Pool = Awaited<ReturnType<typeof startPool>>;
+
+interface EpochRow {
+  epoch: number;
+  root: Hex;
+  state: string;
+}
+
+function isLoopback(url: URL): boolean {
+  return ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname) || url.protocol === "data:" || url.protocol === "about:";
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | null | false>): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`);
+}
+
+/** Builds dist/web from the current sources, so the test never runs against a stale bundle. */
+function buildWebBundle(): void {
+  const vite = path.join(ROOT, "node_modules", "vite", "bin", "vite.js");
+  const run = spawnSync(process.execPath, [vite, "build", "--config", "web/vite.config.mts", "--logLevel", "error"], { cwd: ROOT, encoding: "utf8" });
+  if (run.status !== 0) throw new Error(`vite build failed:\n${run.stdout}\n${run.stderr}`);
+}
+
+async function launchChromium(): Promise<BrowserContext> {
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)`);
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "pool-web-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    viewport: { width: 1200, height: 900 },
+  });
+  // Nothing leaves the machine: any request to a host other than loopback is refused.
+  await context.route((url) => !isLoopback(url), (route) => route.abort("blockedbyclient"));
+  context.on("close", () => fs.rmSync(profile, { recursive: true, force: true }));
+  return context;
+}
+
+/**
+ * An injected EIP-1193 wallet: holds `account`, starts on chain 1 (so the page must switch, and
+ * add the pool's chain on 4902), and forwards everything else to the node's JSON-RPC, which
+ * signs eth_sendTransaction for its unlocked accounts. Runs inside the page.
+ */
+function injectedWallet({ rpcUrl, account }: { rpcUrl: string; account: string }): void {
+  const state = { calls: [] as string[], rejectNext: false, added: null as unknown, chainId: 1, known: [1] };
+  const fail = (message: string, code: number, data?: unknown) => Object.assign(new Error(message), { code, data });
+  // (globalThis is the page's window: this function is serialised into the page)
+  const page = globalThis as unknown as { __wallet: typeof state; ethereum: unknown };
+  page.__wallet = state;
+  page.ethereum = {
+    async request({ method, params }: { method: string; params?: any[] }) {
+      state.calls.push(method);
+      switch (method) {
+        case "eth_requestAccounts":
+        case "eth_accounts":
+          return [account];
+        case "eth_chainId":
+          return "0x" + state.chainId.toString(16);
+        case "wallet_switchEthereumChain": {
+          const id = parseInt(params![0].chainId, 16);
+          if (!state.known.includes(id)) throw fail("Unrecognized chain ID", 4902);
+          state.chainId = id;
+          return null;
+        }
+        case "wallet_addEthereumChain":
+          state.known.push(parseInt(params![0].chainId, 16));
+          state.added = params![0];
+          return null;
+        case "eth_sendTransaction":
+          if (state.rejectNext) {
+            state.rejectNext = false;
+            throw fail("User rejected the request.", 4001);
+          }
+      }
+      const res = await fetch(rpcUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params: params ?? [] }),
+      });
+      const body = (await res.json()) as { result?: unknown; error?: { message: string; code: number; data?: unknown } };
+      if (body.error) throw fail(body.error.message, body.error.code, body.error.data);
+      return body.result;
+    },
+    on() {},
+    removeListener() {},
+  };
+}
+
+describe("web page in Chromium: pool, miner, claim and audit against a running pool", function () {
+  this.timeout(240_000);
+
+  let pool: Pool;
+  let dataDir: string | undefined;
+  let miner: Miner | undefined;
+  let context: BrowserContext;
+  let page: Page;
+  let activeEpoch: EpochRow;
+  const api = async <T>(route: string): Promise<T> => {
+    const res = await fetch(pool.apiUrl + route);
+    if (!res.ok) throw new Error(`${route}: HTTP ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+  const chain = () => createPublicClient({ transport: http(pool.rpcUrl) });
+  const shot = async (name: string) => {
+    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+    const file = path.join(SCREENSHOTS, `${name}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    return file;
+  };
+  const open = async (hash: string) => {
+    await page.goto(`${pool.apiUrl}/${hash}`);
+    await page.waitForSelector("main .page, main [role=alert]");
+  };
+  const text = async (selector: string) => (await page.locator(selector).first().innerText()).trim();
+
+  before(async function () {
+    buildWebBundle();
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pool-web-data-"));
+    pool = await startPool({
+      logger: pino({ level: "warn" }),
+      env: {},
+      overrides: {
+        dataDir,
+        api: { host: "127.0.0.1", port: 0 },
+        stratum: { host: "127.0.0.1", port: 0, startDifficulty: "0.0001" },
+        evm: { embeddedHost: "127.0.0.1", embeddedPort: 0 },
+        // easy enough that our CPU miner finds a block within seconds
+        chain: { networkDifficulty: "0.0002" },
+        committer: { pollSeconds: 0.5 },
+        // nothing is paid automatically: the claim below is the only payment the miner's address receives
+        payouts: { threshold: (10n ** 30n).toString() },
+      },
+    });
+    for (const url of [pool.apiUrl, pool.rpcUrl]) expect(isLoopback(new URL(url)), url).to.equal(true);
+
+    miner = new Miner({ url: `stratum+tcp://${pool.stratumHost}:${pool.stratumPort}`, user: `${MINER_ADDRESS}.rig1`, password: "x" });
+    await miner.start();
+    await until("an active root", 120_000, async () => (await api<EpochRow[]>("/api/epochs")).find((e) => e.state === "active"));
+    await miner.stop();
+    miner = undefined;
+    // A block found just before the miner stopped may still become a newer root: wait until the newest one is active.
+    activeEpoch = await until("the newest root to be active", 60_000, async () => {
+      const [newest] = await api<EpochRow[]>("/api/epochs");
+      return newest?.state === "active" ? newest : null;
+    });
+
+    context = await launchChromium();
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on("pageerror", (e) => console.error("page error:", e.message));
+  });
+
+  after(async () => {
+    await context?.close();
+    await miner?.stop();
+    await pool?.stop();
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("pool page: shows the block found and the active root, with the Stratum URL", async () => {
+    const blocks = await api<{ hash: string; height: number }[]>("/api/blocks");
+    expect(blocks.length).to.be.greaterThan(0);
+    await open("#/pool");
+    await page.waitForSelector(`[data-testid=blocks] [data-hash="${blocks[0].hash}"]`);
+    const row = page.locator(`[data-testid=roots] tr[data-epoch="${activeEpoch.epoch}"]`);
+    await row.waitFor();
+    expect(await row.getAttribute("data-state")).to.equal("active");
+    expect(await row.locator("[data-root]").getAttribute("data-root")).to.equal(activeEpoch.root);
+    expect(await text("[data-testid=stratum-url]")).to.equal(`stratum+tcp://${pool.stratumHost}:${pool.stratumPort}`);
+    expect(await text("[data-testid=cpuminer-command]")).to.contain("cpuminer -a sha256d -o stratum+tcp://");
+    expect(await text("[data-testid=solvency-verdict]")).to.match(/^Covered/);
+    fs.copyFileSync(await shot("pool"), path.join(ROOT, "docs", "screenshot-pool.png"));
+  });
+
+  it("miner page: shows the same allocation as the API", async () => {
+    const info = await api<{ allocated: string; claimable: string; epochs: unknown[] }>(`/api/miners/${MINER_ADDRESS}`);
+    expect(BigInt(info.allocated) > 0n).to.equal(true);
+    await open(`#/miner/${MINER_ADDRESS}`);
+    await page.waitForSelector("[data-testid=miner-allocated] .amount");
+    expect(await page.getAttribute("[data-testid=miner-allocated] .amount", "data-raw")).to.equal(info.allocated);
+    expect(await page.getAttribute("[data-testid=miner-claimable] .amount", "data-raw")).to.equal(info.claimable);
+    expect(await page.locator("[data-testid=miner-epochs] tbody tr").count()).to.equal(info.epochs.length);
+    await shot("miner");
+  });
+
+  it("claim page: an injected wallet adds the chain, a rejection is reported, then the claim pays exactly the claimable amount", async () => {
+    await page.addInitScript(injectedWallet, { rpcUrl: pool.rpcUrl, account: SENDER });
+    const proof = await api<{ cumulative: string; proof: Hex[] }>(`/api/proof/${MINER_ADDRESS}`);
+    const client = chain();
+    const read = { address: pool.contract as Address, abi: payoutPoolAbi } as const;
+    const claimable = await client.readContract({ ...read, functionName: "claimable", args: [MINER_ADDRESS, BigInt(proof.cumulative), proof.proof] });
+    expect(claimable > 0n).to.equal(true);
+    const before = await client.getBalance({ address: MINER_ADDRESS });
+
+    await open(`#/claim/${MINER_ADDRESS}`);
+    expect(await text("main")).to.contain("Anyone may claim for any address");
+    await page.waitForSelector("[data-testid=claim-claimable]");
+    expect(await page.getAttribute("[data-testid=claim-claimable]", "data-raw")).to.equal(claimable.toString());
+
+    await page.evaluate(() => ((globalThis as any).__wallet.rejectNext = true));
+    await page.click("[data-testid=claim-button]");
+    await page.waitForSelector("text=You rejected the request in your wallet");
+    expect(await client.getBalance({ address: MINER_ADDRESS })).to.equal(before);
+    const added = await page.evaluate(() => (globalThis as any).__wallet.added);
+    expect(added).to.include({ chainId: "0x" + pool.chainId.toString(16) });
+    expect(added.rpcUrls).to.deep.equal([pool.rpcUrl]);
+
+    await page.click("[data-testid=claim-button]");
+    await page.waitForSelector("[data-testid=claim-new-balance]", { timeout: 60_000 });
+    const tx = await text("[data-testid=claim-tx]");
+    expect(tx).to.match(/^0x[0-9a-f]{64}$/);
+    const receipt = await client.getTransactionReceipt({ hash: tx as Hex });
+    expect(getAddress(receipt.from)).to.equal(SENDER);
+    const after = await client.getBalance({ address: MINER_ADDRESS });
+    expect(after - before).to.equal(claimable);
+    expect(await page.getAttribute("[data-testid=claim-new-balance]", "data-raw")).to.equal(after.toString());
+    expect(await client.readContract({ ...read, functionName: "claimed", args: [MINER_ADDRESS] })).to.equal(BigInt(proof.cumulative));
+    await shot("claim");
+  });
+
+  it("audit page: the published epoch passes; a tampered epoch file fails and names the leaf", async () => {
+    const n = activeEpoch.epoch;
+    await open(`#/audit/${n}`);
+    const verdict = page.locator("[data-testid=audit-report]");
+    await verdict.waitFor({ timeout: 60_000 });
+    expect(await verdict.getAttribute("data-verdict"), await text("[data-testid=audit-report]")).to.equal("pass");
+    expect(await page.getAttribute("[data-check=chain]", "data-status")).to.equal("pass");
+    expect(await page.getAttribute("[data-testid=shares-link]", "href")).to.equal(`/api/epochs/${n}/shares`);
+    expect(await text("[data-testid=audit-cli]")).to.equal(`npx pool audit --epoch ${n} --api ${pool.apiUrl} --rpc ${pool.rpcUrl} --contract ${pool.contract}`);
+    await shot("audit-pass");
+
+    const file = await api<{ leaves: { account: string; cumulative: string }[] }>(`/api/epochs/${n}`);
+    const victim = file.leaves.findIndex((l) => l.account.toLowerCase() === MINER_ADDRESS.toLowerCase());
+    expect(victim).to.be.at.least(0);
+    await page.route(`${pool.apiUrl}/api/epochs/${n}`, async (route) => {
+      const original = await route.fetch();
+      const json = await original.json();
+      json.leaves[victim].cumulative = (BigInt(json.leaves[victim].cumulative) + 1n).toString();
+      await route.fulfill({ response: original, body: JSON.stringify(json, null, 2) });
+    });
+    await page.reload();
+    await verdict.waitFor({ timeout: 60_000 });
+    expect(await verdict.getAttribute("data-verdict")).to.equal("fail");
+    expect(await page.getAttribute("[data-check=rebuild]", "data-status")).to.equal("fail");
+    expect((await text("[data-testid=audit-bad-leaf]")).toLowerCase()).to.contain(MINER_ADDRESS.toLowerCase());
+    await shot("audit-tampered");
+    await page.unroute(`${pool.apiUrl}/api/epochs/${n}`);
+  });
+
+  it("bad input and outages: clear messages, never a blank page", async () => {
+    await open("#/miner/0x1234");
+    expect(await text("[role=alert]")).to.contain("is not an EVM address");
+    await open("#/miner/0x00000000000000000000000000000000000000AbCd"); // wrong length
+    expect(await text("[role=alert]")).to.contain("is not an EVM address");
+    await open("#/claim/0x0000000000000000000000000000000000000bad");
+    await page.waitForSelector("text=Nothing to claim yet");
+    await open("#/audit/999999");
+    await page.waitForSelector("text=Could not audit epoch 999999");
+    await shot("errors");
+
+    await page.route(`${pool.apiUrl}/api/**`, (route) => route.abort("connectionrefused"));
+    await page.goto(`${pool.apiUrl}/#/pool`);
+    await page.reload();
+    await page.waitForSelector("text=The pool's API is not reachable");
+    await shot("api-down");
+    await page.unroute(`${pool.apiUrl}/api/**`);
+
+    await page.route(`${pool.rpcUrl}/**`, (route) => route.abort("connectionrefused"));
+    await open(`#/claim/${MINER_ADDRESS}`);
+    await page.waitForSelector("text=The chain's JSON-RPC node is not reachable");
+    await page.unroute(`${pool.rpcUrl}/**`);
+  });
+});

@@ -1,0 +1,112 @@
+/** Shapes of the pool's HTTP API (docs/api.md). Amounts are decimal strings, times milliseconds. */
+
+export type Hex = `0x${string}`;
+
+export interface PoolConfig {
+  stratumUrl: string;
+  rpcUrl: string;
+  chainId: number;
+  contract: Hex;
+  /** 0x000… for the native coin. */
+  token: Hex;
+  assetSymbol: string;
+  assetDecimals: number;
+  challengeWindow: number;
+  powChain: "embedded" | "bitcoind";
+}
+
+export interface PoolStats {
+  hashrate: number;
+  miners: number;
+  workers: number;
+  blocks: { found: number; confirmed: number; orphaned: number };
+  chain: { height: number; networkDifficulty: string | number };
+  currentEpoch: number | null;
+  activeEpoch: number | null;
+  pendingEpoch: number | null;
+  contract: { balance: string; totalFunded: string; activeTotalCumulative: string; totalClaimed: string; outstanding: string };
+  shares: { accepted: number; rejected: number };
+}
+
+export interface HashratePoint {
+  t: number;
+  hashrate: number;
+  workers?: Record<string, number>;
+}
+
+export interface BlockFound {
+  height: number;
+  hash: string;
+  reward: string;
+  finder: string;
+  worker: string;
+  time: number;
+  confirmations: number;
+  status: "pending" | "confirmed" | "orphaned";
+  epoch: number | null;
+}
+
+export interface MinerWorker {
+  name: string;
+  hashrate: number;
+  lastShareAt: number | null;
+  shares: number;
+}
+
+export interface MinerPayout {
+  txHash: Hex;
+  amount: string;
+  time: number;
+  status: string;
+}
+
+export interface MinerInfo {
+  address: Hex;
+  hashrate: number;
+  workers: MinerWorker[];
+  sharesInWindow: { count: number; difficulty: string | number };
+  allocated: string;
+  claimed: string;
+  claimable: string;
+  epochs: { epoch: number; delta: string; cumulative: string }[];
+  payouts: MinerPayout[];
+}
+
+export type EpochState = "built" | "proposed" | "active" | "revoked";
+
+export interface EpochSummary {
+  epoch: number;
+  root: Hex;
+  totalCumulative: string;
+  state: EpochState;
+  /** Seconds; set while the root is pending. */
+  validAt?: number | null;
+  blocks: number[];
+  dataHash: Hex;
+  uri: string;
+  proposeTx?: Hex | null;
+  acceptTx?: Hex | null;
+}
+
+export interface ClaimProof {
+  account: Hex;
+  cumulative: string;
+  proof: Hex[];
+  epoch: number;
+  root: Hex;
+  contract: Hex;
+  chainId: number;
+}
+
+export interface Payout {
+  txHash: Hex;
+  time: number;
+  status: "sent" | "confirmed" | "failed";
+  gasUsed: string | number | null;
+  accounts: { account: Hex; amount: string }[];
+}
+
+export interface LiveUpdate {
+  kind: "share" | "block" | "epoch" | "payout";
+  [field: string]: unknown;
+}

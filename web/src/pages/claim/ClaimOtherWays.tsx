@@ -1,0 +1,20 @@
+import { CopyLine } from "../../components/CopyButton";
+
+/** The two ways to get paid without this page. */
+export function ClaimOtherWays({ address }: { address?: string }) {
+  const api = location.origin;
+  return (
+    <section class="card">
+      <h2>Other ways to get paid</h2>
+      <p>
+        <strong>Automatically:</strong> after each root becomes active, the pool sends the claim itself (paying the gas) for every
+        address whose claimable amount is above its payout threshold. Smaller amounts wait until you claim them, or until they grow past
+        the threshold.
+      </p>
+      <p>
+        <strong>From the command line</strong> (the key pays the gas; the funds go to the address):
+      </p>
+      <CopyLine text={`npx pool claim --address ${address ?? "0xYOURADDRESS"} --api ${api} --key-env CLAIM_KEY`} />
+    </section>
+  );
+}
