@@ -1,0 +1,172 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pino from "pino";
+import { privateKeyToAccount } from "viem/accounts";
+import { auditCommand } from "../src/cli/audit";
+import { claimCommand } from "../src/cli/claim";
+import { hardhatDevKey } from "../src/evm/clients";
+import { epochFileName, shareLogFileName } from "../src/epochs";
+import { Miner } from "../src/miner";
+import { startPool, type RunningPool } from "../src/pool";
+
+const MINERS = [
+  { key: hardhatDevKey(2), worker: "slow", maxHashrate: 40_000 },
+  { key: hardhatDevKey(3), worker: "medium", maxHashrate: 80_000 },
+  { key: hardhatDevKey(4), worker: "fast", maxHashrate: 160_000 },
+].map((m) => ({ ...m, address: privateKeyToAccount(m.key).address }));
+const RELAYER_ENV = "E2E_RELAYER_KEY";
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function getJson(url: string): Promise<any> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+describe("end to end: mine, commit, claim, audit", function () {
+  this.timeout(240_000);
+  let pool: RunningPool;
+  let dataDir: string;
+  const miners: Miner[] = [];
+  const lines: string[] = [];
+  const capture = (line: string) => lines.push(line);
+
+  before(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pool-e2e-"));
+    pool = await startPool({
+      env: {},
+      logger: pino({ level: "silent" }),
+      overrides: {
+        dataDir,
+        stratum: { port: 0, startDifficulty: "0.00002", minDifficulty: "0.00001", targetShareSeconds: 2 },
+        api: { port: 0 },
+        evm: { embeddedPort: 0 },
+        chain: { networkDifficulty: "0.0005", syntheticTxs: 2 },
+        pplns: { feeBps: 100 },
+        committer: { pollSeconds: 0.25 },
+      },
+    });
+    process.env[RELAYER_ENV] = hardhatDevKey(5);
+  });
+
+  after(async () => {
+    for (const m of miners) await m.stop();
+    await pool?.stop();
+    delete process.env[RELAYER_ENV];
+  });
+
+  it("three miners of different speeds find two blocks, and the epochs go on chain", async () => {
+    for (const m of MINERS) {
+      const miner = new Miner({ url: pool.stratumUrl, user: `${m.address}.${m.worker}`, maxHashrate: m.maxHashrate });
+      await miner.start();
+      miners.push(miner);
+    }
+    await waitFor("two blocks", 180_000, async () => (await pool.store.blocks()).length >= 2);
+    for (const m of miners) await m.stop();
+    for (const m of miners) expect(m.accepted, "every miner had shares accepted").to.be.greaterThan(0);
+
+    const blocks = await pool.store.blocks();
+    await waitFor("every block paid in an active epoch", 60_000, async () => {
+      const stats = await getJson(`${pool.apiUrl}/api/stats`);
+      const epochs = await getJson(`${pool.apiUrl}/api/epochs`);
+      const paid = (await pool.store.blocks()).every((b) => b.epoch !== null);
+      return paid && epochs.length > 0 && stats.activeEpoch === epochs[0].epoch && stats.pendingEpoch === null;
+    });
+    const rewards = blocks.reduce((s, b) => s + b.reward, 0n);
+    const stats = await getJson(`${pool.apiUrl}/api/stats`);
+    expect(BigInt(stats.contract.activeTotalCumulative)).to.equal(rewards);
+    expect(BigInt(stats.contract.totalFunded)).to.equal(rewards);
+  });
+
+  it("each miner claims with the CLI and receives exactly its allocation", async () => {
+    let allocatedToMiners = 0n;
+    for (const m of MINERS) {
+      const miner = await getJson(`${pool.apiUrl}/api/miners/${m.address}`);
+      const allocated = BigInt(miner.allocated);
+      expect(allocated > 0n, `${m.worker} has an allocation`).to.equal(true);
+      allocatedToMiners += allocated;
+      const before = await pool.evm.publicClient.getBalance({ address: m.address });
+
+      lines.length = 0;
+      const code = await claimCommand(["--address", m.address, "--api", pool.apiUrl, "--key-env", RELAYER_ENV], capture);
+      expect(code, lines.join("\n")).to.equal(0);
+      expect(lines.some((l) => l.startsWith("transaction:"))).to.equal(true);
+
+      const after = await pool.evm.publicClient.getBalance({ address: m.address });
+      expect(after - before, `${m.worker} received its allocation to the wei`).to.equal(allocated);
+      const again = await getJson(`${pool.apiUrl}/api/miners/${m.address}`);
+      expect(again.claimed).to.equal(allocated.toString());
+      expect(again.claimable).to.equal("0");
+    }
+    // The rest of the reward is the operator's 1 % fee leaf.
+    const rewards = (await pool.store.blocks()).reduce((s, b) => s + b.reward, 0n);
+    const fee = rewards - allocatedToMiners;
+    expect(fee > 0n && fee <= rewards / 100n + 2n, `fee ${fee} of ${rewards}`).to.equal(true);
+  });
+
+  it("the audit of every epoch passes against the chain", async () => {
+    const epochs = await getJson(`${pool.apiUrl}/api/epochs`);
+    for (const e of epochs) {
+      lines.length = 0;
+      const code = await auditCommand(["--epoch", String(e.epoch), "--api", pool.apiUrl, "--rpc", pool.rpcUrl, "--contract", pool.contract], capture);
+      expect(code, lines.join("\n")).to.equal(0);
+      expect(lines.join("\n")).to.contain("AUDIT PASSED");
+    }
+  });
+
+  it("a tampered share log and a tampered epoch file each fail the audit", async () => {
+    const epoch = (await getJson(`${pool.apiUrl}/api/epochs`))[0].epoch as number;
+    const source = path.join(dataDir, "epochs");
+    const copy = () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pool-e2e-audit-"));
+      for (const f of fs.readdirSync(source)) fs.copyFileSync(path.join(source, f), path.join(dir, f));
+      return dir;
+    };
+    const audit = async (dir: string) => {
+      lines.length = 0;
+      const code = await auditCommand(["--epoch", String(epoch), "--dir", dir, "--rpc", pool.rpcUrl, "--contract", pool.contract], capture);
+      return { code, text: lines.join("\n") };
+    };
+
+    const untouched = await audit(copy());
+    expect(untouched.code, untouched.text).to.equal(0);
+
+    // Share log: credit the first share to another address (its proof of work names the real one).
+    const logDir = copy();
+    const logFile = path.join(logDir, shareLogFileName(epoch));
+    const logLines = fs.readFileSync(logFile, "utf8").split("\n");
+    const i = logLines.findIndex((l) => l.includes(MINERS[0].address.toLowerCase().slice(2)));
+    expect(i).to.be.greaterThan(-1);
+    logLines[i] = logLines[i].split(MINERS[0].address.toLowerCase()).join(MINERS[1].address.toLowerCase());
+    fs.writeFileSync(logFile, logLines.join("\n"));
+    const badLog = await audit(logDir);
+    expect(badLog.code, badLog.text).to.equal(1);
+    if (process.env.E2E_VERBOSE) console.log(badLog.text);
+    expect(badLog.text).to.contain("AUDIT FAILED");
+
+    // Epoch file: move one unit between two leaves (totals unchanged, root and digest differ).
+    const fileDir = copy();
+    const epochFile = path.join(fileDir, epochFileName(epoch));
+    const text = fs.readFileSync(epochFile, "utf8");
+    const a = MINERS[1].address.toLowerCase();
+    const leaf = new RegExp(`\\["${a}","(\\d+)","(\\d+)"\\]`).exec(text);
+    expect(leaf, "the epoch file has a leaf for the medium miner").to.not.equal(null);
+    const tampered = text.replace(leaf![0], `["${a}","${BigInt(leaf![1]) + 1n}","${BigInt(leaf![2]) + 1n}"]`);
+    fs.writeFileSync(epochFile, tampered);
+    const badFile = await audit(fileDir);
+    expect(badFile.code, badFile.text).to.equal(1);
+    if (process.env.E2E_VERBOSE) console.log(badFile.text);
+    expect(badFile.text).to.contain("AUDIT FAILED");
+  });
+});
