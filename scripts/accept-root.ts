@@ -16,7 +16,9 @@ export const main: ScriptMain<{ hash: `0x${string}`; epoch: bigint; root: `0x${s
   // Ask the node whether the next block would accept it (an idle local node's latest block can be
   // far behind the wall clock, so the latest block's timestamp alone is not the answer).
   try {
-    await pool.simulate.acceptRoot({ account: signer.account, blockTag: "pending" });
+    // Pass the address: viem's simulate options reject hardhat-viem's wide `Account` union (its smart-account
+    // member) at the type level; an eth_call only sends `from`, so the request is the same either way.
+    await pool.simulate.acceptRoot({ account: signer.account.address, blockTag: "pending" });
   } catch (err) {
     const now = await chainNow(hre);
     const left = validAt > now ? `, ${validAt - now} s from now` : "";
