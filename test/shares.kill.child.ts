@@ -8,6 +8,9 @@ import { openShareStore } from "../src/shares";
 import type { AcceptedShare } from "../src/stratum/events";
 
 async function main(dataDir: string, run: number): Promise<void> {
+  // Started ahead of time by the parent (ts-node start-up is slow); begins on "go".
+  process.stdout.write("loaded\n");
+  await new Promise<void>((resolve) => process.stdin.once("data", () => resolve()));
   const store = await openShareStore({ kind: "sqlite", dataDir });
   process.stdout.write("ready\n");
   const prefix = run.toString(16).padStart(8, "0");

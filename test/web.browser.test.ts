@@ -68,7 +68,7 @@ function buildWebBundle(): void {
   if (run.status !== 0) throw new Error(`vite build failed:\n${run.stdout}\n${run.stderr}`);
 }
 
-async function launchChromium(): Promise<BrowserContext> {
+async function launchChromium(): Promise<BrowserContext & { profileDir: string }> {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)`);
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "pool-web-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
@@ -79,8 +79,7 @@ async function launchChromium(): Promise<BrowserContext> {
   });
   // Nothing leaves the machine: any request to a host other than loopback is refused.
   await context.route((url) => !isLoopback(url), (route) => route.abort("blockedbyclient"));
-  context.on("close", () => fs.rmSync(profile, { recursive: true, force: true }));
-  return context;
+  return Object.assign(context, { profileDir: profile });
 }
 
 /**
@@ -89,7 +88,7 @@ async function launchChromium(): Promise<BrowserContext> {
  * signs eth_sendTransaction for its unlocked accounts. Runs inside the page.
  */
 function injectedWallet({ rpcUrl, account }: { rpcUrl: string; account: string }): void {
-  const state = { calls: [] as string[], rejectNext: false, added: null as unknown, chainId: 1, known: [1] };
+  const state = { calls: [] as string[], rejectNext: false, refuseSwitch: false, added: null as unknown, chainId: 1, known: [1] };
   const fail = (message: string, code: number, data?: unknown) => Object.assign(new Error(message), { code, data });
   // (globalThis is the page's window: this function is serialised into the page)
   const page = globalThis as unknown as { __wallet: typeof state; ethereum: unknown };
@@ -104,6 +103,7 @@ function injectedWallet({ rpcUrl, account }: { rpcUrl: string; account: string }
         case "eth_chainId":
           return "0x" + state.chainId.toString(16);
         case "wallet_switchEthereumChain": {
+          if (state.refuseSwitch) throw fail("User rejected the request.", 4001);
           const id = parseInt(params![0].chainId, 16);
           if (!state.known.includes(id)) throw fail("Unrecognized chain ID", 4902);
           state.chainId = id;
@@ -139,7 +139,7 @@ describe("web page in Chromium: pool, miner, claim and audit against a running p
   let pool: Pool;
   let dataDir: string | undefined;
   let miner: Miner | undefined;
-  let context: BrowserContext;
+  let context: (BrowserContext & { profileDir: string }) | undefined;
   let page: Page;
   let activeEpoch: EpochRow;
   const api = async <T>(route: string): Promise<T> => {
@@ -154,7 +154,9 @@ describe("web page in Chromium: pool, miner, claim and audit against a running p
     await page.screenshot({ path: file, fullPage: true });
     return file;
   };
+  /** A fresh page load (not a same-document hash change), so init scripts and cold start are exercised. */
   const open = async (hash: string) => {
+    await page.goto("about:blank");
     await page.goto(`${pool.apiUrl}/${hash}`);
     await page.waitForSelector("main .page, main [role=alert]");
   };
@@ -185,10 +187,19 @@ describe("web page in Chromium: pool, miner, claim and audit against a running p
     await until("an active root", 120_000, async () => (await api<EpochRow[]>("/api/epochs")).find((e) => e.state === "active"));
     await miner.stop();
     miner = undefined;
-    // A block found just before the miner stopped may still become a newer root: wait until the newest one is active.
-    activeEpoch = await until("the newest root to be active", 60_000, async () => {
-      const [newest] = await api<EpochRow[]>("/api/epochs");
-      return newest?.state === "active" ? newest : null;
+    // A block found just before the miner stopped may still become a newer root: wait until every
+    // block is in an epoch and the newest root is active, twice in a row.
+    const settled = async () => {
+      const [blocks, epochs] = await Promise.all([api<{ status: string; epoch: number | null }[]>("/api/blocks"), api<EpochRow[]>("/api/epochs")]);
+      const inFlight = blocks.some((b) => b.status !== "orphaned" && b.epoch === null);
+      return !inFlight && epochs[0]?.state === "active" ? epochs[0] : null;
+    };
+    activeEpoch = await until("every block in an active root", 60_000, async () => {
+      const first = await settled();
+      if (!first) return null;
+      await new Promise((r) => setTimeout(r, 1500));
+      const again = await settled();
+      return again?.epoch === first.epoch ? again : null;
     });
 
     context = await launchChromium();
@@ -198,6 +209,7 @@ describe("web page in Chromium: pool, miner, claim and audit against a running p
 
   after(async () => {
     await context?.close();
+    if (context) fs.rmSync(context.profileDir, { recursive: true, force: true, maxRetries: 5 });
     await miner?.stop();
     await pool?.stop();
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
@@ -229,7 +241,7 @@ describe("web page in Chromium: pool, miner, claim and audit against a running p
     await shot("miner");
   });
 
-  it("claim page: an injected wallet adds the chain, a rejection is reported, then the claim pays exactly the claimable amount", async () => {
+  it("claim page: wrong chain and a rejected transaction are reported; the wallet adds the chain; the claim pays exactly the claimable amount", async () => {
     await page.addInitScript(injectedWallet, { rpcUrl: pool.rpcUrl, account: SENDER });
     const proof = await api<{ cumulative: string; proof: Hex[] }>(`/api/proof/${MINER_ADDRESS}`);
     const client = chain();
@@ -243,7 +255,11 @@ describe("web page in Chromium: pool, miner, claim and audit against a running p
     await page.waitForSelector("[data-testid=claim-claimable]");
     expect(await page.getAttribute("[data-testid=claim-claimable]", "data-raw")).to.equal(claimable.toString());
 
-    await page.evaluate(() => ((globalThis as any).__wallet.rejectNext = true));
+    await page.evaluate(() => ((globalThis as any).__wallet.refuseSwitch = true));
+    await page.click("[data-testid=claim-button]");
+    await page.waitForSelector(`text=Your wallet is on chain 1, but the pool pays on chain ${pool.chainId}`);
+
+    await page.evaluate(() => Object.assign((globalThis as any).__wallet, { refuseSwitch: false, rejectNext: true }));
     await page.click("[data-testid=claim-button]");
     await page.waitForSelector("text=You rejected the request in your wallet");
     expect(await client.getBalance({ address: MINER_ADDRESS })).to.equal(before);
@@ -275,13 +291,14 @@ describe("web page in Chromium: pool, miner, claim and audit against a running p
     expect(await text("[data-testid=audit-cli]")).to.equal(`npx pool audit --epoch ${n} --api ${pool.apiUrl} --rpc ${pool.rpcUrl} --contract ${pool.contract}`);
     await shot("audit-pass");
 
-    const file = await api<{ leaves: { account: string; cumulative: string }[] }>(`/api/epochs/${n}`);
-    const victim = file.leaves.findIndex((l) => l.account.toLowerCase() === MINER_ADDRESS.toLowerCase());
+    // leaves are [account, cumulative, delta] (src/epochs/format.ts)
+    const file = await api<{ leaves: [string, string, string][] }>(`/api/epochs/${n}`);
+    const victim = file.leaves.findIndex(([account]) => account === MINER_ADDRESS.toLowerCase());
     expect(victim).to.be.at.least(0);
     await page.route(`${pool.apiUrl}/api/epochs/${n}`, async (route) => {
       const original = await route.fetch();
       const json = await original.json();
-      json.leaves[victim].cumulative = (BigInt(json.leaves[victim].cumulative) + 1n).toString();
+      json.leaves[victim][1] = (BigInt(json.leaves[victim][1]) + 1n).toString();
       await route.fulfill({ response: original, body: JSON.stringify(json, null, 2) });
     });
     await page.reload();
@@ -291,6 +308,35 @@ describe("web page in Chromium: pool, miner, claim and audit against a running p
     expect((await text("[data-testid=audit-bad-leaf]")).toLowerCase()).to.contain(MINER_ADDRESS.toLowerCase());
     await shot("audit-tampered");
     await page.unroute(`${pool.apiUrl}/api/epochs/${n}`);
+  });
+
+  it("live: the pool page updates without a reload, over server-sent events and, without them, by polling", async () => {
+    const sharesShown = async () => Number((await text("[data-testid=stat-shares] .stat-value")).split(/\s/)[0]);
+    const mineUntilShown = async (label: string, before: number) => {
+      miner = new Miner({ url: `stratum+tcp://${pool.stratumHost}:${pool.stratumPort}`, user: `${MINER_ADDRESS}.rig2`, password: "x" });
+      await miner.start();
+      try {
+        await until(`${label}: more accepted shares on the page`, 30_000, async () => (await sharesShown()) > before);
+      } finally {
+        await miner.stop();
+        miner = undefined;
+      }
+    };
+
+    await open("#/pool");
+    await page.waitForSelector("[data-testid=live-mode].live-events");
+    expect(await sharesShown()).to.be.a("number").and.not.NaN;
+    await page.evaluate(() => ((globalThis as any).__sameDocument = true));
+    await mineUntilShown("events", await sharesShown());
+    expect(await page.evaluate(() => (globalThis as any).__sameDocument)).to.equal(true);
+
+    await page.route(`${pool.apiUrl}/api/events`, (route) => route.abort("connectionrefused"));
+    await open("#/pool");
+    await page.waitForSelector("[data-testid=live-mode].live-polling");
+    await page.evaluate(() => ((globalThis as any).__sameDocument = true));
+    await mineUntilShown("polling", await sharesShown());
+    expect(await page.evaluate(() => (globalThis as any).__sameDocument)).to.equal(true);
+    await page.unroute(`${pool.apiUrl}/api/events`);
   });
 
   it("bad input and outages: clear messages, never a blank page", async () => {

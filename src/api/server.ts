@@ -25,7 +25,7 @@ export interface ApiContext {
   contract: Address;
   hashrate: HashrateTracker;
   /** Public connection facts shown to miners and wallets. */
-  publicConfig: { stratumUrl: string; rpcUrl: string; chainId: number; challengeWindow: number; powChain: "embedded" | "bitcoind" };
+  publicConfig: { stratumUrl: string; rpcUrl: string; chainId: number; challengeWindow: number; powChain: "embedded" | "bitcoind"; payoutThreshold: string | null };
   chainInfo: () => { height: number; networkDifficulty: number };
   shareCounters: () => { accepted: number; rejected: number };
   /** Current PPLNS window per address: share count and difficulty (units → decimal). */
@@ -66,7 +66,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     return record;
   };
   const addressOf = (text: string): Address => {
-    if (!isAddress(text, { strict: false })) throw new HttpError(400, `not a valid address: "${text}" (expected 0x followed by 40 hex digits, with a correct checksum if mixed-case)`);
+    if (!isAddress(text)) throw new HttpError(400, `not a valid address: "${text}" (expected 0x followed by 40 hex digits, with a correct checksum if mixed-case)`);
     return getAddress(text);
   };
   const treeOf = (record: EpochRecord): PayoutTree => {
@@ -176,10 +176,12 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   });
 
   app.get("/api/epochs", async () => {
-    const [epochs, pending] = await Promise.all([
+    const [epochs, pending, active] = await Promise.all([
       ctx.store.epochs(),
       ctx.evm.publicClient.readContract({ address: ctx.contract, abi: payoutPoolAbi, functionName: "pendingRoot" }),
+      ctx.evm.publicClient.readContract({ address: ctx.contract, abi: payoutPoolAbi, functionName: "activeRoot" }),
     ]);
+    const activeNumber = Number(active[1]);
     const heights = new Map((await ctx.store.blocks()).map((b) => [b.hash, b.height]));
     return epochs
       .sort((a, b) => b.number - a.number)
@@ -187,7 +189,8 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
         epoch: e.number,
         root: e.root,
         totalCumulative: e.totalCumulative.toString(),
-        state: e.state === "accepted" ? "active" : e.state,
+        // Only the newest accepted root is live on chain; older accepted ones are superseded.
+        state: e.state === "accepted" ? (e.number === activeNumber ? "active" : "superseded") : e.state,
         validAt: Number(pending[1]) === e.number && e.state !== "accepted" ? Number(pending[3]) : null,
         blocks: e.blocks.map((h) => heights.get(h) ?? null),
         dataHash: e.dataHash,

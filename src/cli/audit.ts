@@ -5,22 +5,8 @@ import { getAddress, isAddress, type Address, type Hex } from "viem";
 import { connectEvm } from "../evm/clients";
 import { payoutPoolAbi } from "../evm/payoutPoolAbi";
 import { auditEpoch, epochFileName, parseEpochFile, shareLogFileName } from "../epochs";
+import { AUDIT_HELP } from "./help";
 import { parseFlags, required, UsageError } from "./args";
-
-export const AUDIT_HELP = `pool audit --epoch N [--api URL | --dir D] --rpc URL --contract C [--skip-work]
-
-Recomputes epoch N from its published files and compares it with the chain: the epoch file's
-digest, the share log's digest, every share's proof of work and the address its coinbase pays,
-the PPLNS allocation of every block, the cumulative ledger (no amount may decrease from epoch N-1),
-the Merkle tree and root, and the root, total and data hash the contract holds for epoch N.
-Exits 0 when everything matches, 1 with a report of every mismatch otherwise.
-
-  --epoch N      epoch number
-  --api URL      the pool's HTTP API (downloads /api/epochs/N, /api/epochs/N/shares, /api/epochs/N-1)
-  --dir D        a directory holding epoch-NNNNNN.json and epoch-NNNNNN.shares.jsonl (e.g. data/epochs)
-  --rpc URL      EVM JSON-RPC endpoint
-  --contract C   PayoutPool address
-  --skip-work    skip the proof-of-work re-check (faster; allocations are still recomputed)`;
 
 export async function auditCommand(argv: string[], out: (line: string) => void = console.log): Promise<number> {
   const flags = parseFlags(argv, {

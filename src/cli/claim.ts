@@ -2,20 +2,8 @@ import { formatUnits, getAddress, isAddress, zeroAddress, type Address, type Hex
 import { connectEvm } from "../evm/clients";
 import { erc20Abi, payoutPoolAbi } from "../evm/payoutPoolAbi";
 import { loadEpochTree } from "../epochs/tree";
+import { CLAIM_HELP } from "./help";
 import { parseFlags, required, UsageError } from "./args";
-
-export const CLAIM_HELP = `pool claim --address A [--api URL | --epoch-file F] [--rpc URL] [--contract C] [--key-env VAR] [--dry-run]
-
-Shows what address A can claim from the pool's PayoutPool contract and claims it. The funds always
-go to A, whoever sends the transaction (and pays its gas).
-
-  --address A      the payout address (0x…)
-  --api URL        the pool's HTTP API, e.g. http://127.0.0.1:8080 (proof from /api/proof/A)
-  --epoch-file F   a published epoch file instead of the API (the tree is rebuilt locally)
-  --rpc URL        EVM JSON-RPC endpoint (default: the API's, or http://127.0.0.1:8545)
-  --contract C     PayoutPool address (default: from the API or the epoch file)
-  --key-env VAR    name of the environment variable holding the sender's private key
-  --dry-run        only show the claimable amount`;
 
 interface ProofData {
   account: Address;

@@ -1,14 +1,14 @@
 import { UsageError } from "./args";
-import { claimCommand, CLAIM_HELP } from "./claim";
-import { startCommand, START_HELP } from "./start";
-import { auditCommand, AUDIT_HELP } from "./audit";
-import { rebuildEpochCommand, REBUILD_HELP } from "./rebuild";
+import { AUDIT_HELP, CLAIM_HELP, REBUILD_HELP, START_HELP } from "./help";
 
-const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
-  start: { run: startCommand, help: START_HELP },
-  claim: { run: claimCommand, help: CLAIM_HELP },
-  audit: { run: auditCommand, help: AUDIT_HELP },
-  "rebuild-epoch": { run: rebuildEpochCommand, help: REBUILD_HELP },
+type Run = (argv: string[]) => Promise<number>;
+
+// Commands load on demand: the pool, viem and Hardhat are heavy, and `--help` needs none of them.
+const COMMANDS: Record<string, { run: () => Run; help: string }> = {
+  start: { run: () => require("./start").startCommand, help: START_HELP },
+  claim: { run: () => require("./claim").claimCommand, help: CLAIM_HELP },
+  audit: { run: () => require("./audit").auditCommand, help: AUDIT_HELP },
+  "rebuild-epoch": { run: () => require("./rebuild").rebuildEpochCommand, help: REBUILD_HELP },
 };
 
 const USAGE = `usage: pool <command> [flags]   (pool <command> --help for its flags)
@@ -28,8 +28,12 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`unknown command "${name}"\n\n${USAGE}`);
     return 2;
   }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(command.help);
+    return 0;
+  }
   try {
-    return await command.run(rest);
+    return await command.run()(rest);
   } catch (err) {
     if (err instanceof UsageError) {
       console.error(`pool ${name}: ${err.message}\n\n${command.help}`);

@@ -3,15 +3,8 @@ import path from "node:path";
 import { rebuildMarker } from "../committer";
 import { loadConfig } from "../config";
 import { openShareStore } from "../shares";
+import { REBUILD_HELP } from "./help";
 import { parseFlags } from "./args";
-
-export const REBUILD_HELP = `pool rebuild-epoch [--config FILE]
-
-After the guardian revoked a pending root, the pool stops building epochs until the operator says
-so. This command clears the revoked epoch's mark (its ledger changes were already rolled back) so
-that the running or next-started pool rebuilds it from the share store and proposes it again.
-
-  --config FILE   the same JSON configuration the pool runs with`;
 
 export async function rebuildEpochCommand(argv: string[], out: (line: string) => void = console.log): Promise<number> {
   const flags = parseFlags(argv, { config: { type: "string" } });

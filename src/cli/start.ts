@@ -1,15 +1,6 @@
-import { startPool } from "../pool";
-import { ConfigError } from "../config";
+import { ConfigError, loadConfig } from "../config";
+import { START_HELP } from "./help";
 import { parseFlags, UsageError } from "./args";
-
-export const START_HELP = `pool start [--config FILE]
-
-Runs the pool. With no configuration: the embedded default (an in-process EVM on 127.0.0.1:8545
-with PayoutPool deployed, an embedded SHA256d chain, SQLite in ./data, Stratum on 127.0.0.1:3333,
-the HTTP API and web page on 127.0.0.1:8080). A JSON config file and POOL_* environment variables
-select a real bitcoind, EVM RPC, deployed contract and keys (see README "Operator").
-
-  --config FILE   JSON configuration (settings as in src/config/index.ts)`;
 
 export async function startCommand(argv: string[], out: (line: string) => void = console.log): Promise<number> {
   const flags = parseFlags(argv, { config: { type: "string" } });
@@ -17,13 +8,14 @@ export async function startCommand(argv: string[], out: (line: string) => void =
     out(START_HELP);
     return 0;
   }
-  let pool;
   try {
-    pool = await startPool({ configFile: flags.config });
+    loadConfig({ file: flags.config }); // fail fast, before loading the pool's heavy modules
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(err.message);
     throw err;
   }
+  const { startPool } = require("../pool") as typeof import("../pool");
+  const pool = await startPool({ configFile: flags.config });
   out("");
   out(`  Stratum:   ${pool.stratumUrl}`);
   out(`  Web + API: ${pool.apiUrl}`);

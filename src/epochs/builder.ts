@@ -5,13 +5,14 @@
  * Recording the epoch (ledger advance + blocks marked paid) is one store transaction, done last:
  * a crash before it leaves only files that the next run rewrites byte for byte.
  */
+import fs from "node:fs";
 import path from "node:path";
 import type { Hex } from "viem";
 import { PayoutTree, TREE_OPTIONS, normalizeAccount } from "../merkle";
-import { DEFAULT_FACTOR, WindowAccumulator, parseFactor, splitReward, windowUnitsForBits, type WindowSummary } from "../pplns";
+import { DEFAULT_FACTOR, WindowAccumulator, parseFactor, splitRewardColumns, windowUnitsForBits, type WindowSummary } from "../pplns";
 import { UNITS_PER_DIFFICULTY, difficultyToUnits, type BlockRecord, type LedgerDelta, type ShareStore } from "../shares";
 import { EPOCH_FILE_FORMAT, EPOCH_FILE_VERSION, LEAF_FIELDS, ROUNDING_RULE, epochFileName, shareLogFileName, writeEpochFile, type EpochBlock, type EpochHeader, type EpochLeaves } from "./format";
-import { advanceLedger, sortLedger, sumAllocations, type SortedLedger } from "./ledger";
+import { advanceLedgerColumns, sortLedger, type SortedLedger } from "./ledger";
 import { ShareLogWriter } from "./sharelog";
 
 export interface EpochBuilderConfig {
@@ -56,7 +57,9 @@ interface BlockWindow {
   block: BlockRecord;
   windowUnits: bigint;
   summary: WindowSummary;
-  weights: Array<{ address: string; weight: bigint }>;
+  /** Credited units per address (parallel arrays, one entry per address). */
+  addresses: string[];
+  weights: bigint[];
 }
 
 export class EpochBuilder {
@@ -68,6 +71,8 @@ export class EpochBuilder {
   private readonly confirmations: number;
   /** Tree of the latest recorded epoch, reused (its unchanged leaves) by the next build. */
   private cached: { epoch: number; tree: PayoutTree } | undefined;
+  /** One build at a time: two would write the same epoch's files. */
+  private busy: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly config: EpochBuilderConfig) {
     this.store = config.store;
@@ -96,7 +101,45 @@ export class EpochBuilder {
    * Computes the next epoch and writes its files, without recording it. Deterministic: the same
    * store state gives the same bytes. Undefined when there is nothing to pay.
    */
-  async prepare(): Promise<BuiltEpoch | undefined> {
+  prepare(): Promise<BuiltEpoch | undefined> {
+    return this.exclusive(() => this.prepareNow());
+  }
+
+  /** prepare() and record the epoch in the store (the ledger advances here, atomically). */
+  build(): Promise<BuiltEpoch | undefined> {
+    return this.exclusive(async () => {
+      const epoch = await this.prepareNow();
+      if (epoch) await this.record(epoch);
+      return epoch;
+    });
+  }
+
+  /**
+   * The operator's explicit revocation of the latest epoch (after the guardian revoked its root):
+   * the store rolls the ledger back and frees its blocks; its files are kept, renamed
+   * `….revoked-<dataHash prefix>…`, and the next build() makes a new epoch with the same number.
+   */
+  revoke(number: number): Promise<void> {
+    return this.exclusive(async () => {
+      const e = await this.store.epoch(number);
+      if (!e) throw new Error(`epoch ${number} does not exist`);
+      await this.store.revokeEpoch(number);
+      const tag = `revoked-${e.dataHash.slice(2, 10)}`;
+      for (const file of [e.filePath, e.shareLogPath]) {
+        const target = file.replace(/(\.shares\.jsonl|\.json)$/, `.${tag}$1`);
+        if (fs.existsSync(file) && !fs.existsSync(target)) fs.renameSync(file, target);
+      }
+      if (this.cached?.epoch === number) this.cached = undefined;
+    });
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.busy.then(fn, fn);
+    this.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  private async prepareNow(): Promise<BuiltEpoch | undefined> {
     const blocks = await this.payableBlocks();
     if (blocks.length === 0) return undefined;
     const timings: Record<string, number> = {};
@@ -112,10 +155,24 @@ export class EpochBuilder {
 
     t = performance.now();
     const feeAddress = this.feeAddress;
-    const splits = windows.map((w) => splitReward({ reward: w.block.reward, feeBps: this.feeBps, feeAddress, weights: w.weights }));
-    const allocations = sumAllocations(splits.map((s) => s.allocations));
+    const splits = windows.map((w) => splitRewardColumns({ reward: w.block.reward, feeBps: this.feeBps, feeAddress, addresses: w.addresses, weights: w.weights }));
+    const additions = { accounts: [] as string[], amounts: [] as bigint[] };
+    windows.forEach((w, b) => {
+      const { fee, amounts } = splits[b];
+      if (fee > 0n) {
+        if (feeAddress === undefined) throw new Error("internal: a fee without a fee address");
+        additions.accounts.push(feeAddress);
+        additions.amounts.push(fee);
+      }
+      for (let i = 0; i < amounts.length; i++) {
+        if (amounts[i] > 0n) {
+          additions.accounts.push(w.addresses[i]);
+          additions.amounts.push(amounts[i]);
+        }
+      }
+    });
     const previous = await this.previousLedger(latest?.number);
-    const leaves = advanceLedger(previous.ledger, allocations);
+    const leaves = advanceLedgerColumns(previous.ledger, additions);
     clock("ledgerMs", t);
 
     t = performance.now();
@@ -173,10 +230,7 @@ export class EpochBuilder {
     };
   }
 
-  /** prepare() and record the epoch in the store (the ledger advances here, atomically). */
-  async build(): Promise<BuiltEpoch | undefined> {
-    const epoch = await this.prepare();
-    if (!epoch) return undefined;
+  private async record(epoch: BuiltEpoch): Promise<void> {
     await this.store.recordEpoch(
       {
         number: epoch.number,
@@ -193,7 +247,6 @@ export class EpochBuilder {
       epoch.deltas,
     );
     this.cached = { epoch: epoch.number, tree: epoch.tree };
-    return epoch;
   }
 
   private async latestValidEpoch() {
@@ -227,14 +280,14 @@ export class EpochBuilder {
     }
     const summary = acc.summary();
     if (summary.lastShareId !== block.shareId) throw new Error(`block ${block.hash}: its share ${block.shareId} is not in the store`);
-    const keyed = acc.weights();
-    const addresses = await this.store.accountAddresses(keyed.map((k) => k.key));
-    const weights = keyed.map(({ key, weight }) => {
-      const address = addresses.get(key);
+    const { keys, weights } = acc.weightColumns();
+    const names = await this.store.accountAddresses(keys);
+    const addresses = keys.map((key) => {
+      const address = names.get(key);
       if (address === undefined) throw new Error(`account ${key} missing from the store`);
-      return { address, weight };
+      return address;
     });
-    return { block, windowUnits, summary, weights };
+    return { block, windowUnits, summary, addresses, weights };
   }
 
   private async writeShareLog(file: string, epoch: number, windows: BlockWindow[]): Promise<{ digest: Hex; lines: number }> {

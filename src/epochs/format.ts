@@ -93,11 +93,18 @@ export function* epochFileChunks(header: EpochHeader, leaves: EpochLeaves): Gene
     const end = Math.min(n, start + CHUNK);
     let text = "";
     for (let i = start; i < end; i++) {
-      text += `${i === 0 ? "\n" : ",\n"}    ["${leaves.accounts[i]}","${leaves.cumulative[i]}","${leaves.delta[i]}"]`;
+      text += `${i === 0 ? "\n" : ",\n"}    ["${leaves.accounts[i]}","${decimal(leaves.cumulative[i])}","${decimal(leaves.delta[i])}"]`;
     }
     yield text;
   }
   yield "\n  ]\n}\n";
+}
+
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Decimal text of an amount (via a number when exact: several times faster than bigint's). */
+function decimal(v: bigint): string {
+  return v <= SAFE && v >= 0n ? String(Number(v)) : v.toString();
 }
 
 export function serializeEpochFile(file: EpochFile): Buffer {

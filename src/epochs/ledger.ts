@@ -27,48 +27,60 @@ export function sortLedger(ledger: Map<string, bigint>): SortedLedger {
  * order. Throws on a negative allocation: a cumulative amount never decreases.
  */
 export function advanceLedger(previous: SortedLedger, allocations: Map<string, bigint>): EpochLeaves {
-  const newAccounts: string[] = [];
-  for (const [address, amount] of allocations) {
-    if (amount < 0n) throw new RangeError(`negative allocation for ${address}`);
-    if (indexOf(previous.accounts, address) < 0) newAccounts.push(address);
+  return advanceLedgerColumns(previous, { accounts: [...allocations.keys()], amounts: [...allocations.values()] });
+}
+
+/**
+ * advanceLedger for allocations given as parallel arrays, in any order, an address possibly more
+ * than once (several blocks, the fee): they are sorted, summed per address, then merged into the
+ * previous ledger in one linear pass (no map of a million entries).
+ */
+export function advanceLedgerColumns(previous: SortedLedger, additions: { accounts: readonly string[]; amounts: readonly bigint[] }): EpochLeaves {
+  const { accounts: addAccounts, amounts: addAmounts } = additions;
+  if (addAccounts.length !== addAmounts.length) throw new RangeError("accounts and amounts differ in length");
+  for (const v of addAmounts) if (typeof v !== "bigint" || v < 0n) throw new RangeError(`negative or invalid allocation: ${String(v)}`);
+  const order = sortedAccountOrder(addAccounts);
+  // Sorted, one entry per address.
+  const accounts: string[] = [];
+  const amounts: bigint[] = [];
+  for (let k = 0; k < order.length; k++) {
+    const a = addAccounts[order[k]];
+    const v = addAmounts[order[k]];
+    if (accounts.length > 0 && accounts[accounts.length - 1] === a) amounts[amounts.length - 1] += v;
+    else {
+      accounts.push(a);
+      amounts.push(v);
+    }
   }
-  const order = sortedAccountOrder(newAccounts);
-  const added = Array.from(order, (i) => newAccounts[i]);
-  const n = previous.accounts.length + added.length;
-  const out: EpochLeaves = { accounts: new Array(n), cumulative: new Array(n), delta: new Array(n) };
+  const prev = previous.accounts;
+  const bound = prev.length + accounts.length;
+  const out: EpochLeaves = { accounts: new Array(bound), cumulative: new Array(bound), delta: new Array(bound) };
   let i = 0;
   let j = 0;
-  for (let k = 0; k < n; k++) {
-    if (j >= added.length || (i < previous.accounts.length && previous.accounts[i] < added[j])) {
-      const a = previous.accounts[i];
-      const d = allocations.get(a) ?? 0n;
-      out.accounts[k] = a;
-      out.delta[k] = d;
-      out.cumulative[k] = previous.amounts[i] + d;
+  let k = 0;
+  for (; i < prev.length || j < accounts.length; k++) {
+    if (j >= accounts.length || (i < prev.length && prev[i] < accounts[j])) {
+      out.accounts[k] = prev[i];
+      out.cumulative[k] = previous.amounts[i];
+      out.delta[k] = 0n;
       i++;
+    } else if (i < prev.length && prev[i] === accounts[j]) {
+      out.accounts[k] = prev[i];
+      out.cumulative[k] = previous.amounts[i] + amounts[j];
+      out.delta[k] = amounts[j];
+      i++;
+      j++;
     } else {
-      const a = added[j];
-      const d = allocations.get(a) as bigint;
-      out.accounts[k] = a;
-      out.delta[k] = d;
-      out.cumulative[k] = d;
+      out.accounts[k] = accounts[j];
+      out.cumulative[k] = amounts[j];
+      out.delta[k] = amounts[j];
       j++;
     }
   }
+  out.accounts.length = k;
+  out.cumulative.length = k;
+  out.delta.length = k;
   return out;
-}
-
-function indexOf(sorted: string[], key: string): number {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const a = sorted[mid];
-    if (a === key) return mid;
-    if (a < key) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
 }
 
 /** Sums per-address allocations of several blocks. */

@@ -1,4 +1,4 @@
-import { createPublicClient, createWalletClient, defineChain, http, type Chain, type Hex, type PublicClient, type WalletClient, type Account, type Transport, toHex } from "viem";
+import { createPublicClient, createWalletClient, defineChain, http, type Chain, type Hex, type PublicClient, type WalletClient, type Account, type Transport, toHex, nonceManager } from "viem";
 import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 
 /** A viem chain object for any EVM JSON-RPC endpoint (the chain id is read from the node). */
@@ -26,7 +26,8 @@ export async function connectEvm(rpcUrl: string, privateKey?: Hex): Promise<EvmC
   const transport = http(rpcUrl);
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 200 }) as PublicClient<Transport, Chain>;
   if (!privateKey) return { chain, publicClient };
-  const account = privateKeyToAccount(privateKey);
+  // One nonce manager per key: the committer and the payout service send concurrently from it.
+  const account = privateKeyToAccount(privateKey, { nonceManager });
   const walletClient = createWalletClient({ chain, transport, account }) as WalletClient<Transport, Chain, Account>;
   return { chain, publicClient, walletClient, account };
 }

@@ -1,10 +1,11 @@
 import { EventEmitter } from "node:events";
 import fs from "node:fs";
 import path from "node:path";
-import type { Address, Hex } from "viem";
+import { getAddress, parseAbi, type Address, type Hex } from "viem";
 import type { EvmClients } from "../evm/clients";
 import { payoutPoolAbi } from "../evm/payoutPoolAbi";
 import { loadEpochTree } from "../epochs/tree";
+import type { PayoutTree } from "../merkle";
 import type { ShareStore } from "../shares/types";
 
 export interface PayoutLogger {
@@ -38,15 +39,43 @@ export interface PayoutBatch {
   error?: string;
 }
 
-/** Rough gas of one first claim inside claimMany at depth 20; only sizes the first try of a batch. */
+/** Rough gas of one first claim inside claimMany at depth 20; only sizes the first try of a run. */
 const GAS_PER_CLAIM_ESTIMATE = 75_000;
+/** EIP-7825 (Osaka): no transaction may ask for more gas than 2^24. */
+const MAX_TX_GAS = 16_777_216;
+/** Share of the gas limit a batch is planned to fill (the estimate is exact; this is headroom). */
+const FILL = 0.97;
+/** Concurrent `claimed(account)` reads. */
+const READ_CONCURRENCY = 32;
+const MAX_RETRY_MS = 300_000;
+
+/** The claim errors, so that a failed estimate or call names its reason (Paused, NothingToClaim, ...). */
+const claimErrorsAbi = parseAbi([
+  "error Paused(uint64 until)",
+  "error InvalidProof(address account, uint256 cumulativeAmount)",
+  "error NothingToClaim(address account, uint256 cumulativeAmount, uint256 alreadyClaimed)",
+  "error NativeTransferFailed(address to, uint256 amount)",
+  "error LengthMismatch()",
+  "error ReentrancyGuardReentrantCall()",
+  "error SafeERC20FailedOperation(address token)",
+]);
+const claimAbi = [...payoutPoolAbi, ...claimErrorsAbi];
+
+interface Due {
+  index: number;
+  account: Address;
+  cumulative: bigint;
+  amount: bigint;
+}
 
 /**
  * Automatic relayed payouts: after a root becomes active, pays every account whose claimable amount
  * reaches the threshold with claimMany, the operator's key paying the gas; the contract pays each
- * account itself. What is claimable is always read from the chain right before a batch is sent, so
- * a restart in the middle of a run sends nothing twice, and the contract refuses to pay past a
- * cumulative amount in any case. A failed batch is retried with backoff without blocking the pool.
+ * account itself. What is claimable is read from the chain right before each batch is estimated and
+ * sent (an account that claimed by itself meanwhile is left out, so it cannot revert the batch), and
+ * batches that a crash left without an outcome in payouts.jsonl are settled first: a restart in the
+ * middle of a run sends nothing twice, and the contract refuses to pay past a cumulative amount in
+ * any case. A failed run is retried with backoff without blocking the pool.
  */
 export class PayoutService extends EventEmitter {
   private readonly file: string;
@@ -56,6 +85,14 @@ export class PayoutService extends EventEmitter {
   private stopped = false;
   private retryTimer?: NodeJS.Timeout;
   private failures = 0;
+  /** The active epoch's tree (parsing a 1M-leaf epoch file takes seconds: once per epoch). */
+  private cached?: { epoch: number; root: string; tree: PayoutTree };
+  /**
+   * A lower bound of claimed[account] (lower-case) learned from the chain or from our own confirmed
+   * batches. claimed only grows, so an account whose bound reaches its cumulative amount needs no
+   * read: each run reads only accounts whose amount changed or that were not paid yet.
+   */
+  private readonly claimedAtLeast = new Map<string, bigint>();
 
   constructor(private readonly opts: PayoutServiceOptions) {
     super();
@@ -87,6 +124,7 @@ export class PayoutService extends EventEmitter {
     this.trigger();
   }
 
+  /** Stops after the batch in flight (if any) has its receipt. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
@@ -98,27 +136,37 @@ export class PayoutService extends EventEmitter {
     return [...this.batches].sort((a, b) => b.time - a.time);
   }
 
-  /** Asks for a payout run (after a root became active); runs never overlap. */
+  /** Asks for a payout run (after a root became active); runs never overlap; never throws. */
   trigger(): void {
     if (!this.enabled || this.stopped) return;
     if (this.running) {
       this.again = true;
       return;
     }
+    clearTimeout(this.retryTimer);
+    let failed = false;
     this.running = this.runOnce()
       .then(() => {
         this.failures = 0;
       })
       .catch((err) => {
+        failed = true;
+        this.again = false; // the retry runs against whatever root is active by then
         this.failures++;
-        const delay = Math.min((this.opts.retryBaseMs ?? 2000) * 2 ** (this.failures - 1), 300_000);
-        this.opts.logger.error({ err: errorText(err), retryInMs: delay }, "payout run failed; will retry");
+        const delay = Math.min((this.opts.retryBaseMs ?? 2000) * 2 ** (this.failures - 1), MAX_RETRY_MS);
+        if (this.stopped) {
+          this.opts.logger.error({ err: errorText(err) }, "payout run failed; stopping, not retried");
+          return;
+        }
+        this.opts.logger.error({ err: errorText(err), failures: this.failures, retryInMs: delay }, "payout run failed; will retry");
         clearTimeout(this.retryTimer);
         this.retryTimer = setTimeout(() => this.trigger(), delay);
+        this.retryTimer.unref?.();
       })
       .finally(() => {
         this.running = undefined;
-        if (this.again && !this.stopped) {
+        // After a failure the retry timer runs the next attempt (keeping the backoff).
+        if (this.again && !this.stopped && !failed) {
           this.again = false;
           this.trigger();
         }
@@ -132,48 +180,182 @@ export class PayoutService extends EventEmitter {
 
   /** One run: every account at or above the threshold in the active root, in gas-sized batches. */
   async runOnce(): Promise<void> {
-    const { evm, contract, store } = this.opts;
-    const pc = evm.publicClient;
-    const [, epochBig] = await pc.readContract({ address: contract, abi: payoutPoolAbi, functionName: "activeRoot" });
+    if (!this.enabled) return;
+    const threshold = this.opts.threshold!;
+    await this.settleUnfinished();
+
+    const [root, epochBig] = await this.activeRoot();
     const epoch = Number(epochBig);
     if (epoch === 0) return;
-    const record = await store.epoch(epoch);
-    if (!record) throw new Error(`active epoch ${epoch} is not in the store`);
-    const { tree } = loadEpochTree(record.filePath);
+    const tree = await this.treeFor(epoch, root);
 
-    const due: { index: number; account: Address; cumulative: bigint; amount: bigint }[] = [];
-    const claimed = await Promise.all(
-      tree.allocations.map((a) => pc.readContract({ address: contract, abi: payoutPoolAbi, functionName: "claimed", args: [a.account] })),
-    );
-    tree.allocations.forEach((a, index) => {
-      const amount = a.cumulative - claimed[index];
-      if (amount > 0n && amount >= this.opts.threshold!) due.push({ index, account: a.account, cumulative: a.cumulative, amount });
+    // Candidates: a claimable amount is at most the cumulative one, and nothing is due where we
+    // already know claimed has reached it.
+    const candidates: number[] = [];
+    for (let i = 0; i < tree.size; i++) {
+      const cumulative = tree.cumulativeAt(i);
+      if (cumulative === 0n || cumulative < threshold) continue;
+      const known = this.claimedAtLeast.get(tree.accountAt(i));
+      if (known !== undefined && known >= cumulative) continue;
+      candidates.push(i);
+    }
+    const claimed = await this.readClaimed(candidates.map((i) => tree.accountAt(i)));
+    const due: Due[] = [];
+    candidates.forEach((index, k) => {
+      const cumulative = tree.cumulativeAt(index);
+      const amount = cumulative - claimed[k];
+      if (amount > 0n && amount >= threshold) due.push({ index, account: getAddress(tree.accountAt(index)), cumulative, amount });
     });
     if (due.length === 0) return;
-    this.opts.logger.info({ epoch, accounts: due.length }, "automatic payouts due");
+    const maxGas = await this.batchGasLimit();
+    this.opts.logger.info({ epoch, accounts: due.length, maxGasPerBatch: maxGas }, "automatic payouts due");
 
-    let size = Math.max(1, Math.floor(this.opts.maxGasPerBatch / GAS_PER_CLAIM_ESTIMATE));
-    for (let start = 0; start < due.length && !this.stopped; ) {
-      const batch = due.slice(start, start + size);
-      const args = [batch.map((d) => d.account), batch.map((d) => d.cumulative), batch.map((d) => tree.proofAt(d.index))] as const;
-      const gas = await pc.estimateContractGas({ address: contract, abi: payoutPoolAbi, functionName: "claimMany", args, account: evm.account! });
-      if (gas > BigInt(this.opts.maxGasPerBatch) && batch.length > 1) {
-        size = Math.max(1, Math.floor(batch.length / 2));
-        continue;
+    let size = Math.max(1, Math.floor(maxGas / GAS_PER_CLAIM_ESTIMATE));
+    for (let start = 0; start < due.length; ) {
+      if (this.stopped) {
+        this.opts.logger.info({ epoch, left: due.length - start }, "payout run stopped; the rest is paid on the next run");
+        return;
       }
-      await this.send(epoch, batch, args, gas);
-      start += batch.length;
+      // Right before each batch: the same root still active, claims not paused.
+      const [rootNow, epochNow] = await this.activeRoot();
+      if (rootNow.toLowerCase() !== root.toLowerCase()) {
+        this.opts.logger.info({ epoch, newEpoch: Number(epochNow) }, "active root changed during the payout run; starting over");
+        this.again = true;
+        return;
+      }
+      await this.checkNotPaused();
+
+      let take = Math.min(size, due.length - start);
+      const fresh = new Map<number, bigint>(); // due index -> claimed read in this batch
+      for (let attempt = 0; ; attempt++) {
+        const window = due.slice(start, start + take);
+        const unread = window.filter((d) => !fresh.has(d.index));
+        const reads = await this.readClaimed(unread.map((d) => d.account));
+        unread.forEach((d, k) => fresh.set(d.index, reads[k]));
+        // Accounts that claimed (or were paid) meanwhile are left out: one of them would revert the whole batch.
+        const batch = window
+          .map((d) => ({ ...d, amount: d.cumulative - fresh.get(d.index)! }))
+          .filter((d) => d.amount > 0n && d.amount >= threshold);
+        if (batch.length === 0) {
+          start += window.length;
+          break;
+        }
+        const args = this.claimArgs(tree, batch);
+        const gas = await this.opts.evm.publicClient.estimateContractGas({
+          address: this.opts.contract,
+          abi: claimAbi,
+          functionName: "claimMany",
+          args,
+          account: this.opts.evm.account!,
+        });
+        if (gas > BigInt(maxGas) && window.length > 1) {
+          take = Math.max(1, Math.min(window.length - 1, Math.floor((window.length * maxGas * FILL) / Number(gas))));
+          continue;
+        }
+        const perAccount = Number(gas) / batch.length;
+        const room = Math.max(1, Math.floor((maxGas * FILL) / perAccount));
+        if (attempt < 3 && batch.length === window.length && room > window.length * 1.1 && start + window.length < due.length) {
+          take = Math.min(room, due.length - start); // the first guess was small: fill the batch
+          continue;
+        }
+        size = room;
+        if (gas > BigInt(maxGas)) this.opts.logger.warn({ account: batch[0].account, gas: gas.toString(), maxGas }, "a single claim exceeds the batch gas limit; sent alone");
+        await this.send(epoch, batch, args, gas, maxGas);
+        start += window.length;
+        break;
+      }
     }
   }
 
-  private async send(
-    epoch: number,
-    batch: { account: Address; amount: bigint }[],
-    args: readonly [Address[], bigint[], Hex[][]],
-    gas: bigint,
-  ): Promise<void> {
+  private claimArgs(tree: PayoutTree, batch: Due[]): readonly [Address[], bigint[], Hex[][]] {
+    return [batch.map((d) => d.account), batch.map((d) => d.cumulative), batch.map((d) => tree.proofAt(d.index))] as const;
+  }
+
+  private async activeRoot(): Promise<readonly [Hex, bigint, bigint]> {
+    return this.opts.evm.publicClient.readContract({ address: this.opts.contract, abi: payoutPoolAbi, functionName: "activeRoot" });
+  }
+
+  private async treeFor(epoch: number, root: Hex): Promise<PayoutTree> {
+    if (this.cached?.epoch === epoch && this.cached.root === root.toLowerCase()) return this.cached.tree;
+    const record = await this.opts.store.epoch(epoch);
+    if (!record) throw new Error(`active epoch ${epoch} is not in the store`);
+    const { tree } = loadEpochTree(record.filePath);
+    if (tree.root !== root.toLowerCase()) throw new Error(`epoch ${epoch}: the epoch file's root ${tree.root} is not the active root ${root} on chain`);
+    this.cached = { epoch, root: tree.root, tree };
+    return tree;
+  }
+
+  /** claimed[account] for each account, read `READ_CONCURRENCY` at a time; remembered as lower bounds. */
+  private async readClaimed(accounts: readonly string[]): Promise<bigint[]> {
+    const out: bigint[] = new Array(accounts.length);
+    for (let start = 0; start < accounts.length; start += READ_CONCURRENCY) {
+      const part = accounts.slice(start, start + READ_CONCURRENCY);
+      const values = await Promise.all(
+        part.map((account) =>
+          this.opts.evm.publicClient.readContract({ address: this.opts.contract, abi: payoutPoolAbi, functionName: "claimed", args: [account as Address] }),
+        ),
+      );
+      values.forEach((v, k) => {
+        out[start + k] = v;
+        this.remember(part[k], v);
+      });
+    }
+    return out;
+  }
+
+  private remember(account: string, claimed: bigint): void {
+    const key = account.toLowerCase();
+    if ((this.claimedAtLeast.get(key) ?? -1n) < claimed) this.claimedAtLeast.set(key, claimed);
+  }
+
+  /** The configured limit, within what the chain accepts for one transaction. */
+  private async batchGasLimit(): Promise<number> {
+    const block = await this.opts.evm.publicClient.getBlock();
+    return Math.max(1, Math.min(this.opts.maxGasPerBatch, MAX_TX_GAS, Number(block.gasLimit)));
+  }
+
+  private async checkNotPaused(): Promise<void> {
+    const pc = this.opts.evm.publicClient;
+    const [until, block] = await Promise.all([
+      pc.readContract({ address: this.opts.contract, abi: payoutPoolAbi, functionName: "pausedUntil" }),
+      pc.getBlock(),
+    ]);
+    if (block.timestamp < until) throw new Error(`claims are paused until ${new Date(Number(until) * 1000).toISOString()} (chain time ${block.timestamp})`);
+  }
+
+  /**
+   * Batches logged as "sent" with no outcome (a crash or a receipt timeout between sending and
+   * logging the receipt): take their outcome from the chain before deciding what is due, and wait
+   * for one still pending, so that nothing is paid by two transactions in flight.
+   */
+  private async settleUnfinished(): Promise<void> {
+    const pc = this.opts.evm.publicClient;
+    for (const b of this.batches.filter((x) => x.status === "sent")) {
+      const hash = b.txHash as Hex;
+      let receipt = await pc.getTransactionReceipt({ hash }).catch(unlessNotFound);
+      if (!receipt) {
+        const pending = await pc.getTransaction({ hash }).catch(unlessNotFound);
+        if (pending) {
+          this.opts.logger.info({ tx: hash }, "waiting for a payout transaction sent before a restart");
+          receipt = await pc.waitForTransactionReceipt({ hash });
+        }
+      }
+      const settled: PayoutBatch = receipt
+        ? { ...b, status: receipt.status === "success" ? "confirmed" : "failed", gasUsed: receipt.gasUsed.toString() }
+        : { ...b, status: "failed", error: "not known to the node: dropped or replaced; its accounts are read again from the chain" };
+      this.append(settled);
+      this.emit("batch", settled);
+      this.opts.logger.info({ tx: hash, status: settled.status }, "settled a payout batch left unfinished");
+    }
+  }
+
+  private async send(epoch: number, batch: Due[], args: readonly [Address[], bigint[], Hex[][]], gas: bigint, maxGas: number): Promise<void> {
     const { evm, contract } = this.opts;
-    const txHash = await evm.walletClient!.writeContract({ address: contract, abi: payoutPoolAbi, functionName: "claimMany", args, gas: (gas * 12n) / 10n });
+    // 20 % headroom over the (exact) estimate, within the batch limit unless one claim alone needs more.
+    const headroom = (gas * 12n) / 10n;
+    const ceiling = gas > BigInt(maxGas) ? gas : BigInt(maxGas);
+    const limit = headroom < ceiling ? headroom : ceiling;
+    const txHash = await evm.walletClient!.writeContract({ address: contract, abi: claimAbi, functionName: "claimMany", args, gas: limit });
     const entry: PayoutBatch = {
       txHash,
       time: Date.now(),
@@ -185,10 +367,12 @@ export class PayoutService extends EventEmitter {
     this.append(entry);
     const receipt = await evm.publicClient.waitForTransactionReceipt({ hash: txHash });
     const done: PayoutBatch = { ...entry, status: receipt.status === "success" ? "confirmed" : "failed", gasUsed: receipt.gasUsed.toString() };
+    if (done.status === "failed") done.error = "reverted";
     this.append(done);
+    if (done.status === "confirmed") for (const b of batch) this.remember(b.account, b.cumulative);
     this.emit("batch", done);
     if (done.status === "failed") throw new Error(`claimMany ${txHash} reverted`);
-    this.opts.logger.info({ tx: txHash, accounts: batch.length, gasUsed: done.gasUsed }, "automatic payout sent");
+    this.opts.logger.info({ tx: txHash, epoch, accounts: batch.length, gasUsed: done.gasUsed }, "automatic payout sent");
   }
 
   private append(batch: PayoutBatch): void {
@@ -197,6 +381,13 @@ export class PayoutService extends EventEmitter {
     if (i >= 0) this.batches[i] = batch;
     else this.batches.push(batch);
   }
+}
+
+/** undefined for viem's "not found" errors (the node does not know the transaction); rethrows anything else (node down, ...). */
+function unlessNotFound(err: unknown): undefined {
+  const name = (err as { name?: string })?.name;
+  if (name === "TransactionReceiptNotFoundError" || name === "TransactionNotFoundError") return undefined;
+  throw err;
 }
 
 function errorText(err: unknown): string {

@@ -201,7 +201,7 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       evm,
       contract,
       hashrate,
-      publicConfig: { stratumUrl, rpcUrl, chainId, challengeWindow: config.evm.challengeWindow, powChain: source.kind },
+      publicConfig: { stratumUrl, rpcUrl, chainId, challengeWindow: config.evm.challengeWindow, powChain: source.kind, payoutThreshold: config.payouts.threshold?.toString() ?? null },
       chainInfo: () => {
         const t = source.current();
         return { height: t.height - 1, networkDifficulty: bitsToDifficulty(t.bits) };

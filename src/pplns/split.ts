@@ -33,50 +33,76 @@ const ADDRESS = /^0x[0-9a-f]{40}$/;
  */
 export function splitReward(input: SplitInput): SplitResult {
   const { reward, feeBps, feeAddress, weights } = input;
-  if (typeof reward !== "bigint" || reward < 0n) throw new RangeError(`reward must be a non-negative bigint, got ${String(reward)}`);
-  if (!Number.isInteger(feeBps) || feeBps < 0 || feeBps > MAX_FEE_BPS) throw new RangeError(`fee must be an integer 0..10000 basis points, got ${feeBps}`);
-  if (feeAddress !== undefined && !ADDRESS.test(feeAddress)) throw new TypeError(`fee address must be lower-case 0x hex: ${feeAddress}`);
-  if (feeBps > 0 && feeAddress === undefined) throw new TypeError("a fee address is required when the fee is not zero");
-
-  let total = 0n;
+  checkCommon(reward, feeBps, feeAddress);
   const seen = new Set<string>();
   for (const { address, weight } of weights) {
     if (!ADDRESS.test(address)) throw new TypeError(`address must be lower-case 0x hex: ${address}`);
     if (seen.has(address)) throw new Error(`duplicate address in weights: ${address}`);
     seen.add(address);
     if (typeof weight !== "bigint" || weight <= 0n) throw new RangeError(`weight of ${address} must be a positive bigint`);
-    total += weight;
   }
-
+  const columns = splitRewardColumns({ reward, feeBps, feeAddress, addresses: weights.map((w) => w.address), weights: weights.map((w) => w.weight) });
   const allocations = new Map<string, bigint>();
   const add = (address: string, amount: bigint) => {
     if (amount > 0n) allocations.set(address, (allocations.get(address) ?? 0n) + amount);
   };
+  if (feeAddress !== undefined) add(feeAddress, columns.fee);
+  weights.forEach((w, i) => add(w.address, columns.amounts[i]));
+  return { fee: columns.fee, distributed: columns.distributed, allocations };
+}
 
+export interface SplitColumnsInput {
+  reward: bigint;
+  feeBps: number;
+  feeAddress?: string;
+  /** Lower-case 0x addresses, unique (not checked here: the PPLNS window gives one entry per account). */
+  addresses: readonly string[];
+  /** Positive weights, parallel to `addresses`. */
+  weights: readonly bigint[];
+}
+
+/**
+ * splitReward over parallel arrays, for windows with a million participants (no Map, no object
+ * per participant): amounts[i] is what addresses[i] gets; the fee is returned apart.
+ */
+export function splitRewardColumns(input: SplitColumnsInput): { fee: bigint; distributed: bigint; amounts: bigint[] } {
+  const { reward, feeBps, feeAddress, addresses, weights } = input;
+  checkCommon(reward, feeBps, feeAddress);
+  const n = weights.length;
+  if (addresses.length !== n) throw new RangeError("addresses and weights differ in length");
+  let total = 0n;
+  for (let i = 0; i < n; i++) {
+    const w = weights[i];
+    if (typeof w !== "bigint" || w <= 0n) throw new RangeError(`weight of ${addresses[i]} must be a positive bigint`);
+    if (typeof addresses[i] !== "string" || addresses[i].length !== 42) throw new TypeError(`address must be lower-case 0x hex: ${String(addresses[i])}`);
+    total += w;
+  }
   if (total === 0n) {
     if (reward > 0n && feeAddress === undefined) throw new Error("no shares in the window and no fee address to receive the reward");
-    if (feeAddress !== undefined) add(feeAddress, reward);
-    return { fee: reward, distributed: 0n, allocations };
+    return { fee: reward, distributed: 0n, amounts: [] };
   }
-
   const fee = (reward * BigInt(feeBps)) / BigInt(MAX_FEE_BPS);
   const distributed = reward - fee;
-  const n = weights.length;
   const amounts = new Array<bigint>(n);
   const remainders = new Array<bigint>(n);
   let assigned = 0n;
   for (let i = 0; i < n; i++) {
-    const product = distributed * weights[i].weight;
-    amounts[i] = product / total;
+    const product = distributed * weights[i];
+    const q = product / total;
+    amounts[i] = q;
     remainders[i] = product % total;
-    assigned += amounts[i];
+    assigned += q;
   }
   const leftover = Number(distributed - assigned); // < n
-  for (const i of largestRemainders(remainders, total, weights, leftover)) amounts[i] += 1n;
+  for (const i of largestRemainders(remainders, total, addresses, leftover)) amounts[i] += 1n;
+  return { fee, distributed, amounts };
+}
 
-  if (feeAddress !== undefined) add(feeAddress, fee);
-  for (let i = 0; i < n; i++) add(weights[i].address, amounts[i]);
-  return { fee, distributed, allocations };
+function checkCommon(reward: bigint, feeBps: number, feeAddress: string | undefined): void {
+  if (typeof reward !== "bigint" || reward < 0n) throw new RangeError(`reward must be a non-negative bigint, got ${String(reward)}`);
+  if (!Number.isInteger(feeBps) || feeBps < 0 || feeBps > MAX_FEE_BPS) throw new RangeError(`fee must be an integer 0..10000 basis points, got ${feeBps}`);
+  if (feeAddress !== undefined && !ADDRESS.test(feeAddress)) throw new TypeError(`fee address must be lower-case 0x hex: ${feeAddress}`);
+  if (feeBps > 0 && feeAddress === undefined) throw new TypeError("a fee address is required when the fee is not zero");
 }
 
 /**
@@ -84,11 +110,11 @@ export function splitReward(input: SplitInput): SplitResult {
  * a float approximation finds the cut, and every index whose approximation lies near the cut is
  * ordered with exact bigint comparisons.
  */
-function largestRemainders(remainders: bigint[], divisor: bigint, weights: ReadonlyArray<{ address: string }>, count: number): number[] {
+function largestRemainders(remainders: bigint[], divisor: bigint, addresses: readonly string[], count: number): number[] {
   if (count === 0) return [];
   const n = remainders.length;
   const exactOrder = (a: number, b: number) =>
-    remainders[a] > remainders[b] ? -1 : remainders[a] < remainders[b] ? 1 : weights[a].address < weights[b].address ? -1 : 1;
+    remainders[a] > remainders[b] ? -1 : remainders[a] < remainders[b] ? 1 : addresses[a] < addresses[b] ? -1 : 1;
   if (n <= 4096) {
     const idx = [...Array(n).keys()].sort(exactOrder);
     return idx.slice(0, count);

@@ -178,13 +178,31 @@ export class WindowAccumulator {
 
   /** Credited units per account key (keys with a positive weight), ascending by key. */
   weights(): KeyWeight[] {
-    const keys = [...this.touched].sort((a, b) => a - b);
-    const out: KeyWeight[] = [];
-    for (const key of keys) {
-      const weight = (this.spilled?.get(key) ?? 0n) + BigInt(this.whole[key]) * UNITS_PER_DIFFICULTY + BigInt(this.frac[key]);
-      if (weight > 0n) out.push({ key, weight });
+    const { keys, weights } = this.weightColumns();
+    return keys.map((key, i) => ({ key, weight: weights[i] }));
+  }
+
+  /** weights() as parallel arrays (no object per account: windows can hold a million). */
+  weightColumns(): { keys: number[]; weights: bigint[] } {
+    const keys = Float64Array.from(this.touched).sort();
+    const outKeys: number[] = [];
+    const weights: bigint[] = [];
+    const w = this.whole;
+    const f = this.frac;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      const extra = this.spilled?.get(key);
+      // As a number whole × 10^12 + frac is exact up to 2^53 (and any result past it is ≥ 2^53):
+      // one bigint instead of three for most accounts.
+      const asNumber = w[key] * FRAC_SCALE + f[key];
+      const units = asNumber <= SAFE ? BigInt(asNumber) : BigInt(w[key]) * UNITS_PER_DIFFICULTY + BigInt(f[key]);
+      const weight = extra === undefined ? units : extra + units;
+      if (weight > 0n) {
+        outKeys.push(key);
+        weights.push(weight);
+      }
     }
-    return out;
+    return { keys: outKeys, weights };
   }
 
   summary(): WindowSummary {

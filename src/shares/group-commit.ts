@@ -28,6 +28,8 @@ export class GroupCommit<T, R> {
   /** Transactions committed and items written, for metrics and benchmarks. */
   commits = 0;
   items = 0;
+  /** Milliseconds spent inside transactions (writing and committing). */
+  commitMs = 0;
 
   constructor(
     private readonly commit: CommitFn<T, R>,
@@ -78,8 +80,10 @@ export class GroupCommit<T, R> {
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0, this.options.maxBatch);
     if (batch.length === 0) return;
+    const started = performance.now();
     try {
       const results = await this.commit(batch.map((p) => p.item));
+      this.commitMs += performance.now() - started;
       this.commits++;
       this.items += batch.length;
       batch.forEach((p, i) => p.resolve(results[i]));

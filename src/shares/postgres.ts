@@ -503,8 +503,8 @@ export class PostgresShareStore implements ShareStore {
     return Number((await this.pool.query(`SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations`)).rows[0].v);
   }
 
-  get commitStats(): { commits: number; items: number } {
-    return { commits: this.writer.commits, items: this.writer.items };
+  get commitStats(): { commits: number; items: number; commitMs: number } {
+    return { commits: this.writer.commits, items: this.writer.items, commitMs: this.writer.commitMs };
   }
 
   async close(): Promise<void> {

@@ -37,6 +37,7 @@ export interface JobRow {
 }
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const LOWER_ADDRESS = /^0x[0-9a-f]{40}$/;
 const HEX = /^(?:[0-9a-fA-F]{2})*$/;
 const HEX32 = /^[0-9a-fA-F]{64}$/;
 const HEX4 = /^[0-9a-fA-F]{8}$/;
@@ -64,7 +65,8 @@ function fixed(field: string, value: unknown, re: RegExp, what: string): string 
  */
 export function validateShare(share: AcceptedShare, jobs?: JobCache): ShareRow {
   if (share === null || typeof share !== "object") throw new ShareValidationError("share must be an object");
-  const address = fixed("address", share.address, ADDRESS, "a 0x-prefixed 20-byte hex address").toLowerCase();
+  const given = fixed("address", share.address, ADDRESS, "a 0x-prefixed 20-byte hex address");
+  const address = LOWER_ADDRESS.test(given) ? given : given.toLowerCase();
   if (typeof share.worker !== "string" || share.worker.length > 256) fail("worker", "must be a string of at most 256 characters", share.worker);
   let parts;
   try {

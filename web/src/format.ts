@@ -1,6 +1,9 @@
 import { formatUnits } from "viem";
 
-/** An amount in the asset's smallest unit, as a human number with its symbol. */
+/**
+ * An amount in the asset's smallest unit, as a human number with its symbol: 8 decimals for
+ * amounts of a unit or more, 6 significant digits below one (embedded-chain rewards are tiny).
+ */
 export function formatAmount(raw: string | bigint | undefined | null, decimals: number, symbol: string): string {
   if (raw === undefined || raw === null || raw === "") return "—";
   let value: bigint;
@@ -9,12 +12,12 @@ export function formatAmount(raw: string | bigint | undefined | null, decimals: 
   } catch {
     return String(raw);
   }
-  const text = formatUnits(value, decimals);
-  const [whole, frac = ""] = text.split(".");
-  const shownFrac = frac.slice(0, 8).replace(/0+$/, "");
+  const [whole, frac = ""] = formatUnits(value, decimals).split(".");
+  const keep = whole === "0" ? Math.min(frac.length, frac.search(/[1-9]/) + 6) : 8;
+  const shown = frac.slice(0, Math.max(0, keep)).replace(/0+$/, "");
+  const approx = /[1-9]/.test(frac.slice(shown.length)) ? "≈ " : "";
   const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  const approx = frac.length > 8 && /[1-9]/.test(frac.slice(8)) ? "≈ " : "";
-  return `${approx}${grouped}${shownFrac ? "." + shownFrac : ""} ${symbol}`;
+  return `${approx}${grouped}${shown ? "." + shown : ""} ${symbol}`;
 }
 
 const RATE_UNITS = ["H/s", "kH/s", "MH/s", "GH/s", "TH/s", "PH/s", "EH/s"];
@@ -27,7 +30,7 @@ export function formatHashrate(hps: number | undefined | null): string {
     value /= 1000;
     unit++;
   }
-  return `${value.toFixed(value >= 100 || unit === 0 ? 0 : 2)} ${RATE_UNITS[unit]}`;
+  return `${value.toFixed(value >= 100 || value === 0 ? 0 : 2)} ${RATE_UNITS[unit]}`;
 }
 
 /** 0x1234…abcd */

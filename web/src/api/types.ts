@@ -13,6 +13,8 @@ export interface PoolConfig {
   assetDecimals: number;
   challengeWindow: number;
   powChain: "embedded" | "bitcoind";
+  /** Smallest claimable amount the pool pays automatically (requested in docs/api.md; optional). */
+  payoutThreshold?: string;
 }
 
 export interface PoolStats {

@@ -18,7 +18,8 @@ export interface Check {
 export interface BadLeaf {
   index: number;
   account: string;
-  finding: string;
+  /** What is wrong with it, in the verifier's words. */
+  problem: string;
 }
 
 export interface AuditReport {
@@ -35,8 +36,8 @@ export interface AuditReport {
 /** "leaf 3 (0xabc…): …" is how src/epochs/verify names a leaf in its findings. */
 function firstBadLeaf(findings: string[], file: EpochFile): BadLeaf | null {
   for (const finding of findings) {
-    const m = /^leaf (\d+) \((0x[0-9a-f]{40})\)/.exec(finding);
-    if (m && Number(m[1]) < file.leaves.accounts.length) return { index: Number(m[1]), account: m[2], finding };
+    const m = /^leaf (\d+) \((0x[0-9a-f]{40})\): (.*)$/.exec(finding);
+    if (m && Number(m[1]) < file.leaves.accounts.length) return { index: Number(m[1]), account: m[2], problem: m[3] };
   }
   return null;
 }

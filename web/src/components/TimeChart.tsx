@@ -11,15 +11,29 @@ export interface ChartSeries {
 const COLORS = ["#2f6fdf", "#e07b00", "#1a9e55", "#c23b8a", "#7a4fd6", "#0f9bb0", "#b5541c", "#5b6b00"];
 
 /** A hash-rate-over-time line chart (uPlot); `times` in milliseconds. */
-export function TimeChart({ times, series, height = 240, title }: { times: number[]; series: ChartSeries[]; height?: number; title: string }) {
+export function TimeChart({
+  times,
+  series,
+  title,
+  height = 240,
+  windowSeconds = 3600,
+}: {
+  times: number[];
+  series: ChartSeries[];
+  title: string;
+  height?: number;
+  windowSeconds?: number;
+}) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const shape = series.map((s) => s.label).join("\u0000");
   const data = [times.map((t) => t / 1000), ...series.map((s) => s.values)] as uPlot.AlignedData;
 
+  const empty = times.length === 0;
+
   useEffect(() => {
     const el = host.current;
-    if (!el) return;
+    if (!el || empty) return;
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height,
@@ -34,7 +48,11 @@ export function TimeChart({ times, series, height = 240, title }: { times: numbe
         })),
       ],
       axes: [{}, { size: 80, values: (_: uPlot, ticks: number[]) => ticks.map((v) => formatHashrate(v)) }],
-      scales: { y: { range: (_: uPlot, _min: number, max: number) => [0, max > 0 ? max * 1.1 : 1] } },
+      scales: {
+        // always the last hour (the API's window), however few points there are
+        x: { time: true, range: (_: uPlot, _min: number, max: number) => [Math.max(max, Date.now() / 1000) - windowSeconds, Math.max(max, Date.now() / 1000)] },
+        y: { range: (_: uPlot, _min: number, max: number) => [0, max > 0 ? max * 1.1 : 1] },
+      },
     };
     plot.current = new uPlot(opts, data, el);
     const resize = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(200, el.clientWidth), height }));
@@ -44,7 +62,7 @@ export function TimeChart({ times, series, height = 240, title }: { times: numbe
       plot.current?.destroy();
       plot.current = null;
     };
-  }, [shape, height]);
+  }, [shape, height, empty, windowSeconds]);
 
   useEffect(() => {
     plot.current?.setData(data);
@@ -53,8 +71,7 @@ export function TimeChart({ times, series, height = 240, title }: { times: numbe
   return (
     <figure class="chart" aria-label={title}>
       <figcaption>{title}</figcaption>
-      <div ref={host} />
-      {times.length === 0 && <p class="muted chart-empty">No shares in the last hour yet.</p>}
+      {empty ? <p class="muted">No completed 10-second interval with shares in the last hour yet.</p> : <div ref={host} />}
     </figure>
   );
 }

@@ -6,6 +6,7 @@ import { Loaded } from "../../components/Loaded";
 import { ErrorNotice, Notice } from "../../components/Notice";
 import { StateBadge } from "../../components/StateBadge";
 import { useConfig } from "../../config";
+import { rootStates } from "../../epochState";
 import { useResource } from "../../hooks/useResource";
 import { href, navigate } from "../../routes";
 
@@ -33,7 +34,7 @@ function Report({ report }: { report: AuditReport }) {
       </ul>
       {report.badLeaf && (
         <p class="bad-leaf" data-testid="audit-bad-leaf">
-          First differing leaf: #{report.badLeaf.index}, account <code>{report.badLeaf.account}</code>: {report.badLeaf.finding}.
+          First differing leaf: #{report.badLeaf.index}, account <code>{report.badLeaf.account}</code>: {report.badLeaf.problem}.
         </p>
       )}
     </section>
@@ -96,8 +97,9 @@ export function AuditPage({ epoch }: { epoch?: string }) {
         result with the root the contract holds, read directly from the chain.
       </p>
       <Loaded resource={epochs} what="the epochs">
-        {(list) =>
-          list.length === 0 ? (
+        {(list) => {
+          const states = rootStates(list);
+          return list.length === 0 ? (
             <p class="muted">No epoch has been published yet.</p>
           ) : (
             <label class="picker">
@@ -106,14 +108,14 @@ export function AuditPage({ epoch }: { epoch?: string }) {
                 {n === undefined && <option value="">choose…</option>}
                 {list.map((e) => (
                   <option key={e.epoch} value={e.epoch}>
-                    {e.epoch} ({e.state === "proposed" ? "pending" : e.state})
+                    {e.epoch} ({states.get(e.epoch)})
                   </option>
                 ))}
               </select>{" "}
-              {n !== undefined && list.find((e) => e.epoch === n) && <StateBadge state={list.find((e) => e.epoch === n)!.state} />}
+              {n !== undefined && states.has(n) && <StateBadge state={states.get(n)!} />}
             </label>
-          )
-        }
+          );
+        }}
       </Loaded>
       {epoch !== undefined && n === undefined && <Notice kind="error">"{epoch}" is not an epoch number.</Notice>}
       {n !== undefined && <EpochAudit key={n} epoch={n} />}

@@ -1,15 +1,24 @@
+import { Amount } from "../../components/Amount";
 import { CopyLine } from "../../components/CopyButton";
+import { useConfig } from "../../config";
 
 /** The two ways to get paid without this page. */
 export function ClaimOtherWays({ address }: { address?: string }) {
   const api = location.origin;
+  const { payoutThreshold } = useConfig();
   return (
     <section class="card">
       <h2>Other ways to get paid</h2>
       <p>
         <strong>Automatically:</strong> after each root becomes active, the pool sends the claim itself (paying the gas) for every
-        address whose claimable amount is above its payout threshold. Smaller amounts wait until you claim them, or until they grow past
-        the threshold.
+        address whose claimable amount reaches its payout threshold
+        {payoutThreshold !== undefined && (
+          <>
+            {" "}
+            (<Amount raw={payoutThreshold} />)
+          </>
+        )}
+        . Smaller amounts wait until you claim them, or until they grow past the threshold.
       </p>
       <p>
         <strong>From the command line</strong> (the key pays the gas; the funds go to the address):

@@ -9,6 +9,7 @@ import { StatCard } from "../../components/StatCard";
 import { TimeChart } from "../../components/TimeChart";
 import { formatHashrate, formatNumber } from "../../format";
 import { useResource } from "../../hooks/useResource";
+import { smoothSeries } from "../../series";
 import { href, navigate } from "../../routes";
 import { MinerTables } from "./MinerTables";
 
@@ -25,7 +26,7 @@ function isUnknown(m: MinerInfo): boolean {
 
 function MinerDetails({ address }: { address: string }) {
   const miner = useResource(() => api.miner(address), [address]);
-  const hashrate = useResource(() => api.hashrate(address), [address]);
+  const hashrate = useResource(() => api.hashrate(address).then(smoothSeries), [address]);
   return (
     <Loaded resource={miner} what="this miner">
       {(m) => (
@@ -55,7 +56,7 @@ function MinerDetails({ address }: { address: string }) {
           </div>
           <section class="card">
             <Loaded resource={hashrate} what="the hash rate">
-              {(points) => <TimeChart title="Hash rate per worker (last hour)" times={points.map((p) => p.t)} series={workerSeries(points)} />}
+              {(points) => <TimeChart title="Hash rate per worker (1-minute average, last hour)" times={points.map((p) => p.t)} series={workerSeries(points)} />}
             </Loaded>
           </section>
           <MinerTables miner={m} />

@@ -1,7 +1,7 @@
 import type { BlockFound } from "../../api/types";
 import { Amount } from "../../components/Amount";
 import { StateBadge } from "../../components/StateBadge";
-import { formatTime, shortHex } from "../../format";
+import { formatTime, shortHex, timeAgo } from "../../format";
 import { href } from "../../routes";
 
 export function BlocksTable({ blocks }: { blocks: BlockFound[] }) {
@@ -18,7 +18,7 @@ export function BlocksTable({ blocks }: { blocks: BlockFound[] }) {
             <th>Status</th>
             <th>Epoch</th>
             <th>Found by</th>
-            <th>Time</th>
+            <th>Found</th>
           </tr>
         </thead>
         <tbody>
@@ -44,7 +44,7 @@ export function BlocksTable({ blocks }: { blocks: BlockFound[] }) {
                 </a>
                 {b.worker ? `.${b.worker}` : ""}
               </td>
-              <td>{formatTime(b.time)}</td>
+              <td title={formatTime(b.time)}>{timeAgo(b.time)}</td>
             </tr>
           ))}
         </tbody>

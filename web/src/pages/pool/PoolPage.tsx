@@ -5,6 +5,7 @@ import { StatCard } from "../../components/StatCard";
 import { TimeChart } from "../../components/TimeChart";
 import { formatHashrate, formatNumber } from "../../format";
 import { useResource } from "../../hooks/useResource";
+import { smoothSeries } from "../../series";
 import { BlocksTable } from "./BlocksTable";
 import { ConnectMiner } from "./ConnectMiner";
 import { RootsTable } from "./RootsTable";
@@ -34,8 +35,8 @@ function Stats({ stats }: { stats: PoolStats }) {
       <StatCard label="Shares" testId="stat-shares">
         {stats.shares.accepted} <small>accepted, {stats.shares.rejected} rejected</small>
       </StatCard>
-      <StatCard label="Epochs" testId="stat-epochs">
-        <small>active</small> {stats.activeEpoch ?? "none"} <small>pending</small> {stats.pendingEpoch ?? "none"}
+      <StatCard label="Active epoch" testId="stat-epochs">
+        {stats.activeEpoch || "none"} <small>{stats.pendingEpoch ? `epoch ${stats.pendingEpoch} pending` : "none pending"}</small>
       </StatCard>
     </div>
   );
@@ -43,7 +44,7 @@ function Stats({ stats }: { stats: PoolStats }) {
 
 export function PoolPage() {
   const stats = useResource(api.stats, []);
-  const hashrate = useResource(() => api.hashrate(), []);
+  const hashrate = useResource(() => api.hashrate().then(smoothSeries), []);
   const blocks = useResource(api.blocks, []);
   const epochs = useResource(api.epochs, []);
   return (
@@ -59,7 +60,7 @@ export function PoolPage() {
       </Loaded>
       <section class="card">
         <Loaded resource={hashrate} what="the hash rate">
-          {(points) => <TimeChart title="Pool hash rate (last hour)" times={points.map((p) => p.t)} series={[{ label: "pool", values: points.map((p) => p.hashrate) }]} />}
+          {(points) => <TimeChart title="Pool hash rate (1-minute average, last hour)" times={points.map((p) => p.t)} series={[{ label: "pool", values: points.map((p) => p.hashrate) }]} />}
         </Loaded>
       </section>
       <ConnectMiner />

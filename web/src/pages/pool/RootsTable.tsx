@@ -3,11 +3,13 @@ import type { EpochSummary } from "../../api/types";
 import { Amount } from "../../components/Amount";
 import { Countdown } from "../../components/Countdown";
 import { StateBadge } from "../../components/StateBadge";
+import { rootStates } from "../../epochState";
 import { shortHex } from "../../format";
 import { href } from "../../routes";
 
 export function RootsTable({ epochs }: { epochs: EpochSummary[] }) {
   if (epochs.length === 0) return <p class="muted">No root committed yet: the first comes once a found block is confirmed.</p>;
+  const states = rootStates(epochs);
   return (
     <div class="table-wrap">
       <table data-testid="roots">
@@ -23,10 +25,10 @@ export function RootsTable({ epochs }: { epochs: EpochSummary[] }) {
         </thead>
         <tbody>
           {epochs.map((e) => (
-            <tr key={e.epoch} data-epoch={e.epoch} data-state={e.state}>
+            <tr key={e.epoch} data-epoch={e.epoch} data-state={states.get(e.epoch)}>
               <td>{e.epoch}</td>
               <td>
-                <StateBadge state={e.state} />{" "}
+                <StateBadge state={states.get(e.epoch)!} />{" "}
                 {e.state === "proposed" && e.validAt ? <Countdown until={e.validAt} /> : null}
               </td>
               <td>
