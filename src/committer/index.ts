@@ -29,6 +29,8 @@ export interface CommitterOptions {
    */
   buildNextEpoch: () => Promise<EpochRecord | undefined>;
   logger: CommitterLogger;
+  /** Rolls a revoked epoch back in the store (default store.revokeEpoch; the pool keeps the old files too). */
+  revokeEpoch?: (epoch: number) => Promise<void>;
   /** Where the operator's `pool rebuild-epoch` leaves its go-ahead for a revoked epoch. */
   dataDir: string;
 }
@@ -142,11 +144,20 @@ export class Committer extends EventEmitter {
       return;
     }
 
+    if (latest?.state === "revoked") {
+      // A revoked epoch is rebuilt (same number) only once the operator has asked for it.
+      const marker = rebuildMarker(this.opts.dataDir, latest.number);
+      if (!fs.existsSync(marker)) return this.warnRevoked(latest.number);
+      logger.warn({ epoch: latest.number }, "rebuilding the revoked epoch as the operator asked");
+      fs.rmSync(marker);
+      return this.buildAndPropose();
+    }
+
     if (latest && latest.number > chain.active.epoch) {
       const next = await store.epoch(chain.active.epoch + 1);
       if (!next) throw new Error(`epoch ${chain.active.epoch + 1} missing from the store`);
       if (next.number === latest.number && next.state === "proposed" && (await this.wasRevoked(next))) {
-        await store.revokeEpoch(next.number);
+        await (this.opts.revokeEpoch ?? ((n: number) => store.revokeEpoch(n)))(next.number);
         logger.error({ epoch: next.number, root: next.root }, "ROOT REVOKED by the guardian: this epoch will be rebuilt only by `pool rebuild-epoch`");
         this.emit("revoked", next.number);
         return;
@@ -159,12 +170,11 @@ export class Committer extends EventEmitter {
     if (latest && latest.state !== "accepted" && latest.number === chain.active.epoch) {
       await store.updateEpochState(latest.number, { state: "accepted" });
     }
-    if (latest?.state === "revoked") {
-      const marker = rebuildMarker(this.opts.dataDir, latest.number);
-      if (!fs.existsSync(marker)) return this.warnRevoked(latest.number);
-      logger.warn({ epoch: latest.number }, "rebuilding the revoked epoch as the operator asked");
-      fs.rmSync(marker);
-    }
+    await this.buildAndPropose();
+  }
+
+  private async buildAndPropose(): Promise<void> {
+    const { logger } = this.opts;
     const built = await this.opts.buildNextEpoch();
     if (built) {
       logger.info({ epoch: built.number, root: built.root, blocks: built.blocks.length, total: built.totalCumulative.toString() }, "epoch built");

@@ -164,6 +164,7 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       },
       logger: logger.child({ part: "committer" }),
       dataDir: config.dataDir,
+      revokeEpoch: (n) => builder.revoke(n),
     });
     const payouts = new PayoutService({
       store,

@@ -1,0 +1,151 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pino from "pino";
+import { createWalletClient, http } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { rebuildEpochCommand } from "../src/cli/rebuild";
+import { connectEvm, hardhatDevKey, type EvmClients } from "../src/evm/clients";
+import { deployPayoutPool } from "../src/evm/deploy";
+import { startEmbeddedEvm, type EmbeddedEvm } from "../src/evm/embedded";
+import { payoutPoolAbi } from "../src/evm/payoutPoolAbi";
+import { Miner } from "../src/miner";
+import { startPool, type RunningPool } from "../src/pool";
+
+const CHALLENGE_WINDOW = 3600;
+const MINER = privateKeyToAccount(hardhatDevKey(6)).address;
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * The committer against a contract deployed beforehand (the "real deployment" configuration: EVM
+ * RPC URL, contract address and operator key), with a challenge window, a restart while a root is
+ * pending, and a guardian revocation that only an operator command lets it rebuild.
+ */
+describe("committer: restart while pending, revocation and explicit rebuild", function () {
+  this.timeout(180_000);
+  let evm: EmbeddedEvm;
+  let clients: EvmClients;
+  let contract: `0x${string}`;
+  let dataDir: string;
+  let configFile: string;
+  let pool: RunningPool | undefined;
+  let miner: Miner | undefined;
+
+  const proposals = async (epoch: number) =>
+    (await clients.publicClient.getContractEvents({ address: contract, abi: payoutPoolAbi, eventName: "RootProposed", args: { epoch: BigInt(epoch) }, fromBlock: 0n })).length;
+  const chainState = async () => {
+    const [active, pending] = await Promise.all([
+      clients.publicClient.readContract({ address: contract, abi: payoutPoolAbi, functionName: "activeRoot" }),
+      clients.publicClient.readContract({ address: contract, abi: payoutPoolAbi, functionName: "pendingRoot" }),
+    ]);
+    return { active: Number(active[1]), pending: Number(pending[1]) };
+  };
+  const start = async () =>
+    startPool({ configFile, env: {}, logger: pino({ level: "silent" }) });
+  const mine = async (p: RunningPool) => {
+    miner = new Miner({ url: p.stratumUrl, user: `${MINER}.rig` });
+    await miner.start();
+  };
+  const stopMining = async () => {
+    await miner?.stop();
+    miner = undefined;
+  };
+
+  before(async () => {
+    evm = await startEmbeddedEvm({ port: 0 });
+    clients = await connectEvm(evm.rpcUrl, hardhatDevKey(0));
+    const deployed = await deployPayoutPool(clients, {
+      token: "0x0000000000000000000000000000000000000000",
+      admin: clients.account!.address,
+      operator: clients.account!.address,
+      guardian: privateKeyToAccount(hardhatDevKey(1)).address,
+      challengeWindow: CHALLENGE_WINDOW,
+      maxPause: 3600,
+    });
+    contract = deployed.address;
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pool-committer-"));
+    configFile = path.join(dataDir, "pool.json");
+    fs.writeFileSync(
+      configFile,
+      JSON.stringify({
+        dataDir,
+        stratum: { port: 0, startDifficulty: "0.00005", minDifficulty: "0.00001", targetShareSeconds: 2 },
+        api: { port: 0 },
+        evm: { rpcUrl: evm.rpcUrl, contract, operatorKey: hardhatDevKey(0), challengeWindow: CHALLENGE_WINDOW },
+        chain: { networkDifficulty: "0.0002" },
+        committer: { pollSeconds: 0.2 },
+      }),
+    );
+  });
+
+  after(async () => {
+    await stopMining();
+    await pool?.stop();
+    await evm?.close();
+  });
+
+  it("proposes once, survives a restart while the root is pending, and accepts after the window", async () => {
+    pool = await start();
+    await mine(pool);
+    await waitFor("epoch 1 pending on chain", 90_000, async () => (await chainState()).pending === 1);
+    await stopMining();
+    await pool.stop(); // as if the process died with the root pending
+
+    pool = await start();
+    await new Promise((r) => setTimeout(r, 1500)); // several committer passes
+    expect(await proposals(1), "no second proposal after the restart").to.equal(1);
+    expect(await chainState()).to.deep.equal({ active: 0, pending: 1 });
+    expect((await pool.store.epoch(1))?.state).to.equal("proposed");
+
+    await clients.publicClient.request({ method: "evm_increaseTime" as any, params: [CHALLENGE_WINDOW + 1] as any });
+    await clients.publicClient.request({ method: "evm_mine" as any, params: [] as any });
+    await waitFor("epoch 1 active", 20_000, async () => (await chainState()).active === 1);
+    await waitFor("store marks epoch 1 accepted", 5_000, async () => (await pool!.store.epoch(1))?.state === "accepted");
+    expect(await proposals(1)).to.equal(1);
+  });
+
+  it("after a guardian revokes a root, rebuilds it only on the operator's command", async () => {
+    await mine(pool!);
+    await waitFor("epoch 2 pending on chain", 90_000, async () => (await chainState()).pending === 2);
+    await stopMining();
+    const revokedRoot = (await pool!.store.epoch(2))!.root;
+
+    const guardian = createWalletClient({ chain: clients.chain, transport: http(evm.rpcUrl), account: privateKeyToAccount(hardhatDevKey(1)) });
+    const hash = await guardian.writeContract({
+      address: contract,
+      abi: [{ type: "function", name: "revokeRoot", stateMutability: "nonpayable", inputs: [{ name: "epoch", type: "uint64" }], outputs: [] }],
+      functionName: "revokeRoot",
+      args: [2n],
+    });
+    await clients.publicClient.waitForTransactionReceipt({ hash });
+
+    await waitFor("store marks epoch 2 revoked", 10_000, async () => (await pool!.store.epoch(2))?.state === "revoked");
+    const paidBlocks = (await pool!.store.blocks()).filter((b) => b.epoch === 2);
+    expect(paidBlocks, "the revoked epoch's blocks are unpaid again").to.have.length(0);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await proposals(2), "nothing re-proposed without the operator").to.equal(1);
+    expect(await chainState()).to.deep.equal({ active: 1, pending: 0 });
+
+    const out: string[] = [];
+    expect(await rebuildEpochCommand(["--config", configFile], (l) => out.push(l))).to.equal(0);
+    expect(out.join("\n")).to.contain("epoch 2 will be rebuilt");
+
+    await waitFor("epoch 2 proposed again", 20_000, async () => (await proposals(2)) === 2);
+    const rebuilt = await pool!.store.epoch(2);
+    expect(rebuilt?.state).to.equal("proposed");
+    // Same blocks, same shares: the rebuilt root is the revoked one (the guardian would revoke it
+    // again unless the operator fixed what was wrong; here nothing was).
+    expect(rebuilt?.root).to.equal(revokedRoot);
+    expect(fs.readdirSync(path.join(dataDir, "epochs")).some((f) => f.includes("revoked-")), "revoked files kept aside").to.equal(true);
+  });
+});
