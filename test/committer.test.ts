@@ -12,19 +12,11 @@ import { startEmbeddedEvm, type EmbeddedEvm } from "../src/evm/embedded";
 import { payoutPoolAbi } from "../src/evm/payoutPoolAbi";
 import { Miner } from "../src/miner";
 import { startPool, type RunningPool } from "../src/pool";
+import { waitFor } from "./pool.helpers";
 
 const CHALLENGE_WINDOW = 3600;
 const MINER = privateKeyToAccount(hardhatDevKey(6)).address;
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /**
  * The committer against a contract deployed beforehand (the "real deployment" configuration: EVM

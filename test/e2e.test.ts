@@ -10,6 +10,7 @@ import { hardhatDevKey } from "../src/evm/clients";
 import { epochFileName, shareLogFileName } from "../src/epochs";
 import { Miner } from "../src/miner";
 import { startPool, type RunningPool } from "../src/pool";
+import { getJson, waitFor } from "./pool.helpers";
 
 const MINERS = [
   { key: hardhatDevKey(2), worker: "slow", maxHashrate: 40_000 },
@@ -18,21 +19,7 @@ const MINERS = [
 ].map((m) => ({ ...m, address: privateKeyToAccount(m.key).address }));
 const RELAYER_ENV = "E2E_RELAYER_KEY";
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
-async function getJson(url: string): Promise<any> {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
 
 describe("end to end: mine, commit, claim, audit", function () {
   this.timeout(240_000);

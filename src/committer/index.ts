@@ -3,15 +3,12 @@ import fs from "node:fs";
 import path from "node:path";
 import { zeroAddress, type Address, type Hex } from "viem";
 import type { EvmClients } from "../evm/clients";
+import { errorText, type ServiceLogger } from "../log";
 import { erc20Abi, payoutPoolAbi } from "../evm/payoutPoolAbi";
 import type { TemplateSource } from "../chain/types";
 import type { EpochRecord, ShareStore } from "../shares/types";
 
-export interface CommitterLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type CommitterLogger = ServiceLogger;
 
 export interface CommitterOptions {
   store: ShareStore;
@@ -265,7 +262,3 @@ function fileUri(path: string): string {
   return fs.existsSync(path) ? `file://${path}` : path;
 }
 
-function errorText(err: unknown): string {
-  const e = err as { shortMessage?: string; message?: string };
-  return e?.shortMessage ?? e?.message ?? String(err);
-}

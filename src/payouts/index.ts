@@ -3,16 +3,13 @@ import fs from "node:fs";
 import path from "node:path";
 import { getAddress, parseAbi, type Address, type Hex } from "viem";
 import type { EvmClients } from "../evm/clients";
+import { errorText, type ServiceLogger } from "../log";
 import { payoutPoolAbi } from "../evm/payoutPoolAbi";
 import { loadEpochTree } from "../epochs/tree";
 import type { PayoutTree } from "../merkle";
 import type { ShareStore } from "../shares/types";
 
-export interface PayoutLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type PayoutLogger = ServiceLogger;
 
 export interface PayoutServiceOptions {
   store: ShareStore;
@@ -390,7 +387,3 @@ function unlessNotFound(err: unknown): undefined {
   throw err;
 }
 
-function errorText(err: unknown): string {
-  const e = err as { shortMessage?: string; message?: string };
-  return e?.shortMessage ?? e?.message ?? String(err);
-}
