@@ -4,11 +4,16 @@
  * generator; the server does the full coinbase + merkle + header sha256d and all checks per submit.
  *
  *   npx ts-node --transpile-only bench/stratum.ts [--connections 1000] [--rate 20000] [--seconds 10] [--txs 3]
+ *     [--tick-ms 2] [--keep 0]
+ * STRATUM_BENCH_DEBUG=1 prints GC pauses, event-loop delay and a latency histogram;
+ * STRATUM_BENCH_TRACE=file.csv writes every submit's send time and latency;
+ * STRATUM_BENCH_SERVER_FLAGS="--flag ..." passes node flags to the server process.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from "node:perf_hooks";
 import pino from "pino";
 import { EmbeddedChain } from "../src/chain";
 import { sha256d } from "../src/pow";
@@ -24,6 +29,27 @@ const ADDRESSES = [
   "0xde709f2102306220921060314715629080e2fb77",
   "0x27b1fdb04752bbc536007a920d24acb045561c26",
 ];
+
+/** GC pauses (count, total, longest, those ≥ 5 ms) observed in this process while `on`. */
+function gcWatch() {
+  const st = { on: false, count: 0, totalMs: 0, maxMs: 0, long: [] as { atMs: number; ms: number; kind: number }[], t0: 0 };
+  const obs = new PerformanceObserver((list) => {
+    if (!st.on) return;
+    for (const e of list.getEntries()) {
+      st.count++;
+      st.totalMs += e.duration;
+      st.maxMs = Math.max(st.maxMs, e.duration);
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
+      if (e.duration >= 5) st.long.push({ atMs: Math.round(e.startTime - st.t0), ms: Number(e.duration.toFixed(1)), kind });
+    }
+  });
+  obs.observe({ entryTypes: ["gc"] });
+  return st;
+}
+
+function loopDelay(h: IntervalHistogram) {
+  return { p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 };
+}
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -61,7 +87,9 @@ async function serverRole(): Promise<void> {
   const txs = arg("txs", 3);
   const chain = new EmbeddedChain({ bits: "1d00ffff", syntheticTxs: txs, refreshIntervalMs: 3_600_000 });
   await chain.start();
-  const sink = new MemoryShareSink(1000);
+  // Counts every share but keeps none: retaining the last 1 000 full share objects (the old
+  // setting) only made every young-generation GC copy them, a cost no real store has.
+  const sink = new MemoryShareSink(arg("keep", 0));
   const server = new StratumServer({
     source: chain,
     sink,
@@ -80,14 +108,30 @@ async function serverRole(): Promise<void> {
   const hashesPerShare = 2 + (server.work?.tw.branch.length ?? 0);
   let cpu0 = process.cpuUsage();
   let mem0 = process.memoryUsage();
+  const gc = gcWatch();
+  const eld = monitorEventLoopDelay({ resolution: 1 });
   process.on("message", async (msg: { type: string }) => {
     if (msg.type === "start") {
       cpu0 = process.cpuUsage();
       mem0 = process.memoryUsage();
+      gc.on = true;
+      gc.t0 = performance.now();
+      eld.enable();
     } else if (msg.type === "stop") {
       const cpu = process.cpuUsage(cpu0);
       const mem = process.memoryUsage();
-      process.send!({ type: "stats", cpu, stats: server.stats(), stored: sink.count, rssMiB: mem.rss / 2 ** 20, heapDeltaMiB: (mem.heapUsed - mem0.heapUsed) / 2 ** 20 });
+      eld.disable();
+      gc.on = false;
+      process.send!({
+        type: "stats",
+        cpu,
+        stats: server.stats(),
+        stored: sink.count,
+        rssMiB: mem.rss / 2 ** 20,
+        heapDeltaMiB: (mem.heapUsed - mem0.heapUsed) / 2 ** 20,
+        gc: { count: gc.count, totalMs: gc.totalMs, maxMs: gc.maxMs, long: gc.long },
+        loopDelayMs: loopDelay(eld),
+      });
     } else if (msg.type === "exit") {
       await server.close(500);
       await chain.stop();
@@ -115,9 +159,12 @@ async function main(): Promise<void> {
   const rate = arg("rate", 20_000);
   const seconds = arg("seconds", 10);
   const txs = arg("txs", 3);
-  const child = fork(__filename, ["--role", "server", "--txs", String(txs)], {
+  // 2 ms ticks (~40 submits each at 20 000/s, rotating over the connections): close to 1 000
+  // independent miners. 10-20 ms ticks sent 200-400 submits at once, a burst no real pool sees.
+  const tickMs = arg("tick-ms", 2);
+  const child = fork(__filename, ["--role", "server", "--txs", String(txs), "--keep", String(arg("keep", 0))], {
     // STRATUM_BENCH_PROFILE=dir writes a V8 CPU profile of the server process there.
-    execArgv: ["-r", "ts-node/register/transpile-only", ...(process.env.STRATUM_BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.STRATUM_BENCH_PROFILE}`] : [])],
+    execArgv: ["-r", "ts-node/register/transpile-only", ...(process.env.STRATUM_BENCH_SERVER_FLAGS ? process.env.STRATUM_BENCH_SERVER_FLAGS.split(" ") : []), ...(process.env.STRATUM_BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.STRATUM_BENCH_PROFILE}`] : [])],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const ready = await once<{ port: number; ceiling: { best: number; median: number }; hashesPerShare: number }>(child, "ready");
@@ -131,13 +178,27 @@ async function main(): Promise<void> {
   await load.connect();
   const connectMs = Date.now() - t0;
   // Warm-up (JIT, buffers), then the measured run.
-  await load.run(rate, 1000, 10, 2000);
+  await load.run(rate, 1000, tickMs, 2000);
   child.send({ type: "start" });
+  const clientGc = gcWatch();
+  clientGc.on = true;
+  clientGc.t0 = performance.now();
+  const clientEld = monitorEventLoopDelay({ resolution: 1 });
+  clientEld.enable();
   const cpu0 = process.cpuUsage();
-  const res = await load.run(rate, seconds * 1000, 10);
+  const res = await load.run(rate, seconds * 1000, tickMs);
   const clientCpu = process.cpuUsage(cpu0);
+  clientEld.disable();
+  clientGc.on = false;
   child.send({ type: "stop" });
-  const server = await once<{ cpu: NodeJS.CpuUsage; stats: { accepted: number; rejectedTotal: number }; stored: number; rssMiB: number }>(child, "stats");
+  const server = await once<{
+    cpu: NodeJS.CpuUsage;
+    stats: { accepted: number; rejectedTotal: number };
+    stored: number;
+    rssMiB: number;
+    gc: { count: number; totalMs: number; maxMs: number; long: { atMs: number; ms: number; kind: number }[] };
+    loopDelayMs: { p50: number; p99: number; max: number };
+  }>(child, "stats");
   load.close();
   child.send({ type: "exit" });
 
@@ -174,7 +235,23 @@ async function main(): Promise<void> {
     ceilingSharesPerSecond: Math.round(sharesCeiling),
     ratioToCeiling: Number((sharesPerSecond / sharesCeiling).toFixed(3)),
     serverRssMiB: Number(server.rssMiB.toFixed(1)),
+    serverGc: { count: server.gc.count, totalMs: Number(server.gc.totalMs.toFixed(1)), maxMs: Number(server.gc.maxMs.toFixed(1)), pausesOver5ms: server.gc.long.length },
+    serverEventLoopDelayMs: round2(server.loopDelayMs),
+    clientGc: { count: clientGc.count, totalMs: Number(clientGc.totalMs.toFixed(1)), maxMs: Number(clientGc.maxMs.toFixed(1)), pausesOver5ms: clientGc.long.length },
+    clientEventLoopDelayMs: round2(loopDelay(clientEld)),
   };
+  if (process.env.STRATUM_BENCH_DEBUG) {
+    console.log(`CPU user/system s: server ${(server.cpu.user / 1e6).toFixed(2)}/${(server.cpu.system / 1e6).toFixed(2)}, client ${(clientCpu.user / 1e6).toFixed(2)}/${(clientCpu.system / 1e6).toFixed(2)}`);
+    console.log("server GC pauses >= 5 ms:", JSON.stringify(server.gc.long));
+    console.log("client GC pauses >= 5 ms:", JSON.stringify(clientGc.long));
+    console.log("server event loop delay ms:", JSON.stringify(result.serverEventLoopDelayMs), " client:", JSON.stringify(result.clientEventLoopDelayMs));
+    latencyReport(res.latencies, res.sentTimes);
+  }
+  if (process.env.STRATUM_BENCH_TRACE) {
+    const lines = ["sentMs,latencyMs"];
+    for (let i = 0; i < res.latencies.length; i++) lines.push(`${res.sentTimes[i].toFixed(3)},${res.latencies[i].toFixed(3)}`);
+    fs.writeFileSync(process.env.STRATUM_BENCH_TRACE, lines.join("\n") + "\n");
+  }
   console.table({
     "accepted shares/s": result.acceptedPerSecond,
     "offered shares/s": rate,
@@ -194,6 +271,29 @@ async function main(): Promise<void> {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
   console.log(`wrote ${path.relative(process.cwd(), out)}`);
+}
+
+function round2(o: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Number(v.toFixed(2))]));
+}
+
+/** Latency histogram, and the worst 100 ms windows of send time (where the tail comes from). */
+function latencyReport(lat: Float64Array, sent: Float64Array): void {
+  const edges = [1, 2, 5, 10, 20, 50, 100, 200, 500, Infinity];
+  const counts = new Array(edges.length).fill(0);
+  for (const v of lat) counts[edges.findIndex((e) => v < e)]++;
+  console.log("latency histogram (ms, upper bound: count):", edges.map((e, i) => `<${e}: ${counts[i]}`).join("  "));
+  const windows = new Map<number, { n: number; max: number; over20: number }>();
+  for (let i = 0; i < lat.length; i++) {
+    const w = Math.floor(sent[i] / 100);
+    const x = windows.get(w) ?? { n: 0, max: 0, over20: 0 };
+    x.n++;
+    x.max = Math.max(x.max, lat[i]);
+    if (lat[i] > 20) x.over20++;
+    windows.set(w, x);
+  }
+  const worst = [...windows.entries()].sort((a, b) => b[1].over20 - a[1].over20).slice(0, 10);
+  console.log("100 ms send windows with the most replies > 20 ms:", worst.map(([w, x]) => `${w * 100}ms n=${x.n} >20ms=${x.over20} max=${x.max.toFixed(1)}`).join("; "));
 }
 
 if (process.argv.includes("--role")) {

@@ -30,6 +30,8 @@ export interface LoadResults {
   rejected: Record<string, number>;
   /** Submit-to-reply times in ms. */
   latencies: Float64Array;
+  /** When each of those submits was written, in ms from the start of the run (same order). */
+  sentTimes: Float64Array;
   latencyCount: number;
   clientHashes: number;
   durationMs: number;
@@ -130,7 +132,7 @@ class LoadConnection implements LineHandler {
     const t0 = this.sentAt.get(msg.id);
     if (t0 === undefined) return;
     this.sentAt.delete(msg.id);
-    this.gen.onReply(performance.now() - t0, msg.result === true, msg.error ?? null);
+    this.gen.onReply(t0, msg.result === true, msg.error ?? null);
   }
 
   /** Builds `n` submits and writes them in one go. */
@@ -147,7 +149,7 @@ class LoadConnection implements LineHandler {
     const en2Hex = unit.extranonce2.toString("hex");
     const ntimeHex = uint32ToHex(job.ntime);
     let out = "";
-    const now = performance.now();
+    const firstId = this.nextId;
     let hashed = 0;
     for (let i = 0; i < n; i++) {
       let nonce: number;
@@ -162,9 +164,11 @@ class LoadConnection implements LineHandler {
         nonce = randomBytes(4).readUInt32LE(0);
       }
       const id = this.nextId++;
-      this.sentAt.set(id, now);
       out += `{"id":${id},"method":"mining.submit","params":[${JSON.stringify(this.user)},"${job.id}","${en2Hex}","${ntimeHex}","${uint32ToHex(nonce)}"]}\n`;
     }
+    // Latency is measured from the write, not from before the pre-mining above.
+    const now = performance.now();
+    for (let id = firstId; id < this.nextId; id++) this.sentAt.set(id, now);
     this.socket.write(out);
     return hashed;
   }
@@ -182,7 +186,9 @@ export class LoadGenerator extends EventEmitter {
   private accepted = 0;
   private readonly rejected: Record<string, number> = {};
   private latencies = new Float64Array(1 << 16);
+  private sentTimes = new Float64Array(1 << 16);
   private latencyCount = 0;
+  private runStart = 0;
   private clientHashes = 0;
   private lastReplyAt = 0;
   private readonly mode: "premined" | "random";
@@ -208,8 +214,9 @@ export class LoadGenerator extends EventEmitter {
     await Promise.all(Array.from({ length: Math.min(concurrency, this.opts.connections) }, worker));
   }
 
-  onReply(ms: number, ok: boolean, error: [number, string] | null): void {
-    this.lastReplyAt = performance.now();
+  onReply(sentAt: number, ok: boolean, error: [number, string] | null): void {
+    const now = performance.now();
+    this.lastReplyAt = now;
     if (ok) this.accepted++;
     else {
       const key = error ? `${error[0]} ${error[1]}` : "false";
@@ -219,8 +226,12 @@ export class LoadGenerator extends EventEmitter {
       const bigger = new Float64Array(this.latencies.length * 2);
       bigger.set(this.latencies);
       this.latencies = bigger;
+      const biggerSent = new Float64Array(this.sentTimes.length * 2);
+      biggerSent.set(this.sentTimes);
+      this.sentTimes = biggerSent;
     }
-    this.latencies[this.latencyCount++] = ms;
+    this.sentTimes[this.latencyCount] = sentAt - this.runStart;
+    this.latencies[this.latencyCount++] = now - sentAt;
   }
 
   /**
@@ -231,6 +242,7 @@ export class LoadGenerator extends EventEmitter {
     this.sent = this.accepted = this.latencyCount = this.clientHashes = 0;
     for (const k of Object.keys(this.rejected)) delete this.rejected[k];
     const start = performance.now();
+    this.runStart = start;
     const maxHashes = this.opts.maxHashesPerShare ?? 1_000_000;
     let rr = 0;
     await new Promise<void>((resolve) => {
@@ -266,6 +278,7 @@ export class LoadGenerator extends EventEmitter {
       accepted: this.accepted,
       rejected: { ...this.rejected },
       latencies: this.latencies.subarray(0, this.latencyCount),
+      sentTimes: this.sentTimes.subarray(0, this.latencyCount),
       latencyCount: this.latencyCount,
       clientHashes: this.clientHashes,
       // From the first submit to the last reply: the window the accepted count was achieved in.
