@@ -82,6 +82,8 @@ describe("end to end: mine, commit, claim, audit", function () {
       const miner = await getJson(`${pool.apiUrl}/api/miners/${m.address}`);
       const allocated = BigInt(miner.allocated);
       expect(allocated > 0n, `${m.worker} has an allocation`).to.equal(true);
+      expect(miner.epochs.length, `${m.worker}'s per-epoch history`).to.be.greaterThan(0);
+      expect(miner.epochs[miner.epochs.length - 1].cumulative).to.equal(miner.allocated);
       allocatedToMiners += allocated;
       const before = await pool.evm.publicClient.getBalance({ address: m.address });
 

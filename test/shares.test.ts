@@ -312,6 +312,11 @@ function storeSuite(label: string, makeBackend: () => Backend | Promise<Backend 
         ]),
       );
       expect(await store.ledgerDeltas(2)).to.deep.equal([{ address: a, delta: 5n, cumulative: 65n }]);
+      expect(await store.ledgerHistory(a)).to.deep.equal([
+        { epoch: 1, address: a, delta: 60n, cumulative: 60n },
+        { epoch: 2, address: a, delta: 5n, cumulative: 65n },
+      ]);
+      expect(await store.ledgerHistory(b)).to.deep.equal([{ epoch: 1, address: b, delta: 40n, cumulative: 40n }]);
 
       await store.updateEpochState(2, { state: "proposed", proposeTx: "0x" + "1".repeat(64) });
       await store.updateEpochState(2, { state: "accepted", acceptTx: "0x" + "2".repeat(64) });
@@ -330,6 +335,7 @@ function storeSuite(label: string, makeBackend: () => Backend | Promise<Backend 
         ]),
       );
       expect((await store.block(s2.hash))?.epoch).to.equal(null);
+      expect((await store.ledgerHistory(a)).map((d) => d.epoch), "a revoked epoch leaves no history").to.deep.equal([1]);
       // The rebuilt epoch 2 takes the revoked one's number.
       await store.recordEpoch(epoch(2, [s2.hash]), [{ address: ADDR(5), delta: 7n, cumulative: 7n }]);
       expect((await store.epoch(2))?.state).to.equal("built");

@@ -146,20 +146,15 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   app.get<{ Params: { address: string } }>("/api/miners/:address", async (req) => {
     const address = addressOf(req.params.address);
     const key = address.toLowerCase();
-    const [active, claimed, window, payouts, epochs] = await Promise.all([
+    const [active, claimed, window, payouts] = await Promise.all([
       activeEpoch(),
       ctx.evm.publicClient.readContract({ address: ctx.contract, abi: payoutPoolAbi, functionName: "claimed", args: [address] }),
       ctx.windowFor(key),
       ctx.payouts(),
-      ctx.store.epochs(),
     ]);
     const allocated = active ? (treeOf(active).proofFor(address)?.cumulative ?? 0n) : 0n;
-    const history: { epoch: number; delta: string; cumulative: string }[] = [];
-    for (const e of epochs.sort((a, b) => a.number - b.number)) {
-      if (e.state === "revoked") continue;
-      const d = (await ctx.store.ledgerDeltas(e.number)).find((x) => x.address.toLowerCase() === key);
-      if (d) history.push({ epoch: e.number, delta: d.delta.toString(), cumulative: d.cumulative.toString() });
-    }
+    // A revoked epoch's deltas are rolled back in the store, so the history holds live epochs only.
+    const history = (await ctx.store.ledgerHistory(key)).map((d) => ({ epoch: d.epoch, delta: d.delta.toString(), cumulative: d.cumulative.toString() }));
     return {
       address,
       hashrate: ctx.hashrate.rate(600_000, key),

@@ -499,6 +499,11 @@ export class PostgresShareStore implements ShareStore {
     return r.rows.map((x) => ({ address: x.address, delta: BigInt(x.delta), cumulative: BigInt(x.cumulative) }));
   }
 
+  async ledgerHistory(address: string): Promise<Array<LedgerDelta & { epoch: number }>> {
+    const r = await this.pool.query(`SELECT epoch, address, delta, cumulative FROM ledger_deltas WHERE address = $1 ORDER BY epoch`, [address.toLowerCase()]);
+    return r.rows.map((x) => ({ epoch: Number(x.epoch), address: x.address, delta: BigInt(x.delta), cumulative: BigInt(x.cumulative) }));
+  }
+
   async schemaVersion(): Promise<number> {
     return Number((await this.pool.query(`SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations`)).rows[0].v);
   }

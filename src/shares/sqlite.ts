@@ -367,6 +367,11 @@ export class SqliteShareStore implements ShareStore {
     }));
   }
 
+  async ledgerHistory(address: string): Promise<Array<LedgerDelta & { epoch: number }>> {
+    const rows = this.db.prepare(`SELECT epoch, address, delta, cumulative FROM ledger_deltas WHERE address = ? ORDER BY epoch`).all(address.toLowerCase()) as Array<Record<string, string | number>>;
+    return rows.map((r) => ({ epoch: Number(r.epoch), address: String(r.address), delta: BigInt(r.delta), cumulative: BigInt(r.cumulative) }));
+  }
+
   async schemaVersion(): Promise<number> {
     return currentVersion(this.db);
   }

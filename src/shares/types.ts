@@ -120,6 +120,8 @@ export interface ShareStore extends ShareSink {
   ledgerAt(number: number): Promise<Map<string, bigint>>;
   /** Changes recorded for one epoch. */
   ledgerDeltas(number: number): Promise<LedgerDelta[]>;
+  /** One address's changes, by epoch ascending (indexed: cheap however large the epochs are). */
+  ledgerHistory(address: string): Promise<Array<LedgerDelta & { epoch: number }>>;
 
   /** Schema version after migrations. */
   schemaVersion(): Promise<number>;
