@@ -3,18 +3,22 @@
  * EVM: one claimMany of 100 accounts against a 1 000 000-leaf tree, first claims (claimed[account]
  * 0 -> x) and repeat claims on the next epoch (x -> y), with an ERC-20 and with the native coin.
  *
- * Each figure is printed beside its floor, computed from the EVM's gas rules (bench/lib/gas-rules.ts),
- * not from the trace: per transaction 21 000 + calldata (4 / 16 gas per zero / non-zero byte) + the
- * storage write of claimed[account] for each account (cold, 0 -> nonzero 22 100; nonzero -> nonzero
- * 5 000) + the transfer each account must get:
- *   ERC-20 to a holder: the token account (cold 2 600 the first time, then warm 100), the receiver's
- *     balance slot (cold, nonzero -> nonzero: 5 000) and the pool's balance slot (5 000 the first
- *     time, then 100: already written in this transaction);
- *   native to an existing account: cold account access 2 600 + value transfer 9 000 - the 2 300
- *     stipend an EOA hands back = 9 300;
- * or, from Prague on, the EIP-7623 calldata floor (21 000 + 10 per token) when that is higher, since
- * the transaction pays that much whatever it does. The gap to the floor is then split by opcode from
- * the transaction's trace, to show where it is.
+ * Each figure is printed beside its floor, defined as bench/gas.ts defines it (the shared code is in
+ * bench/lib/trace-floor.ts): per transaction 21 000 + calldata (4 / 16 gas per zero / non-zero byte)
+ * + the pool's storage writes (claimed[account] of each account, each slot once at its cold price:
+ * 0 -> nonzero 22 100, nonzero -> nonzero 5 000) + the transfer each account must get, measured from
+ * the trace as the whole outgoing call: for an ERC-20 the token's `transfer` with its own logic, its
+ * two balance slots and its `Transfer` event; for the native coin the value call (cold account 2 600
+ * + value 9 000 - the 2 300 stipend an EOA hands back = 9 300); or, from Prague on, the EIP-7623
+ * calldata floor (21 000 + 10 per token) when that is higher, since the transaction pays that much
+ * whatever it does. The pool's own `Claimed` event is not in the floor.
+ *
+ * For comparison the earlier, narrower floor is printed too, computed from the EVM's gas rules
+ * (bench/lib/gas-rules.ts) alone: the same, except that an ERC-20 transfer counted only the token
+ * account (cold 2 600 once, then warm 100) and its two balance slots (the receiver's, cold
+ * nonzero -> nonzero 5 000; the pool's, 5 000 once then 100), not the token's logic and event.
+ * The writes measured from the trace are checked against the rules. The gap to the floor is then
+ * split by opcode from the transaction's trace, to show where it is.
  *
  *   npx hardhat run bench/payouts.ts            (~1 min and ~1.5 GiB: the 1M-leaf tree)
  *   BENCH_LEAVES=100000 npx hardhat run bench/payouts.ts
@@ -39,6 +43,7 @@ import {
   hasCalldataFloor,
   logGas,
 } from "./lib/gas-rules";
+import { clearRefund, traceFloorParts, type StructStep } from "./lib/trace-floor";
 
 const LEAVES = Number(process.env.BENCH_LEAVES ?? 1_000_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 100);
@@ -99,41 +104,71 @@ function buildEpochs(): Epochs {
 interface Floor {
   intrinsic: number;
   calldataGas: number;
+  /** The pool's storage writes, from the trace (= claimed[account] of each account; checked against the rules). */
   claimedWrites: number;
+  /** The outgoing calls with the callee's own execution, from the trace (bench/gas.ts's definition). */
   transfers: number;
-  /** 21 000 + calldata + writes + transfers. */
+  /** EIP-3529 refunds of cleared slots (none here: the lock is transient). */
+  refund: number;
+  /** 21 000 + calldata + writes + transfers - refund. */
   execution: number;
   /** EIP-7623, 0 before Prague. */
   calldataFloor: number;
   floor: number;
   boundBy: "execution" | "EIP-7623 calldata";
-  /** What the required events would add (not part of the floor as defined above). */
+  /** The earlier, narrower floor from the gas rules alone (ERC-20: token account + two balance slots). */
+  narrow: { transfers: number; execution: number; floor: number; boundBy: "execution" | "EIP-7623 calldata" };
+  /** What the pool's Claimed events would add (not part of the floor). */
   events: number;
 }
 
-function floorOf(asset: "erc20" | "native", input: Hex, n: number, first: boolean, hardfork: string): Floor {
-  const data = calldataCost(input);
-  const claimedWrites = n * coldSstore(first);
-  const transfers =
-    asset === "erc20"
-      ? COLD_ACCOUNT_ACCESS + (n - 1) * WARM_ACCESS + // CALL to the token
+/** The transfers of the narrower, rule-based floor (before the token call was measured from the trace). */
+function ruleTransfers(asset: "erc20" | "native", n: number): number {
+  return asset === "erc20"
+    ? COLD_ACCOUNT_ACCESS + (n - 1) * WARM_ACCESS + // CALL to the token
         n * coldSstore(false) + // receiver's balance: a holder, nonzero -> nonzero
         coldSstore(false) + (n - 1) * WARM_ACCESS // the pool's balance: written once cold, then dirty
-      : n * (COLD_ACCOUNT_ACCESS + CALL_VALUE - CALL_STIPEND);
+    : n * (COLD_ACCOUNT_ACCESS + CALL_VALUE - CALL_STIPEND);
+}
+
+function floorOf(
+  asset: "erc20" | "native",
+  input: Hex,
+  n: number,
+  first: boolean,
+  hardfork: string,
+  logs: StructStep[],
+  gasUsed: number,
+): Floor {
+  const data = calldataCost(input);
+  const measured = traceFloorParts(logs);
+  const ruleWrites = n * coldSstore(first);
+  if (measured.writes !== ruleWrites) throw new Error(`the trace's storage writes (${measured.writes}) are not ${n} claimed writes (${ruleWrites})`);
+  if (measured.calls !== n) throw new Error(`the trace has ${measured.calls} outgoing calls, expected ${n}`);
+  const refund = clearRefund(measured.clears, gasUsed);
   const intrinsic = TX_BASE + data.gas;
-  const execution = intrinsic + claimedWrites + transfers;
+  const execution = intrinsic + measured.writes + measured.transfers - refund;
   const cdFloor = calldataFloor(input, hardfork);
-  // Claimed(address indexed, uint256, uint256): LOG2 with 64 bytes; Transfer(address indexed, address indexed, uint256): LOG3 with 32 bytes.
-  const events = n * (logGas(2, 64) + (asset === "erc20" ? logGas(3, 32) : 0));
+  const narrowTransfers = ruleTransfers(asset, n);
+  const narrowExecution = intrinsic + ruleWrites + narrowTransfers;
+  // Claimed(address indexed, uint256, uint256): LOG2 with 64 bytes.
+  const events = n * logGas(2, 64);
   return {
     intrinsic,
     calldataGas: data.gas,
-    claimedWrites,
-    transfers,
+    claimedWrites: measured.writes,
+    transfers: measured.transfers,
+    refund,
     execution,
     calldataFloor: cdFloor,
     floor: Math.max(execution, cdFloor),
     boundBy: cdFloor > execution ? "EIP-7623 calldata" : "execution",
+    narrow: {
+      transfers: narrowTransfers,
+      execution: narrowExecution,
+      floor: Math.max(narrowExecution, cdFloor),
+      boundBy: cdFloor > narrowExecution ? "EIP-7623 calldata" : "execution",
+    },
     events,
   };
 }
@@ -141,12 +176,7 @@ function floorOf(asset: "erc20" | "native", input: Hex, n: number, first: boolea
 // ------------------------------------------------------------------------------------- trace
 
 /** Gas by (contract, opcode group) from the transaction's struct-log trace; a CALL counts only its own cost. */
-async function opcodeBreakdown(hash: Hex): Promise<Record<string, number>> {
-  const trace: any = await hre.network.provider.request({
-    method: "debug_traceTransaction",
-    params: [hash, { disableMemory: true, disableStorage: true, disableStack: true }],
-  });
-  const logs: { op: string; gas: number; gasCost: number; depth: number }[] = trace.structLogs;
+function opcodeBreakdown(logs: StructStep[]): Record<string, number> {
   const out: Record<string, number> = {};
   const add = (k: string, g: number) => (out[k] = (out[k] ?? 0) + g);
   for (let i = 0; i < logs.length; i++) {
@@ -217,6 +247,11 @@ async function measure(asset: "erc20" | "native", epochs: Epochs, hardfork: stri
     const leaves = epochs.claimers.map((c) => tree.proofFor(c)!);
     const hash = await asRelayer.write.claimMany([leaves.map((l) => l.account), leaves.map((l) => l.cumulative), leaves.map((l) => l.proof)]);
     const [receipt, tx] = await Promise.all([publicClient.getTransactionReceipt({ hash }), publicClient.getTransaction({ hash })]);
+    const trace: any = await hre.network.provider.request({
+      method: "debug_traceTransaction",
+      params: [hash, { disableMemory: true, disableStorage: true, disableStack: false }],
+    });
+    const logs: StructStep[] = trace.structLogs;
     if (receipt.status !== "success") throw new Error(`claimMany (${asset}, epoch ${epoch}) reverted`);
     for (const l of leaves) {
       if ((await pool.read.claimed([l.account])) !== l.cumulative) throw new Error(`claimed[${l.account}] is not its cumulative amount`);
@@ -230,8 +265,8 @@ async function measure(asset: "erc20" | "native", epochs: Epochs, hardfork: stri
       n: leaves.length,
       proofs: lo === hi ? String(lo) : `${lo}-${hi}`,
       txGas: Number(receipt.gasUsed),
-      floor: floorOf(asset, tx.input, leaves.length, first, hardfork),
-      breakdown: await opcodeBreakdown(hash),
+      floor: floorOf(asset, tx.input, leaves.length, first, hardfork, logs, Number(receipt.gasUsed)),
+      breakdown: opcodeBreakdown(logs),
     });
   }
   return out;
@@ -241,24 +276,34 @@ async function measure(asset: "erc20" | "native", epochs: Epochs, hardfork: stri
 
 const fmt = (x: number) => Math.round(x).toLocaleString("en-US");
 
-/** Per account: where the gas above the floor goes (rule-based floor parts taken out of the trace's groups). */
+/** Per account: where the gas above the execution floor goes (the floor's measured parts taken out of the trace's groups). */
 function gapParts(m: Measured): { part: string; gas: number }[] {
   const b = m.breakdown;
   const n = m.n;
   const g = (k: string) => b[k] ?? 0;
+  const tokenAll = Object.entries(b).reduce((s, [k, v]) => (k.startsWith("token.") ? s + v : s), 0);
   const parts: { part: string; gas: number }[] = [];
-  const storageFloor = m.floor.claimedWrites + (m.asset === "erc20" ? n * coldSstore(false) + coldSstore(false) + (n - 1) * WARM_ACCESS : 0);
-  const storageMeasured = g("pool.SLOAD") + g("pool.SSTORE") + g("token.SLOAD") + g("token.SSTORE");
-  const callFloor = m.asset === "erc20" ? COLD_ACCOUNT_ACCESS + (n - 1) * WARM_ACCESS : n * (COLD_ACCOUNT_ACCESS + CALL_VALUE - CALL_STIPEND);
   parts.push({ part: "Claimed event (LOG2, 64 bytes)", gas: g("pool.LOG") / n });
-  if (m.asset === "erc20") parts.push({ part: "Transfer event in the token (LOG3)", gas: g("token.LOG") / n });
   parts.push({ part: "keccak256 (leaf x2, one per proof level, claimed slot)", gas: g("pool.KECCAK256") / n });
-  parts.push({ part: "storage beyond the floor (root read; token: warm balance re-read)", gas: (storageMeasured - storageFloor) / n });
-  parts.push({ part: "CALL beyond the floor", gas: (g("pool.CALL") - callFloor) / n });
+  parts.push({ part: "storage beyond the floor (the root read)", gas: (g("pool.SLOAD") + g("pool.SSTORE") - m.floor.claimedWrites) / n });
+  parts.push({ part: "transfer beyond the floor (the measured call itself)", gas: (g("pool.CALL") + tokenAll - m.floor.transfers) / n });
   parts.push({ part: "reentrancy lock (TLOAD/TSTORE)", gas: (g("pool.TLOAD") + g("pool.TSTORE")) / n });
   parts.push({ part: "pool: loop, ABI decoding, proof folding (other ops)", gas: (g("pool.other") + g("pool.CALLDATA*")) / n });
-  if (m.asset === "erc20") parts.push({ part: "token: transfer logic (other ops)", gas: (g("token.other") + g("token.CALLDATA*") + g("token.KECCAK256")) / n });
   return parts;
+}
+
+/** Per account: what the measured transfer (in the floor) is made of. */
+function transferParts(m: Measured): { part: string; gas: number }[] {
+  const b = m.breakdown;
+  const n = m.n;
+  const g = (k: string) => b[k] ?? 0;
+  if (m.asset === "native") return [{ part: "value call (CALL: account access, value, stipend back)", gas: g("pool.CALL") / n }];
+  return [
+    { part: "CALL to the token (account access, memory)", gas: g("pool.CALL") / n },
+    { part: "token: balance slots (SLOAD/SSTORE)", gas: (g("token.SLOAD") + g("token.SSTORE")) / n },
+    { part: "token: Transfer event (LOG3)", gas: g("token.LOG") / n },
+    { part: "token: its own logic (other ops, keccak of slots)", gas: (g("token.other") + g("token.CALLDATA*") + g("token.KECCAK256")) / n },
+  ];
 }
 
 async function main() {
@@ -275,13 +320,15 @@ async function main() {
 
   console.log(`\nclaimMany of ${BATCH} accounts on a ${LEAVES.toLocaleString("en-US")}-leaf tree, Hardhat EVM hardfork "${hardfork}" (contract compiled for cancun)`);
   console.log(
-    `floor = 21 000 + calldata (4/16 per zero/non-zero byte) + claimed[account] write (22 100 first / 5 000 repeat) + transfer` +
-      ` (ERC-20 to a holder: token call + 2 balance slots; native: 2 600 cold account + 9 000 value - 2 300 stipend back)` +
+    `floor = 21 000 + calldata (4/16 per zero/non-zero byte) + the pool's storage writes (claimed[account]: 22 100 first / 5 000 repeat)` +
+      ` + the transfer, measured from the trace as bench/gas.ts does (ERC-20: the whole token call with its logic, balance slots and Transfer event;` +
+      ` native: 2 600 cold account + 9 000 value - 2 300 stipend back)` +
       (hasCalldataFloor(hardfork) ? `, or the EIP-7623 calldata floor 21 000 + 10/40 per zero/non-zero byte when higher` : "") +
-      `; all per account = transaction / ${BATCH}\n`,
+      `; all per account = transaction / ${BATCH}.` +
+      ` "old floor": the earlier, narrower rule-based one (ERC-20 transfer = token account + 2 balance slots only).\n`,
   );
-  const head = ["", "gas/account", "floor/account", "ratio", "floor bound by", "calldata", "claimed", "transfer", "+events", "proofs"];
-  const widths = [24, 12, 14, 7, 18, 9, 8, 9, 8, 7];
+  const head = ["", "gas/account", "floor/account", "ratio", "floor bound by", "calldata", "claimed", "transfer", "+Claimed", "old floor", "old ratio", "proofs"];
+  const widths = [24, 12, 14, 7, 18, 9, 8, 9, 9, 10, 10, 7];
   const line = (cells: string[]) => console.log(cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" "));
   line(head);
   const results: Record<string, unknown> = {
@@ -305,6 +352,8 @@ async function main() {
       fmt(per(m.floor.claimedWrites)),
       fmt(per(m.floor.transfers)),
       fmt(per(m.floor.events)),
+      fmt(per(m.floor.narrow.floor)),
+      (m.txGas / m.floor.narrow.floor).toFixed(3),
       m.proofs,
     ]);
     results[`${m.asset}.${m.first ? "first" : "repeat"}`] = {
@@ -320,18 +369,27 @@ async function main() {
       calldataGasPerAccount: Math.round(per(m.floor.calldataGas)),
       claimedWritePerAccount: per(m.floor.claimedWrites),
       transferPerAccount: Math.round(per(m.floor.transfers)),
-      eventsPerAccount: per(m.floor.events),
+      claimedEventPerAccount: per(m.floor.events),
+      oldNarrowFloor: {
+        floorPerAccount: Math.round(per(m.floor.narrow.floor)),
+        ratio: Number((m.txGas / m.floor.narrow.floor).toFixed(4)),
+        floorBoundBy: m.floor.narrow.boundBy,
+        transferPerAccount: Math.round(per(m.floor.narrow.transfers)),
+        txFloor: m.floor.narrow.floor,
+      },
+      transferPartsPerAccount: Object.fromEntries(transferParts(m).map((p) => [p.part, Math.round(p.gas)])),
       gapPerAccount: Object.fromEntries(gapParts(m).map((p) => [p.part, Math.round(p.gas)])),
       traceGas: m.breakdown,
       proofLength: m.proofs,
     };
   }
-  console.log(`\n"+events": what the Claimed event (and the token's Transfer event) would add per account; not in the floor.`);
+  console.log(`\n"+Claimed": what the pool's Claimed event costs per account; not in the floor.`);
   for (const m of rows) {
     const parts = gapParts(m);
     const execGap = (m.txGas - m.floor.execution) / m.n;
     console.log(`\n${m.label}: ${fmt(m.txGas / m.n)} - ${fmt(m.floor.floor / m.n)} = ${fmt((m.txGas - m.floor.floor) / m.n)} gas per account above the floor` + (m.floor.boundBy === "execution" ? "" : ` (${fmt(execGap)} above the execution floor)`));
     for (const p of parts) console.log(`  ${p.part.padEnd(56)} ${fmt(p.gas).padStart(7)}`);
+    console.log(`  (in the floor: the transfer, ${fmt(m.floor.transfers / m.n)} = ${transferParts(m).map((p) => `${fmt(p.gas)} ${p.part}`).join(" + ")})`);
     const sum = parts.reduce((s, p) => s + p.gas, 0);
     if (Math.abs(sum - execGap) > 1) console.log(`  (the parts sum to ${fmt(sum)}, not ${fmt(execGap)}: the trace does not add up)`);
   }

@@ -329,10 +329,31 @@ contract PayoutPool is AccessControl, ReentrancyGuardTransient {
         uint256 n = accounts.length;
         if (cumulativeAmounts.length != n || proofs.length != n) revert LengthMismatch();
         bytes32 root = _rootForClaims();
-        for (uint256 i; i < n; ++i) {
-            address account = accounts[i];
-            uint256 amount = _record(root, account, cumulativeAmounts[i], proofs[i]);
-            _transferOut(account, amount);
+        for (uint256 i; i < n; ) {
+            address account;
+            uint256 cumulativeAmount;
+            bytes32[] calldata proof;
+            // accounts[i], cumulativeAmounts[i], proofs[i] without the compiler's per-access checks:
+            // the decoder has checked both flat arrays against the calldata (same length n, i < n);
+            // the proof is checked here as the decoder would (empty revert on a dirty address or a
+            // proof that does not fit in the calldata).
+            assembly ("memory-safe") {
+                let k := shl(5, i)
+                account := calldataload(add(accounts.offset, k))
+                cumulativeAmount := calldataload(add(cumulativeAmounts.offset, k))
+                let rel := calldataload(add(proofs.offset, k))
+                let at := add(proofs.offset, rel)
+                proof.length := calldataload(at)
+                proof.offset := add(at, 0x20)
+                if or(
+                    or(shr(160, account), gt(or(rel, proof.length), 0xffffffffffffffff)),
+                    gt(add(proof.offset, shl(5, proof.length)), calldatasize())
+                ) { revert(0, 0) }
+            }
+            _transferOut(account, _record(root, account, cumulativeAmount, proof));
+            unchecked {
+                ++i;
+            }
         }
     }
 

@@ -417,6 +417,35 @@ for (const asset of ["erc20", "native"] as const) {
         );
         await f.asRelayer.write.claimMany([[], [], []]);
       });
+
+      it("claimMany rejects malformed calldata as the ABI decoder does (dirty address, proof outside the calldata)", async function () {
+        const { encodeFunctionData } = await import("viem");
+        const f = await loadFixture(fixtureFunded);
+        const accounts = [f.alice, f.bob, f.carol].map((w) => w.account.address);
+        const tree = await publish(f, 1n, accounts.map((account, i) => ({ account, cumulative: BigInt(i + 1) * 100n })));
+        const alice = leafOf(tree, accounts[0]);
+        const data = encodeFunctionData({ abi: poolAbi, functionName: "claimMany", args: [[accounts[0]], [alice.cumulative], [alice.proof]] });
+        // Words after the selector: 0-2 head offsets, 3 accounts.length, 4 accounts[0], 5 amounts.length,
+        // 6 amounts[0], 7 proofs.length, 8 offset of proofs[0], 9 proofs[0].length, 10.. its hashes.
+        const withWord = (w: number, value: bigint) =>
+          (data.slice(0, 10 + 64 * w) + value.toString(16).padStart(64, "0") + data.slice(10 + 64 * (w + 1))) as Hex;
+        const send = (input: Hex) => f.relayer.sendTransaction({ to: f.pool.address, data: input, gas: 1_000_000n });
+        const bad = [
+          withWord(4, BigInt(accounts[0]) | (1n << 160n)), // dirty address
+          withWord(8, 1n << 64n), // proof offset far outside the calldata
+          withWord(8, (1n << 256n) - 32n), // proof offset that would wrap around
+          withWord(9, BigInt(alice.proof.length) + 1n), // proof longer than the calldata
+          withWord(9, 1n << 64n), // absurd proof length
+        ];
+        for (const input of bad) {
+          const hash = await send(input).catch(() => undefined);
+          if (hash) expect((await f.publicClient.waitForTransactionReceipt({ hash })).status).to.equal("reverted");
+          expect(await f.pool.read.claimed([accounts[0]])).to.equal(0n);
+        }
+        const hash = await send(data);
+        expect((await f.publicClient.waitForTransactionReceipt({ hash })).status).to.equal("success");
+        expect(await f.pool.read.claimed([accounts[0]])).to.equal(alice.cumulative);
+      });
     });
 
     describe("pause", function () {

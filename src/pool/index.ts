@@ -132,6 +132,10 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
     const events = new EventEmitter();
     events.setMaxListeners(1000);
     const hashrate = new HashrateTracker();
+    const metrics = new PoolMetrics(() => {
+      const s = stratum.stats();
+      return { connections: s.connections, accepted: s.accepted, rejected: s.rejected, blocks: s.blocks, hashrate: hashrate.rate(), miners: hashrate.activity().miners };
+    });
     stratum.on("share", (share) => {
       hashrate.record(share.address, share.worker, Number(share.difficulty), share.time);
       events.emit("update", { kind: "share", address: share.address });
@@ -192,10 +196,6 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
     payouts.start();
 
     // --- HTTP API
-    const metrics = new PoolMetrics(() => {
-      const s = stratum.stats();
-      return { connections: s.connections, accepted: s.accepted, rejected: s.rejected, blocks: s.blocks, hashrate: hashrate.rate(), miners: hashrate.activity().miners };
-    });
     const webDir = path.join(__dirname, "..", "..", "dist", "web");
     const api = buildApi({
       store,
