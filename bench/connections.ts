@@ -5,7 +5,7 @@
  *
  *   npx ts-node --transpile-only bench/connections.ts [--connections 10000]
  */
-import { execSync, fork, type ChildProcess } from "node:child_process";
+import { execSync, fork } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -13,6 +13,7 @@ import pino from "pino";
 import { EmbeddedChain } from "../src/chain";
 import { MemoryShareSink } from "../src/stratum/memory-sink";
 import { StratumServer } from "../src/stratum/server";
+import { once } from "./lib/child";
 
 const ADDRESS = "0x52908400098527886E0F7030069857D2E4169EE7";
 
@@ -51,19 +52,6 @@ async function serverRole(): Promise<void> {
     }
   });
   process.send!({ type: "ready", port, fdLimit: execSync("ulimit -n", { shell: "/bin/bash" }).toString().trim() });
-}
-
-function once<T>(child: ChildProcess, type: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMsg = (m: { type: string }) => {
-      if (m.type === type) {
-        child.off("message", onMsg);
-        resolve(m as T);
-      }
-    };
-    child.on("message", onMsg);
-    child.once("exit", (code) => reject(new Error(`server process exited (${code})`)));
-  });
 }
 
 /** Opens a connection and waits for the reply to one line. */

@@ -15,6 +15,8 @@ import path from "node:path";
 import hre from "hardhat";
 import { keccak256, parseEther, toHex, zeroAddress, type Address, type Hex } from "viem";
 import { PayoutTree, verifyProof, type CumulativeAllocation } from "../src/merkle";
+import { calldataCost, calldataFloor, TX_BASE } from "./lib/gas-rules";
+import { clearRefund, traceFloorParts } from "./lib/trace-floor";
 
 const DEFAULT_SIZES = [10, 1_000, 100_000, 1_000_000];
 const BATCH = 10;
@@ -77,23 +79,11 @@ function buildEpochs(size: number): Epochs {
 
 // ----------------------------------------------------------------------------------- gas accounting
 
-const COLD_SLOAD = 2_100;
-/** A stack entry of a struct-log trace (hex, with or without 0x). */
-const word = (hex: string) => BigInt(hex.startsWith("0x") ? hex : `0x${hex}`);
-const WARM_SSTORE_COSTS = new Set([100, 2_900, 20_000]); // no cold-access surcharge included
-
-function calldata(input: Hex) {
-  const bytes = Buffer.from(input.slice(2), "hex");
-  let zero = 0;
-  for (const b of bytes) if (b === 0) zero++;
-  const nonZero = bytes.length - zero;
-  return { gas: 4 * zero + 16 * nonZero, tokens: zero + 4 * nonZero };
-}
-
 /**
  * The floor of a transaction: 21 000 + calldata + its storage writes + its outgoing transfers
  * (token or value calls, measured with the callee's own execution) - storage refunds; never below
- * the EIP-7623 calldata floor on Prague and later.
+ * the EIP-7623 calldata floor on Prague and later. The trace accounting is shared with
+ * bench/payouts.ts (bench/lib/trace-floor.ts).
  */
 async function floorOf(hash: Hex, hardfork: string) {
   const publicClient = await hre.viem.getPublicClient();
@@ -102,32 +92,11 @@ async function floorOf(hash: Hex, hardfork: string) {
     method: "debug_traceTransaction",
     params: [hash, { disableMemory: true, disableStorage: true, disableStack: false }],
   });
-  const logs: any[] = trace.structLogs;
-  let writes = 0;
-  let transfers = 0;
-  let clears = 0;
-  const written = new Set<string>();
-  for (let i = 0; i < logs.length; i++) {
-    const step = logs[i];
-    if (step.depth !== 1) continue;
-    if (step.op === "SSTORE") {
-      // Each slot once, at the price of a write to a cold slot: an earlier read of the same slot
-      // (which made the SSTORE itself warm) is part of the write's unavoidable cost.
-      const slot = word(step.stack[step.stack.length - 1]).toString(16);
-      if (written.has(slot)) continue;
-      written.add(slot);
-      writes += step.gasCost + (WARM_SSTORE_COSTS.has(step.gasCost) ? COLD_SLOAD : 0);
-      if (word(step.stack[step.stack.length - 2]) === 0n) clears++; // nonzero -> zero: refunded
-    } else if (step.op === "CALL") {
-      let j = i + 1;
-      while (j < logs.length && logs[j].depth !== 1) j++;
-      transfers += step.gas - logs[j].gas;
-    }
-  }
-  const data = calldata(tx.input);
-  const beforeRefund = 21_000 + data.gas + writes + transfers;
-  const refund = Math.min(4_800 * clears, Math.floor(Number(receipt.gasUsed) / 4)); // EIP-3529 cap: 1/5 of gas before refund
-  const eip7623 = ["prague", "osaka"].includes(hardfork) ? 21_000 + 10 * data.tokens : 0;
+  const { writes, transfers, clears } = traceFloorParts(trace.structLogs);
+  const data = calldataCost(tx.input);
+  const beforeRefund = TX_BASE + data.gas + writes + transfers;
+  const refund = clearRefund(clears, Number(receipt.gasUsed));
+  const eip7623 = calldataFloor(tx.input, hardfork);
   return {
     gas: Number(receipt.gasUsed),
     floor: Math.max(beforeRefund - refund, eip7623),

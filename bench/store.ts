@@ -13,6 +13,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { findPostgresUser } from "../test/pg.helpers";
 import { openShareStore, type ShareStore, type ShareStoreConfig } from "../src/shares";
 import type { AcceptedShare } from "../src/stratum/events";
 
@@ -134,21 +135,6 @@ async function run(name: string, config: ShareStoreConfig): Promise<Result> {
   }
 }
 
-async function postgresUser(): Promise<string | undefined> {
-  for (const user of [...new Set([process.env.PGUSER, "postgres", "root"].filter((u): u is string => !!u))]) {
-    const c = new pg.Client({ host: "127.0.0.1", port: 5432, database: "test", user, connectionTimeoutMillis: 2000 });
-    try {
-      await c.connect();
-      return user;
-    } catch {
-      /* try the next */
-    } finally {
-      await c.end().catch(() => undefined);
-    }
-  }
-  return undefined;
-}
-
 async function main(): Promise<void> {
   console.log(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), load average ${os.loadavg()[0].toFixed(2)}`);
   console.log(`${TOTAL} shares per store; the cores are shared with other processes (one run each).\n`);
@@ -160,7 +146,8 @@ async function main(): Promise<void> {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  const user = await postgresUser();
+  const found = await findPostgresUser();
+  const user = "user" in found ? found.user : undefined;
   if (user) {
     const schema = `bench_store_${process.pid}`;
     const conn = { host: "127.0.0.1", port: 5432, database: "test", user };

@@ -9,7 +9,7 @@
  * STRATUM_BENCH_TRACE=file.csv writes every submit's send time and latency;
  * STRATUM_BENCH_SERVER_FLAGS="--flag ..." passes node flags to the server process.
  */
-import { fork, type ChildProcess } from "node:child_process";
+import { fork } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -20,6 +20,7 @@ import { sha256d } from "../src/pow";
 import { LoadGenerator, percentile } from "../src/miner/load";
 import { MemoryShareSink } from "../src/stratum/memory-sink";
 import { StratumServer } from "../src/stratum/server";
+import { once } from "./lib/child";
 
 // Every sha256d value passes at this difficulty (its target clamps to 2^256-1).
 const TINY_DIFFICULTY = "0.0000000001";
@@ -139,19 +140,6 @@ async function serverRole(): Promise<void> {
     }
   });
   process.send!({ type: "ready", port, ceiling, hashesPerShare });
-}
-
-function once<T>(child: ChildProcess, type: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMsg = (m: { type: string }) => {
-      if (m.type === type) {
-        child.off("message", onMsg);
-        resolve(m as T);
-      }
-    };
-    child.on("message", onMsg);
-    child.once("exit", (code) => reject(new Error(`server process exited (${code})`)));
-  });
 }
 
 async function main(): Promise<void> {

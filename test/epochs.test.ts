@@ -4,6 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { findPostgresUser } from "./pg.helpers";
 import { MerkleTree } from "merkletreejs";
 import keccak256 from "keccak256";
 import { encodeAbiParameters, type Address } from "viem";
@@ -238,21 +239,6 @@ function builderFor(store: ShareStore, dataDir: string): EpochBuilder {
   return new EpochBuilder({ store, dataDir, powChain: "test-sha256d", evmChainId: 31337, contract: "0x" + "c0".repeat(20), factor: "2", feeBps: 250, feeAddress: FEE_ADDRESS, confirmations: 1 });
 }
 
-async function findPostgresUser(): Promise<string | undefined> {
-  for (const user of [...new Set([process.env.PGUSER, "postgres", "root"].filter((u): u is string => !!u))]) {
-    const c = new pg.Client({ host: "127.0.0.1", port: 5432, database: "test", user, connectionTimeoutMillis: 2000 });
-    try {
-      await c.connect();
-      return user;
-    } catch {
-      /* next */
-    } finally {
-      await c.end().catch(() => undefined);
-    }
-  }
-  return undefined;
-}
-
 function builderSuite(label: string, openStore: (dir: string) => Promise<ShareStore | undefined>, cleanup: () => Promise<void>) {
   describe(`epochs: builder and auditor on the ${label} store`, function () {
     let dir: string;
@@ -454,9 +440,9 @@ let pgUser: Promise<string | undefined> | undefined;
 builderSuite(
   "PostgreSQL",
   async () => {
-    pgUser ??= findPostgresUser().then((u) => {
-      if (!u) console.log("      PostgreSQL builder tests skipped: no server reachable on 127.0.0.1:5432");
-      return u;
+    pgUser ??= findPostgresUser().then((r) => {
+      if ("reason" in r) console.log(`      PostgreSQL builder tests skipped: no server reachable on 127.0.0.1:5432 (${r.reason})`);
+      return "user" in r ? r.user : undefined;
     });
     const user = await pgUser;
     if (!user) return undefined;

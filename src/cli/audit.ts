@@ -6,6 +6,7 @@ import { connectEvm } from "../evm/clients";
 import { payoutPoolAbi } from "../evm/payoutPoolAbi";
 import { auditEpoch, epochFileName, parseEpochFile, shareLogFileName } from "../epochs";
 import { AUDIT_HELP } from "./help";
+import { fetchOrExplain } from "./http";
 import { parseFlags, required, UsageError } from "./args";
 
 export async function auditCommand(argv: string[], out: (line: string) => void = console.log): Promise<number> {
@@ -93,12 +94,7 @@ async function download(api: string, epoch: number) {
   const base = api.replace(/\/+$/, "");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pool-audit-${epoch}-`));
   const get = async (url: string, file: string) => {
-    let res: Response;
-    try {
-      res = await fetch(url);
-    } catch (e) {
-      throw new Error(`cannot reach ${url}: ${(e as Error).cause ?? (e as Error).message}`);
-    }
+    const res = await fetchOrExplain(url);
     if (!res.ok) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
     fs.writeFileSync(file, Buffer.from(await res.arrayBuffer()));
     return file;

@@ -3,6 +3,7 @@ import { connectEvm } from "../evm/clients";
 import { erc20Abi, payoutPoolAbi } from "../evm/payoutPoolAbi";
 import { loadEpochTree } from "../epochs/tree";
 import { CLAIM_HELP } from "./help";
+import { fetchOrExplain } from "./http";
 import { parseFlags, required, UsageError } from "./args";
 
 interface ProofData {
@@ -108,13 +109,6 @@ async function proofFromApi(api: string, address: Address): Promise<ProofData> {
   };
 }
 
-async function fetchOrExplain(url: string): Promise<Response> {
-  try {
-    return await fetch(url);
-  } catch (e) {
-    throw new Error(`cannot reach ${url}: ${(e as Error).cause ?? (e as Error).message}`);
-  }
-}
 
 function proofFromEpochFile(file: string, address: Address): ProofData {
   let loaded: ReturnType<typeof loadEpochTree>;

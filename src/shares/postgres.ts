@@ -271,7 +271,7 @@ export class PostgresShareStore implements ShareStore {
   }
 
   async *sharesInRange(fromId: number, toId: number, batch = 5000): AsyncIterable<StoredShare> {
-    const jobs = new Map<number, StoredJob>();
+    const jobs = new Map<number, JobRow>();
     const accounts = new Map<number, string>();
     let next = fromId;
     for (;;) {
@@ -290,7 +290,7 @@ export class PostgresShareStore implements ShareStore {
     }
   }
 
-  private async loadMissing(rows: unknown[][], jobs: Map<number, StoredJob>, accounts: Map<number, string>): Promise<void> {
+  private async loadMissing(rows: unknown[][], jobs: Map<number, JobRow>, accounts: Map<number, string>): Promise<void> {
     const jobIds = new Set<number>();
     const accountIds = new Set<number>();
     for (const r of rows) {
@@ -520,17 +520,8 @@ export class PostgresShareStore implements ShareStore {
   }
 }
 
-interface StoredJob {
-  jobId: string;
-  height: number;
-  prevhash: string;
-  nbits: string;
-  coinb1: string;
-  coinb2: string;
-  merkleBranch: string[];
-}
 
-function rowToShare(r: unknown[], jobs: Map<number, StoredJob>, accounts: Map<number, string>): StoredShare {
+function rowToShare(r: unknown[], jobs: Map<number, JobRow>, accounts: Map<number, string>): StoredShare {
   const id = Number(r[0]);
   const job = jobs.get(Number(r[4]));
   const address = accounts.get(Number(r[1]));

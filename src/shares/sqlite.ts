@@ -182,7 +182,7 @@ export class SqliteShareStore implements ShareStore {
   }
 
   async *sharesInRange(fromId: number, toId: number, batch = 5000): AsyncIterable<StoredShare> {
-    const jobs = new Map<number, StoredJob>();
+    const jobs = new Map<number, JobRow>();
     const accounts = new Map<number, string>();
     let next = fromId;
     for (;;) {
@@ -197,7 +197,7 @@ export class SqliteShareStore implements ShareStore {
   }
 
   /** Fetches the jobs and addresses a batch of share rows refers to and the caches lack. */
-  private loadMissing(rows: ShareTuple[], jobs: Map<number, StoredJob>, accounts: Map<number, string>): void {
+  private loadMissing(rows: ShareTuple[], jobs: Map<number, JobRow>, accounts: Map<number, string>): void {
     const jobIds = new Set<number>();
     const accountIds = new Set<number>();
     for (const r of rows) {
@@ -448,17 +448,8 @@ function migrate(db: Database.Database, migrations: readonly Migration[]): void 
 
 type ShareTuple = [number, number, number, number, number, string, string, string, string, string, string, string, number, number];
 type JobTuple = [number, string, number, string, string, string, string, string];
-interface StoredJob {
-  jobId: string;
-  height: number;
-  prevhash: string;
-  nbits: string;
-  coinb1: string;
-  coinb2: string;
-  merkleBranch: string[];
-}
 
-function tupleToShare(r: ShareTuple, jobs: Map<number, StoredJob>, accounts: Map<number, string>): StoredShare {
+function tupleToShare(r: ShareTuple, jobs: Map<number, JobRow>, accounts: Map<number, string>): StoredShare {
   const [id, account, whole, frac, jobRef, worker, extranonce1, extranonce2, version, ntime, nonce, hash, isBlock, time] = r;
   const job = jobs.get(jobRef);
   const address = accounts.get(account);

@@ -1,0 +1,15 @@
+import type { ChildProcess } from "node:child_process";
+
+/** Resolves with the child's first IPC message of `type`; rejects if the child exits first. */
+export function once<T>(child: ChildProcess, type: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMsg = (m: { type: string }) => {
+      if (m.type === type) {
+        child.off("message", onMsg);
+        resolve(m as T);
+      }
+    };
+    child.on("message", onMsg);
+    child.once("exit", (code) => reject(new Error(`server process exited (${code})`)));
+  });
+}
