@@ -13,7 +13,7 @@ import pino from "pino";
 import { EmbeddedChain } from "../src/chain";
 import { MemoryShareSink } from "../src/stratum/memory-sink";
 import { StratumServer } from "../src/stratum/server";
-import { once } from "./lib/child";
+import { once, runRole } from "./lib/child";
 
 const ADDRESS = "0x52908400098527886E0F7030069857D2E4169EE7";
 
@@ -149,14 +149,4 @@ async function main(): Promise<void> {
   console.log(`wrote ${path.relative(process.cwd(), out)}`);
 }
 
-if (process.argv.includes("--role")) {
-  serverRole().catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
-} else {
-  main().catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+runRole(main, serverRole);

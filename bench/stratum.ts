@@ -20,7 +20,7 @@ import { sha256d } from "../src/pow";
 import { LoadGenerator, percentile } from "../src/miner/load";
 import { MemoryShareSink } from "../src/stratum/memory-sink";
 import { StratumServer } from "../src/stratum/server";
-import { once } from "./lib/child";
+import { once, runRole } from "./lib/child";
 
 // Every sha256d value passes at this difficulty (its target clamps to 2^256-1).
 const TINY_DIFFICULTY = "0.0000000001";
@@ -284,14 +284,4 @@ function latencyReport(lat: Float64Array, sent: Float64Array): void {
   console.log("100 ms send windows with the most replies > 20 ms:", worst.map(([w, x]) => `${w * 100}ms n=${x.n} >20ms=${x.over20} max=${x.max.toFixed(1)}`).join("; "));
 }
 
-if (process.argv.includes("--role")) {
-  serverRole().catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
-} else {
-  main().catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+runRole(main, serverRole);

@@ -120,33 +120,50 @@ describe("merkle: src/merkle against the contract and OpenZeppelin", function ()
     );
   });
 
-  it("the pool's assembly proof loop computes what OpenZeppelin's MerkleProof computes", async function () {
+  it("claim and claimMany fold proofs of 0 to 25 hashes exactly as OpenZeppelin's MerkleProof (the unrolled loop)", async function () {
     const { pool, harness, publish } = await loadFixture(deployVerifiers);
+    const publicClient = await hre.viem.getPublicClient();
     const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => toHex(b));
     const cases = fc.sample(
       fc.record({
         account: fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => getAddress(toHex(b))),
-        cumulative: fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }),
-        proof: fc.array(bytes32, { maxLength: 24 }),
+        cumulative: fc.bigInt({ min: 1n, max: 10n ** 12n }),
+        hashes: fc.array(bytes32, { minLength: 25, maxLength: 25 }),
         duplicateSibling: fc.boolean(),
+        batch: fc.boolean(),
+        tamperAt: fc.nat(),
       }),
-      { numRuns: 25, seed: 42 },
+      { numRuns: 26, seed: 42 },
     );
-    for (const c of cases) {
+    let claims = 0;
+    // One case per proof length 0..25: the pool folds 8, then 4, 2 and 1 levels at a time, so every
+    // combination of the tail runs.
+    for (const [length, c] of cases.entries()) {
       const leaf = toHex(leafHash(c.account, c.cumulative));
-      // A sibling equal to the running node exercises the a == b branch of the sorted pair.
-      const proof = c.duplicateSibling ? [leaf, ...c.proof] : c.proof;
+      const proof = c.hashes.slice(0, length);
+      // A sibling equal to the running node exercises the a == b case of the sorted pair.
+      if (c.duplicateSibling && length > 0) proof[0] = leaf;
       const root = await harness.read.processProof([proof, leaf]);
       if (BigInt(root) < 1n << 64n) continue; // not a root the pool would accept (probability ~2^-192)
       await publish(root);
       expect(await pool.read.verifyProof([c.account, c.cumulative, proof])).to.equal(true);
-      if (proof.length > 0) {
+      const pay = (p: Hex[]) =>
+        c.batch ? pool.write.claimMany([[c.account], [c.cumulative], [p]]) : pool.write.claim([c.account, c.cumulative, p]);
+      for (const at of length > 0 ? [0, length - 1, c.tamperAt % length] : []) {
         const tampered = [...proof];
-        tampered[0] = flipBit(tampered[0], 7);
-        const tamperedRoot = await harness.read.processProof([tampered, leaf]);
-        expect(tamperedRoot).to.not.equal(root);
-        expect(await pool.read.verifyProof([c.account, c.cumulative, tampered])).to.equal(false);
+        tampered[at] = flipBit(tampered[at], c.tamperAt % 256);
+        const error = await pay(tampered).then(
+          () => "paid",
+          (e: Error) => e.message,
+        );
+        expect(error, `length ${length}, hash ${at} tampered`).to.match(/InvalidProof/);
       }
+      const hash = await pay(proof);
+      expect((await publicClient.getTransactionReceipt({ hash })).status).to.equal("success");
+      expect(await pool.read.claimed([c.account])).to.equal(c.cumulative);
+      expect(await publicClient.getBalance({ address: c.account })).to.equal(c.cumulative);
+      claims++;
     }
+    expect(claims).to.equal(26);
   });
 });

@@ -119,7 +119,7 @@ async function outcome(call: () => Promise<unknown>): Promise<string> {
 async function runScenario(asset: "erc20" | "native", actions: Action[], fixture: () => ReturnType<typeof deploy>) {
   const f = await loadFixture(fixture);
   const m: Model = { now: f.start, totalFunded: 0n, pausedUntil: 0n, claimed: Array(ACCOUNTS).fill(0n) };
-  const paid: bigint[] = Array(ACCOUNTS).fill(0n); // sum of Claimed event amounts per account
+  const paid: bigint[] = Array(ACCOUNTS).fill(0n); // sum of Claimed and ClaimedMany amounts per account
   const send = async (call: () => Promise<Hex>) => {
     m.now += 1n;
     await time.setNextBlockTimestamp(m.now);
@@ -128,6 +128,9 @@ async function runScenario(asset: "erc20" | "native", actions: Action[], fixture
       const receipt = await f.publicClient.getTransactionReceipt({ hash });
       for (const e of await f.pool.getEvents.Claimed({}, { blockHash: receipt.blockHash })) {
         paid[f.claimants.indexOf(e.args.account!)] += e.args.amount!;
+      }
+      for (const e of await f.pool.getEvents.ClaimedMany({ blockHash: receipt.blockHash })) {
+        for (const p of e.args.payments!) paid[f.claimants.indexOf(p.account)] += p.amount;
       }
     });
   };
@@ -256,7 +259,7 @@ async function checkInvariants(f: Awaited<ReturnType<typeof deploy>>, m: Model, 
   expect(balance >= outstanding, `${where}: balance ${balance} < outstanding ${outstanding}`).to.equal(true);
 
   for (let i = 0; i < ACCOUNTS; i++) {
-    // What each claimant received equals what the pool recorded and what the Claimed events say:
+    // What each claimant received equals what the pool recorded and what the Claimed and ClaimedMany events say:
     // nothing was paid twice.
     const received = (await f.balanceOf(f.claimants[i])) - f.initialBalances[i];
     expect(paid[i], where).to.equal(claimed[i]);

@@ -403,7 +403,14 @@ for (const asset of ["erc20", "native"] as const) {
         );
         expect(await f.pool.read.claimed([accounts[0]])).to.equal(0n);
 
-        await f.asRelayer.write.claimMany([accounts, leaves.map((l) => l.cumulative), leaves.map((l) => l.proof)]);
+        const hash = await f.asRelayer.write.claimMany([accounts, leaves.map((l) => l.cumulative), leaves.map((l) => l.proof)]);
+        // One ClaimedMany for the batch, no Claimed per account.
+        const { blockHash } = await f.publicClient.getTransactionReceipt({ hash });
+        expect(await f.pool.getEvents.Claimed({}, { blockHash })).to.deep.equal([]);
+        const batches = await f.pool.getEvents.ClaimedMany({ blockHash });
+        expect(batches.map((e) => e.args.payments)).to.deep.equal([
+          accounts.map((a, i) => ({ account: getAddress(a), amount: BigInt(i + 1) * 100n, cumulativeAmount: BigInt(i + 1) * 100n })),
+        ]);
         for (const [i, a] of accounts.entries()) {
           expect((await f.balanceOf(a)) - before[i]).to.equal(BigInt(i + 1) * 100n);
           expect(await f.pool.read.claimed([a])).to.equal(BigInt(i + 1) * 100n);
@@ -415,10 +422,16 @@ for (const asset of ["erc20", "native"] as const) {
           f.asRelayer.write.claimMany([[accounts[0], accounts[0]], [alice2.cumulative, alice2.cumulative], [alice2.proof, alice2.proof]]),
           "NothingToClaim",
         );
-        await f.asRelayer.write.claimMany([[], [], []]);
+        // A repeat pays the difference, and the event says so.
+        const repeat = await f.asRelayer.write.claimMany([[accounts[0]], [alice2.cumulative], [alice2.proof]]);
+        const [again] = await f.pool.getEvents.ClaimedMany({ blockHash: (await f.publicClient.getTransactionReceipt({ hash: repeat })).blockHash });
+        expect(again.args.payments).to.deep.equal([{ account: getAddress(accounts[0]), amount: 1n, cumulativeAmount: 101n }]);
+        // An empty batch does nothing and says nothing.
+        const empty = await f.asRelayer.write.claimMany([[], [], []]);
+        expect(await f.pool.getEvents.ClaimedMany({ blockHash: (await f.publicClient.getTransactionReceipt({ hash: empty })).blockHash })).to.deep.equal([]);
       });
 
-      it("claimMany rejects malformed calldata as the ABI decoder does (dirty address, proof outside the calldata)", async function () {
+      it("claimMany rejects malformed calldata as the ABI decoder would (dirty address, proof outside the calldata)", async function () {
         const { encodeFunctionData } = await import("viem");
         const f = await loadFixture(fixtureFunded);
         const accounts = [f.alice, f.bob, f.carol].map((w) => w.account.address);
@@ -644,7 +657,7 @@ describe("PayoutPool (ERC-20 specifics)", function () {
     expect(await token.read.balanceOf([pool.address])).to.equal(0n);
   });
 
-  it("refuses a token that reverts or returns false, in funding and in claims", async function () {
+  it("refuses a token that reverts or returns false, in funding and in claims; accepts one that returns nothing", async function () {
     const f = await deployPool("erc20", "RevertingToken");
     const tokenAbi = f.token.abi as Abi;
     await f.token.write.setMode([1]); // revert
@@ -662,8 +675,20 @@ describe("PayoutPool (ERC-20 specifics)", function () {
     await f.token.write.setMode([2]);
     await expectRevert(claim(f, tree, alice), "SafeERC20FailedOperation", [getAddress(f.token.address)]);
     expect(await f.pool.read.claimed([alice])).to.equal(0n);
-    await f.token.write.setMode([0]);
+    const batch = (accounts: Address[]) => {
+      const leaves = accounts.map((a) => leafOf(tree, a));
+      return f.asRelayer.write.claimMany([leaves.map((l) => l.account), leaves.map((l) => l.cumulative), leaves.map((l) => l.proof)]);
+    };
+    const both = [alice, f.bob.account.address];
+    await expectRevert(batch(both), "SafeERC20FailedOperation", [getAddress(f.token.address)]);
+    await f.token.write.setMode([1]);
+    await expectRevert(batch(both), "TransfersDisabled", [], tokenAbi);
+    expect(await f.pool.read.claimed([alice])).to.equal(0n);
+    // A token whose transfer returns nothing (USDT-style) is accepted, as SafeERC20 accepts it.
+    await f.token.write.setMode([3]);
     await claim(f, tree, alice);
     expect(await f.token.read.balanceOf([alice])).to.equal(60n);
+    await batch([f.bob.account.address]);
+    expect(await f.token.read.balanceOf([f.bob.account.address])).to.equal(40n);
   });
 });

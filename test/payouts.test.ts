@@ -203,10 +203,17 @@ class Fixture {
     return s;
   }
 
-  /** Every Claimed event of this pool: account (lower-case), amount, cumulative, transaction. */
+  /** Every payment this pool's events record (Claimed and ClaimedMany), in chain order: account (lower-case), amount, cumulative, transaction. */
   async claims(): Promise<{ account: string; amount: bigint; cumulative: bigint; tx: Hex }[]> {
-    const logs = await this.pc.getContractEvents({ address: this.contract, abi: payoutPoolAbi, eventName: "Claimed", fromBlock: 0n });
-    return logs.map((l) => ({ account: l.args.account!.toLowerCase(), amount: l.args.amount!, cumulative: l.args.cumulativeAmount!, tx: l.transactionHash! }));
+    const single = await this.pc.getContractEvents({ address: this.contract, abi: payoutPoolAbi, eventName: "Claimed", fromBlock: 0n });
+    const batches = await this.pc.getContractEvents({ address: this.contract, abi: payoutPoolAbi, eventName: "ClaimedMany", fromBlock: 0n });
+    const at = (l: { blockNumber: bigint | null; logIndex: number | null }) => Number(l.blockNumber!) * 1e6 + l.logIndex!;
+    return [
+      ...single.map((l) => ({ at: at(l), payments: [{ account: l.args.account!, amount: l.args.amount!, cumulativeAmount: l.args.cumulativeAmount! }], tx: l.transactionHash! })),
+      ...batches.map((l) => ({ at: at(l), payments: l.args.payments!, tx: l.transactionHash! })),
+    ]
+      .sort((a, b) => a.at - b.at)
+      .flatMap((l) => l.payments.map((p) => ({ account: p.account.toLowerCase(), amount: p.amount, cumulative: p.cumulativeAmount, tx: l.tx })));
   }
 
   async balance(account: string): Promise<bigint> {
@@ -372,7 +379,7 @@ describe("automatic payouts (PayoutService on the real EVM and SQLite)", functio
     const paidByBatches = batches.flatMap((b) => b.accounts.map((x) => x.account.toLowerCase()));
     expect(paidByBatches.sort()).to.deep.equal([...miners].sort()); // each account in exactly one batch
 
-    // On chain: one Claimed per account, all from these transactions, the total is the ledger's.
+    // On chain: one payment per account, all from these transactions, the total is the ledger's.
     const claims = await f.claims();
     const perAccount = new Map<string, number>();
     for (const c of claims) perAccount.set(c.account, (perAccount.get(c.account) ?? 0) + 1);

@@ -13,3 +13,11 @@ export function once<T>(child: ChildProcess, type: string): Promise<T> {
     child.once("exit", (code) => reject(new Error(`server process exited (${code})`)));
   });
 }
+
+/** Runs `serverRole` when this process was spawned with --role (the bench's server side), else `main`; exits 1 on a failure. */
+export function runRole(main: () => Promise<void>, serverRole: () => Promise<void>): void {
+  (process.argv.includes("--role") ? serverRole() : main()).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

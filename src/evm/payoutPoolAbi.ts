@@ -23,6 +23,8 @@ export const payoutPoolAbi = parseAbi([
   "event RootAccepted(uint64 indexed epoch, bytes32 root, uint256 totalCumulative)",
   "event RootRevoked(uint64 indexed epoch, bytes32 root, address indexed guardian)",
   "event Claimed(address indexed account, uint256 amount, uint256 cumulativeAmount)",
+  "struct Payment { address account; uint256 amount; uint256 cumulativeAmount; }",
+  "event ClaimedMany(Payment[] payments)",
 ]);
 
 export const erc20Abi = parseAbi([
