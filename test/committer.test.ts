@@ -6,6 +6,7 @@ import pino from "pino";
 import { createWalletClient, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { rebuildEpochCommand } from "../src/cli/rebuild";
+import { auditEpoch, parseEpochFile } from "../src/epochs";
 import { connectEvm, hardhatDevKey, type EvmClients } from "../src/evm/clients";
 import { deployPayoutPool } from "../src/evm/deploy";
 import { startEmbeddedEvm, type EmbeddedEvm } from "../src/evm/embedded";
@@ -110,7 +111,9 @@ describe("committer: restart while pending, revocation and explicit rebuild", fu
     await mine(pool!);
     await waitFor("epoch 2 pending on chain", 90_000, async () => (await chainState()).pending === 2);
     await stopMining();
-    const revokedRoot = (await pool!.store.epoch(2))!.root;
+    // The miner may find more blocks between epoch 2's build and its stop; let them all settle.
+    await waitFor("no block awaiting confirmation", 10_000, async () => (await pool!.store.blocks({ status: "pending" })).length === 0);
+    const revoked = (await pool!.store.epoch(2))!;
 
     const guardian = createWalletClient({ chain: clients.chain, transport: http(evm.rpcUrl), account: privateKeyToAccount(hardhatDevKey(1)) });
     const hash = await guardian.writeContract({
@@ -127,17 +130,36 @@ describe("committer: restart while pending, revocation and explicit rebuild", fu
     await new Promise((r) => setTimeout(r, 1500));
     expect(await proposals(2), "nothing re-proposed without the operator").to.equal(1);
     expect(await chainState()).to.deep.equal({ active: 1, pending: 0 });
+    const payable = (await pool!.store.blocks({ status: "confirmed", unpaid: true }))
+      .sort((a, b) => a.height - b.height || (a.hash < b.hash ? -1 : 1))
+      .map((b) => b.hash);
+    expect(payable, "every block of the revoked epoch is payable again").to.include.members(revoked.blocks);
 
     const out: string[] = [];
     expect(await rebuildEpochCommand(["--config", configFile], (l) => out.push(l))).to.equal(0);
     expect(out.join("\n")).to.contain("epoch 2 will be rebuilt");
 
     await waitFor("epoch 2 proposed again", 20_000, async () => (await proposals(2)) === 2);
-    const rebuilt = await pool!.store.epoch(2);
-    expect(rebuilt?.state).to.equal("proposed");
-    // Same blocks, same shares: the rebuilt root is the revoked one (the guardian would revoke it
-    // again unless the operator fixed what was wrong; here nothing was).
-    expect(rebuilt?.root).to.equal(revokedRoot);
-    expect(fs.readdirSync(path.join(dataDir, "epochs")).some((f) => f.includes("revoked-")), "revoked files kept aside").to.equal(true);
+    const rebuilt = (await pool!.store.epoch(2))!;
+    expect(rebuilt.state).to.equal("proposed");
+    expect(rebuilt.blocks, "the rebuilt epoch pays every payable block").to.deep.equal(payable);
+
+    // The revoked files are kept aside, and the rebuild is deterministic: each block it paid before
+    // gets the same window and split again, and with no block added the root is the revoked one.
+    const tag = `.revoked-${revoked.dataHash.slice(2, 10)}`;
+    const keptFile = revoked.filePath.replace(/\.json$/, `${tag}.json`);
+    const keptLog = revoked.shareLogPath.replace(/\.shares\.jsonl$/, `${tag}.shares.jsonl`);
+    expect(fs.existsSync(keptFile) && fs.existsSync(keptLog), "revoked files kept aside").to.equal(true);
+    const before = parseEpochFile(fs.readFileSync(keptFile));
+    const after = parseEpochFile(fs.readFileSync(rebuilt.filePath));
+    for (const block of before.blocks) expect(after.blocks.find((b) => b.hash === block.hash), `block ${block.height}`).to.deep.equal(block);
+    if (payable.length === revoked.blocks.length) expect(rebuilt.root).to.equal(revoked.root);
+    else expect(rebuilt.root).to.not.equal(revoked.root);
+
+    const epoch1 = (await pool!.store.epoch(1))!;
+    const report = await auditEpoch({ epochFile: rebuilt.filePath, previousEpochFile: epoch1.filePath });
+    expect(report.findings).to.deep.equal([]);
+    expect(report.root).to.equal(rebuilt.root);
+    expect((await clients.publicClient.readContract({ address: contract, abi: payoutPoolAbi, functionName: "pendingRoot" }))[0]).to.equal(rebuilt.root);
   });
 });
