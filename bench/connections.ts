@@ -36,7 +36,14 @@ async function serverRole(): Promise<void> {
     source: chain,
     sink: new MemoryShareSink(),
     logger: pino({ level: "warn" }),
-    config: { port: 0, bans: { enabled: false }, authTimeoutMs: 3_600_000, jobRefreshMs: 3_600_000 },
+    // Every connection comes from 127.0.0.1 here: lift the per-address limits (issue 16) for the measurement.
+    config: {
+      port: 0,
+      bans: { enabled: false },
+      authTimeoutMs: 3_600_000,
+      jobRefreshMs: 3_600_000,
+      limits: { maxConnectionsPerAddress: 1_000_000, connectBurstPerAddress: 1_000_000 },
+    },
   });
   const port = await server.listen();
   const measure = (): Mem => {

@@ -116,7 +116,7 @@ async function deployFunded(asset: "erc20" | "native", total: bigint, receivers:
   const testClient = await hre.viem.getTestClient();
   const token = asset === "erc20" ? await hre.viem.deployContract("MockERC20", ["Reward", "RWD"]) : undefined;
   const a = admin.account.address;
-  const pool = await hre.viem.deployContract("PayoutPool", [token?.address ?? zeroAddress, a, a, a, 0n, 86_400n]);
+  const pool = await hre.viem.deployContract("PayoutPool", [token?.address ?? zeroAddress, a, a, a, 1n, 86_400n]);
   if (token) {
     await token.write.mint([a, total]);
     await token.write.approve([pool.address, total]);

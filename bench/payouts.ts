@@ -21,6 +21,11 @@
  * The writes measured from the trace are checked against the rules. The gap to the floor is then
  * split by opcode from the transaction's trace, to show where it is.
  *
+ * Then the same batch is sent again, every entry now already paid: claimMany skips such entries
+ * instead of reverting (so a claim sent by a third party first cannot make a relayed batch fail),
+ * and the gas of that call per entry is what a skipped entry costs (its calldata, the proof check and
+ * the `claimed` read).
+ *
  *   npx hardhat run bench/payouts.ts            (~1 min and ~1.5 GiB: the 1M-leaf tree)
  *   BENCH_LEAVES=100000 npx hardhat run bench/payouts.ts
  *
@@ -217,6 +222,13 @@ interface Measured {
 
 const URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
 
+/**
+ * What one already-paid (skipped) entry of a claimMany costs, per entry: the transaction's gas / n
+ * (which, with no transfer and no write, is the EIP-7623 calldata floor from Prague on), and the
+ * execution alone from the trace (the first step's gas minus what the last step leaves) / n.
+ */
+const skipped: Record<string, { n: number; txGas: number; perEntry: number; executionPerEntry: number; boundBy: string }> = {};
+
 async function measure(asset: "erc20" | "native", epochs: Epochs, hardfork: string): Promise<Measured[]> {
   const publicClient = await hre.viem.getPublicClient();
   const testClient = await hre.viem.getTestClient();
@@ -224,7 +236,7 @@ async function measure(asset: "erc20" | "native", epochs: Epochs, hardfork: stri
   const a = admin.account.address;
   const total = epochs.second.total;
   const token = asset === "erc20" ? await hre.viem.deployContract("MockERC20", ["Reward", "RWD"]) : undefined;
-  const pool = await hre.viem.deployContract("PayoutPool", [token?.address ?? zeroAddress, a, a, a, 0n, 86_400n]);
+  const pool = await hre.viem.deployContract("PayoutPool", [token?.address ?? zeroAddress, a, a, a, 1n, 86_400n]);
   const asRelayer = await hre.viem.getContractAt("PayoutPool", pool.address, { client: { wallet: relayer } });
   if (token) {
     await token.write.mint([a, total]);
@@ -268,6 +280,24 @@ async function measure(asset: "erc20" | "native", epochs: Epochs, hardfork: stri
       floor: floorOf(asset, tx.input, leaves.length, first, hardfork, logs, Number(receipt.gasUsed)),
       breakdown: opcodeBreakdown(logs),
     });
+    if (!first) {
+      // The same batch again: every entry is already paid and skipped (no transfer, no event).
+      const again = await asRelayer.write.claimMany([leaves.map((l) => l.account), leaves.map((l) => l.cumulative), leaves.map((l) => l.proof)]);
+      const r = await publicClient.getTransactionReceipt({ hash: again });
+      if (r.status !== "success") throw new Error(`claimMany of paid entries (${asset}) reverted`);
+      const gas = Number(r.gasUsed);
+      const t: any = await hre.network.provider.request({ method: "debug_traceTransaction", params: [again, { disableMemory: true, disableStorage: true, disableStack: true }] });
+      const steps: StructStep[] = t.structLogs;
+      const execution = steps[0].gas - (steps[steps.length - 1].gas - steps[steps.length - 1].gasCost);
+      const standard = TX_BASE + calldataCost(tx.input).gas + execution;
+      skipped[asset] = {
+        n: leaves.length,
+        txGas: gas,
+        perEntry: gas / leaves.length,
+        executionPerEntry: execution / leaves.length,
+        boundBy: gas > standard ? "EIP-7623 calldata" : "execution",
+      };
+    }
   }
   return out;
 }
@@ -393,6 +423,12 @@ async function main() {
     const sum = parts.reduce((s, p) => s + p.gas, 0);
     if (Math.abs(sum - execGap) > 1) console.log(`  (the parts sum to ${fmt(sum)}, not ${fmt(execGap)}: the trace does not add up)`);
   }
+
+  console.log(`\nskipped entries (claimMany of ${BATCH} entries all already paid; item 9 of issue 13):`);
+  for (const [asset, s] of Object.entries(skipped)) {
+    console.log(`  ${asset.padEnd(7)} ${fmt(s.perEntry)} gas per entry (transaction / ${s.n}, bound by ${s.boundBy}); execution ${fmt(s.executionPerEntry)} per entry (proof, claimed read, loop)`);
+  }
+  results.skippedEntries = skipped;
 
   const out = path.join(__dirname, "results", "payouts.json");
   fs.mkdirSync(path.dirname(out), { recursive: true });

@@ -54,6 +54,7 @@ const block64 = crypto.randomBytes(64);
 const { coinb1, coinb2 } = buildCoinbaseParts({
   height: 840_000,
   payoutAddress: "0x8ba1f109551bd432803012645ac136ddd64dba72",
+  shareDifficultyUnits: 1_000_000_000n,
   poolTag: "/pplns/",
   extranonce1Size: 4,
   extranonce2Size: 8,

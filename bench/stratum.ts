@@ -4,13 +4,19 @@
  * generator; the server does the full coinbase + merkle + header sha256d and all checks per submit.
  *
  *   npx ts-node --transpile-only bench/stratum.ts [--connections 1000] [--rate 20000] [--seconds 10] [--txs 3]
- *     [--tick-ms 2] [--keep 0]
+ *     [--tick-ms 2] [--keep 0] [--no-abuse]
+ * After the quiet run, the same load runs again "under abuse" (issue 16): a third process keeps 4
+ * connections flooding unknown-job submits at their maximum rate and 20 connections sending pings
+ * without ever reading, each reconnecting as soon as it is closed (from their own loopback
+ * addresses, 127.0.0.2-5 and 127.0.1.1-20); the row reports the honest submits' latency and the
+ * server's largest RSS during the run.
  * STRATUM_BENCH_DEBUG=1 prints GC pauses, event-loop delay and a latency histogram;
  * STRATUM_BENCH_TRACE=file.csv writes every submit's send time and latency;
  * STRATUM_BENCH_SERVER_FLAGS="--flag ..." passes node flags to the server process.
  */
 import { fork } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from "node:perf_hooks";
@@ -100,11 +106,15 @@ async function serverRole(): Promise<void> {
       startDifficulty: TINY_DIFFICULTY,
       minDifficulty: TINY_DIFFICULTY,
       maxDifficulty: TINY_DIFFICULTY,
-      bans: { enabled: false },
+      // The 1 000 honest load connections all come from 127.0.0.1: let one address hold them.
+      // Every other limit (message budget, bans, timeouts) is the default.
+      limits: { maxConnectionsPerAddress: 100_000, connectBurstPerAddress: 100_000 },
     },
   });
   const port = await server.listen();
   const ceiling = sha256dCeiling();
+  let rssMax = 0;
+  let rssTimer: NodeJS.Timeout | null = null;
   // coinbase + one per branch step + header
   const hashesPerShare = 2 + (server.work?.tw.branch.length ?? 0);
   let cpu0 = process.cpuUsage();
@@ -113,12 +123,18 @@ async function serverRole(): Promise<void> {
   const eld = monitorEventLoopDelay({ resolution: 1 });
   process.on("message", async (msg: { type: string }) => {
     if (msg.type === "start") {
+      rssMax = process.memoryUsage.rss();
+      rssTimer = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage.rss())), 100);
       cpu0 = process.cpuUsage();
       mem0 = process.memoryUsage();
+      // Each run (quiet, then under abuse) is measured on its own.
+      Object.assign(gc, { count: 0, totalMs: 0, maxMs: 0, long: [] });
+      eld.reset();
       gc.on = true;
       gc.t0 = performance.now();
       eld.enable();
     } else if (msg.type === "stop") {
+      if (rssTimer) clearInterval(rssTimer);
       const cpu = process.cpuUsage(cpu0);
       const mem = process.memoryUsage();
       eld.disable();
@@ -129,6 +145,7 @@ async function serverRole(): Promise<void> {
         stats: server.stats(),
         stored: sink.count,
         rssMiB: mem.rss / 2 ** 20,
+        rssMaxMiB: Math.max(rssMax, mem.rss) / 2 ** 20,
         heapDeltaMiB: (mem.heapUsed - mem0.heapUsed) / 2 ** 20,
         gc: { count: gc.count, totalMs: gc.totalMs, maxMs: gc.maxMs, long: gc.long },
         loopDelayMs: loopDelay(eld),
@@ -174,19 +191,15 @@ async function main(): Promise<void> {
   const clientEld = monitorEventLoopDelay({ resolution: 1 });
   clientEld.enable();
   const cpu0 = process.cpuUsage();
-  const res = await load.run(rate, seconds * 1000, tickMs);
+  const run = await load.run(rate, seconds * 1000, tickMs);
+  // Copies: the generator's arrays are views that its next run (under abuse) overwrites.
+  const res = { ...run, latencies: Float64Array.from(run.latencies), sentTimes: Float64Array.from(run.sentTimes) };
   const clientCpu = process.cpuUsage(cpu0);
   clientEld.disable();
   clientGc.on = false;
   child.send({ type: "stop" });
-  const server = await once<{
-    cpu: NodeJS.CpuUsage;
-    stats: { accepted: number; rejectedTotal: number };
-    stored: number;
-    rssMiB: number;
-    gc: { count: number; totalMs: number; maxMs: number; long: { atMs: number; ms: number; kind: number }[] };
-    loopDelayMs: { p50: number; p99: number; max: number };
-  }>(child, "stats");
+  const server = await once<ServerStats>(child, "stats");
+  const abuse = process.argv.includes("--no-abuse") ? null : await underAbuse(child, load, ready.port, rate, seconds, tickMs);
   load.close();
   child.send({ type: "exit" });
 
@@ -227,6 +240,8 @@ async function main(): Promise<void> {
     serverEventLoopDelayMs: round2(server.loopDelayMs),
     clientGc: { count: clientGc.count, totalMs: Number(clientGc.totalMs.toFixed(1)), maxMs: Number(clientGc.maxMs.toFixed(1)), pausesOver5ms: clientGc.long.length },
     clientEventLoopDelayMs: round2(loopDelay(clientEld)),
+    serverRssMaxMiB: Number(server.rssMaxMiB.toFixed(1)),
+    underAbuse: abuse,
   };
   if (process.env.STRATUM_BENCH_DEBUG) {
     console.log(`CPU user/system s: server ${(server.cpu.user / 1e6).toFixed(2)}/${(server.cpu.system / 1e6).toFixed(2)}, client ${(clientCpu.user / 1e6).toFixed(2)}/${(clientCpu.system / 1e6).toFixed(2)}`);
@@ -255,10 +270,141 @@ async function main(): Promise<void> {
     rejected: Object.values(res.rejected).reduce((a, b) => a + b, 0),
     "load avg before/after": `${result.loadAverage1m.before} / ${result.loadAverage1m.after}`,
   });
+  if (abuse) {
+    console.table({
+      quiet: { "p50 ms": result.latencyMs.p50, "p99 ms": result.latencyMs.p99, "accepted/s": result.acceptedPerSecond, "server RSS max MiB": result.serverRssMaxMiB },
+      "under abuse": { "p50 ms": abuse.latencyMs.p50, "p99 ms": abuse.latencyMs.p99, "accepted/s": abuse.acceptedPerSecond, "server RSS max MiB": abuse.serverRssMaxMiB },
+    });
+    console.table({
+      quiet: { "server CPU (cores)": result.serverCpuUtilisation, "server loop delay p99 ms": result.serverEventLoopDelayMs.p99, "abusers' CPU (cores)": 0 },
+      "under abuse": { "server CPU (cores)": abuse.serverCpuUtilisation, "server loop delay p99 ms": abuse.serverEventLoopDelayMs.p99, "abusers' CPU (cores)": abuse.abusers.cpuCores },
+    });
+    console.log("abusers:", JSON.stringify(abuse.abusers), "server:", JSON.stringify(abuse.server));
+  }
   const out = path.join(__dirname, "results", "stratum.json");
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
   console.log(`wrote ${path.relative(process.cwd(), out)}`);
+}
+
+interface ServerStats {
+  cpu: NodeJS.CpuUsage;
+  stats: { accepted: number; rejectedTotal: number; disconnects: Record<string, number>; refused: Record<string, number>; droppedMessages: number; bans: number; addressBans: number };
+  stored: number;
+  rssMiB: number;
+  rssMaxMiB: number;
+  gc: { count: number; totalMs: number; maxMs: number; long: { atMs: number; ms: number; kind: number }[] };
+  loopDelayMs: { p50: number; p99: number; max: number };
+}
+
+/** The same honest load again while the abuser process floods (see the header); returns the row. */
+async function underAbuse(child: ReturnType<typeof fork>, load: LoadGenerator, port: number, rate: number, seconds: number, tickMs: number) {
+  const abuser = fork(__filename, ["--role", "abuser", "--port", String(port)], {
+    execArgv: ["-r", "ts-node/register/transpile-only"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  await once(abuser, "ready");
+  await new Promise((r) => setTimeout(r, 1000)); // the floods reach full speed
+  child.send({ type: "start" });
+  const res = await load.run(rate, seconds * 1000, tickMs);
+  child.send({ type: "stop" });
+  const server = await once<ServerStats>(child, "stats");
+  abuser.send({ type: "stop" });
+  const abusers = await once<{ flooders: AbuseCounters; nonReaders: AbuseCounters; cpuCores: number }>(abuser, "stats");
+  abuser.kill();
+  const s = server.stats;
+  return {
+    seconds: Number((res.durationMs / 1000).toFixed(2)),
+    sent: res.sent,
+    accepted: res.accepted,
+    rejected: res.rejected,
+    acceptedPerSecond: Math.round(res.accepted / (res.durationMs / 1000)),
+    latencyMs: {
+      p50: Number(percentile(res.latencies, 50).toFixed(2)),
+      p99: Number(percentile(res.latencies, 99).toFixed(2)),
+      max: Number(percentile(res.latencies, 100).toFixed(2)),
+    },
+    serverRssMiB: Number(server.rssMiB.toFixed(1)),
+    serverRssMaxMiB: Number(server.rssMaxMiB.toFixed(1)),
+    serverCpuUtilisation: Number(((server.cpu.user + server.cpu.system) / 1e6 / (res.durationMs / 1000)).toFixed(2)),
+    serverEventLoopDelayMs: round2(server.loopDelayMs),
+    abusers,
+    server: { disconnects: s.disconnects, refused: s.refused, droppedMessages: s.droppedMessages, bans: s.bans, addressBans: s.addressBans },
+  };
+}
+
+interface AbuseCounters {
+  connects: number;
+  closes: number;
+  linesWritten: number;
+  bytesRead: number;
+}
+
+/**
+ * The abuser process: 4 flooders (subscribe, authorize, then unknown-job submits as fast as the
+ * socket takes them, reading the replies) and 20 non-readers (pings as fast as the socket takes
+ * them, never reading); every connection reconnects 20 ms after it is closed.
+ */
+async function abuserRole(): Promise<void> {
+  const port = arg("port", 0);
+  let running = true;
+  const flooders: AbuseCounters = { connects: 0, closes: 0, linesWritten: 0, bytesRead: 0 };
+  const nonReaders: AbuseCounters = { connects: 0, closes: 0, linesWritten: 0, bytesRead: 0 };
+  const user = `${ADDRESSES[3]}.abuse`;
+  const submit = `{"id":7,"method":"mining.submit","params":["${user}","ffffffff","00000000","65000000","00000000"]}\n`;
+  const ping = `{"id":8,"method":"mining.ping","params":[]}\n`;
+  const hello = `{"id":1,"method":"mining.subscribe","params":["abuse/1"]}\n{"id":2,"method":"mining.authorize","params":["${user}","x"]}\n`;
+  const keep = (localAddress: string, line: string, reads: boolean, c: AbuseCounters) => {
+    const perBatch = Math.floor(65536 / line.length);
+    const batch = Buffer.from(line.repeat(perBatch));
+    const connect = () => {
+      if (!running) return;
+      const s = net.connect({ host: "127.0.0.1", port, localAddress });
+      let open = true;
+      s.on("error", () => {});
+      if (reads) s.on("data", (d: Buffer) => (c.bytesRead += d.length));
+      const pump = () => {
+        let k = 0;
+        while (open && running) {
+          const ok = s.write(batch);
+          c.linesWritten += perBatch;
+          if (!ok) {
+            s.once("drain", pump);
+            return;
+          }
+          if (++k === 16) {
+            setImmediate(pump);
+            return;
+          }
+        }
+      };
+      s.once("connect", () => {
+        c.connects++;
+        s.write(hello);
+        pump();
+      });
+      s.once("close", () => {
+        open = false;
+        c.closes++;
+        setTimeout(connect, 20);
+      });
+    };
+    connect();
+  };
+  for (let i = 0; i < 4; i++) keep(`127.0.0.${2 + i}`, submit, true, flooders);
+  for (let i = 0; i < 20; i++) keep(`127.0.1.${1 + i}`, ping, false, nonReaders);
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  process.on("message", (msg: { type: string }) => {
+    if (msg.type === "stop") {
+      running = false;
+      const cpu = process.cpuUsage(cpu0);
+      // CPU the abusers themselves used (their loopback traffic is kernel time in this process).
+      const cpuCores = Number(((cpu.user + cpu.system) / 1e3 / (performance.now() - t0)).toFixed(2));
+      process.send!({ type: "stats", flooders, nonReaders, cpuCores });
+    }
+  });
+  process.send!({ type: "ready" });
 }
 
 function round2(o: Record<string, number>): Record<string, number> {
@@ -284,4 +430,4 @@ function latencyReport(lat: Float64Array, sent: Float64Array): void {
   console.log("100 ms send windows with the most replies > 20 ms:", worst.map(([w, x]) => `${w * 100}ms n=${x.n} >20ms=${x.over20} max=${x.max.toFixed(1)}`).join("; "));
 }
 
-runRole(main, serverRole);
+runRole(main, () => (process.argv.includes("abuser") ? abuserRole() : serverRole()));

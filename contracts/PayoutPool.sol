@@ -16,25 +16,31 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
  * sorted pairs (OpenZeppelin MerkleProof). Each leaf holds the total ever allocated to the account, so
  * a claim pays `cumulativeAmount - claimed[account]` and one claim covers any number of epochs.
  *
- * Trust model
+ * Trust model (each sentence, and what each pair of roles can do, is tested in
+ * test/payoutPool.roles.test.ts; docs/contract.md has the table)
  * - Operator (OPERATOR_ROLE) proposes the next epoch's root. It cannot make a root active at once (a
- *   challenge window of `challengeWindow` seconds applies), cannot propose more than has been funded
+ *   challenge window of `challengeWindow` seconds, 1 s to 30 days, applies, and it must run with claims
+ *   open: see `acceptRoot`), cannot propose more than has been funded
  *   (`totalCumulative <= totalFunded`), cannot lower `totalCumulative`, and cannot move funds. What
  *   the contract cannot see is the split inside a root: a root that lowers or moves an account's
  *   amount is fraud that the off-chain auditor detects from the published epoch file, and that the
  *   guardian revokes inside the window.
- * - Guardian (GUARDIAN_ROLE) may revoke the pending root, and may pause claims for at most `maxPause`
- *   (capped here at 14 days). A pause ends by itself; the next one may start only `maxPause` after the
- *   previous one ended, so claims are open at least half of any period. It cannot touch the active
- *   root or any funds.
+ * - Guardian (GUARDIAN_ROLE) may revoke the pending root (named by epoch and root), and may pause claims
+ *   for at most `maxPause` (capped here at 14 days). A pause ends by itself; the next one may start only
+ *   `maxPause` after the previous one ended, so claims are open at least half of any period. It cannot
+ *   touch the active root or any funds, and a pause cannot shorten the exit before a new root: a pending
+ *   root becomes acceptable only once claims have been open for a whole challenge window since the
+ *   later of its proposal and the end of the last pause.
  * - Admin (DEFAULT_ADMIN_ROLE) manages roles and may withdraw only the unallocated surplus:
  *   `totalFunded` minus the higher of the active and the pending `totalCumulative`. It cannot move
  *   allocated funds or change the active root. Since it can grant roles, a compromised admin can do
  *   what the operator and guardian can (and no more).
  * - A miner can always claim, from any address (a relayer may pay the gas; funds go to the account),
  *   everything the active root allocates to it, within at most `maxPause`. While a new root is
- *   pending, the previous active root keeps working, so a miner can claim under it before a
- *   fraudulent successor could take effect. Every active root is fully backed: only claims take funds
+ *   pending, the previous active root keeps working, and no root becomes active before claims under
+ *   the previous one have been open, without a pause, for `challengeWindow` seconds: a miner can always
+ *   leave under the old root before a fraudulent successor takes effect, whatever operator, guardian
+ *   and admin do together. Every active root is fully backed: only claims take funds
  *   out, a claim never pays an account past its active cumulative amount, and the active total never
  *   exceeds what was funded minus surplus withdrawals.
  * - Assets sent any way other than `fund`/`receive` are donations: they never count as funding.
@@ -52,6 +58,16 @@ contract PayoutPool is AccessControl, ReentrancyGuardTransient {
     bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
     /// @notice Upper bound of `maxPause`, whatever the deployer asks for.
     uint256 public constant MAX_PAUSE_CAP = 14 days;
+    /// @notice Shortest `challengeWindow`: a proposal and its accept are never in the same block. What is
+    /// safe on a public chain is longer (hours); scripts/deploy.ts and the pool refuse less than
+    /// 1 hour anywhere but on a local development chain.
+    uint256 public constant MIN_CHALLENGE_WINDOW = 1;
+    /// @notice Longest `challengeWindow` (so that `validAt` and the accept rule never overflow).
+    uint256 public constant MAX_CHALLENGE_WINDOW = 30 days;
+    /// @notice Gas a native transfer inside `claimMany` forwards to the receiver (plus the 2 300 stipend
+    /// the EVM adds): enough for smart-contract wallets (a Safe's `receive` uses under 5 000), not
+    /// enough for a receiver to make a relayed batch pay for gas it burns. `claim` forwards all gas.
+    uint256 public constant BATCH_NATIVE_TRANSFER_GAS = 50_000;
 
     /// @notice The reward asset; the zero address means the native coin.
     address public immutable token;
@@ -127,6 +143,8 @@ contract PayoutPool is AccessControl, ReentrancyGuardTransient {
 
     error ZeroAddress();
     error MaxPauseTooLong(uint256 requested, uint256 cap);
+    error ChallengeWindowOutOfRange(uint256 requested, uint256 min, uint256 max);
+    error TokenNotAContract(address token);
     error ZeroAmount();
     error WrongFundingValue(uint256 amount, uint256 msgValue);
     error NativeNotAccepted();
@@ -139,7 +157,7 @@ contract PayoutPool is AccessControl, ReentrancyGuardTransient {
     error AmountTooLarge(uint256 amount);
     error NoPendingRoot();
     error ChallengeWindowOpen(uint64 validAt);
-    error PendingEpochMismatch(uint64 epoch, uint64 pendingEpoch);
+    error PendingRootMismatch(uint64 epoch, bytes32 root, uint64 pendingEpoch, bytes32 pendingRoot);
     error PauseNotAllowed(uint64 nextPauseAt);
     error PausingDisabled();
     error SurplusExceeded(uint256 amount, uint256 surplus);
@@ -154,7 +172,8 @@ contract PayoutPool is AccessControl, ReentrancyGuardTransient {
      * @param admin Holder of DEFAULT_ADMIN_ROLE (roles, surplus).
      * @param operator Holder of OPERATOR_ROLE (proposes roots).
      * @param guardian Holder of GUARDIAN_ROLE (revokes pending roots, pauses claims).
-     * @param challengeWindow_ Seconds between a proposal and the earliest accept (0 for local use).
+     * @param challengeWindow_ Seconds between a proposal and the earliest accept, with claims open
+     * (`MIN_CHALLENGE_WINDOW` to `MAX_CHALLENGE_WINDOW`).
      * @param maxPause_ Longest pause in seconds, at most 14 days.
      */
     constructor(
@@ -167,6 +186,10 @@ contract PayoutPool is AccessControl, ReentrancyGuardTransient {
     ) {
         if (admin == address(0) || operator == address(0) || guardian == address(0)) revert ZeroAddress();
         if (maxPause_ > MAX_PAUSE_CAP) revert MaxPauseTooLong(maxPause_, MAX_PAUSE_CAP);
+        if (challengeWindow_ < MIN_CHALLENGE_WINDOW || challengeWindow_ > MAX_CHALLENGE_WINDOW) {
+            revert ChallengeWindowOutOfRange(challengeWindow_, MIN_CHALLENGE_WINDOW, MAX_CHALLENGE_WINDOW);
+        }
+        if (token_ != address(0) && token_.code.length == 0) revert TokenNotAContract(token_);
         token = token_;
         challengeWindow = challengeWindow_;
         maxPause = maxPause_;
@@ -241,20 +264,20 @@ contract PayoutPool is AccessControl, ReentrancyGuardTransient {
     }
 
     /**
-     * @notice Makes the pending root active once its challenge window has passed. Anyone may call it.
+     * @notice Makes the pending root active once claims under the active root have been open for a
+     * whole challenge window since it was proposed: at `acceptableAt()`, the later of its `validAt` and
+     * the end of the last pause plus `challengeWindow`. So a pause never eats into the time miners
+     * have to leave under the old root, and no root is accepted while claims are paused. Anyone may
+     * call it.
      */
-    function acceptRoot() external {
+    function acceptRoot() external nonReentrant {
         bytes32 root = _pendingRoot;
         if (root == bytes32(0)) revert NoPendingRoot();
         PendingState memory pending = _pending;
-        if (block.timestamp < pending.validAt) revert ChallengeWindowOpen(pending.validAt);
+        uint64 readyAt = _acceptableAt(pending.validAt);
+        if (block.timestamp < readyAt) revert ChallengeWindowOpen(readyAt);
 
-        bytes32 claimRoot = _claimRoot;
-        if (_isPauseMarker(claimRoot) && block.timestamp < uint256(claimRoot)) {
-            _parkedRoot = root; // paused: the marker stays until the pause has ended
-        } else {
-            _claimRoot = root; // also clears a marker whose pause has ended
-        }
+        _claimRoot = root; // never paused here (see _acceptableAt): also clears a marker whose pause ended
         _active.epoch = pending.epoch;
         _active.totalCumulative = pending.totalCumulative;
         delete _pendingRoot;
@@ -262,15 +285,29 @@ contract PayoutPool is AccessControl, ReentrancyGuardTransient {
         emit RootAccepted(pending.epoch, root, pending.totalCumulative);
     }
 
+    /// @dev The time from which a root proposed with `validAt` may be accepted: claims must have been
+    /// open (no pause) for `challengeWindow` seconds since the later of its proposal and the end of the
+    /// last pause. Both terms are below 2^64 + 30 days, so neither overflows a uint256, and the result
+    /// fits a uint64 for any timestamp before the year 584 billion.
+    function _acceptableAt(uint64 validAt) private view returns (uint64) {
+        uint256 afterPause = uint256(_active.pausedUntil) + challengeWindow;
+        return afterPause > validAt ? uint64(afterPause) : validAt;
+    }
+
     /**
-     * @notice Discards the pending root of `epoch` (the guardian's answer to a fraudulent or broken
-     * root). The active root is untouched; the operator may propose the same epoch number again.
-     * @param epoch The pending epoch, named explicitly so a stale revoke cannot hit a newer proposal.
+     * @notice Discards the pending root `root` of `epoch` (the guardian's answer to a fraudulent or
+     * broken root). The active root is untouched; the operator may propose the same epoch number again.
+     * @param epoch The pending epoch.
+     * @param root The pending root. Both are named so that a late revoke (a second watchtower, a
+     * retried transaction) aimed at a root already revoked cannot hit the operator's corrected
+     * re-proposal of the same epoch number.
      */
-    function revokeRoot(uint64 epoch) external onlyRole(GUARDIAN_ROLE) {
-        bytes32 root = _pendingRoot;
-        if (root == bytes32(0)) revert NoPendingRoot();
-        if (epoch != _pending.epoch) revert PendingEpochMismatch(epoch, _pending.epoch);
+    function revokeRoot(uint64 epoch, bytes32 root) external onlyRole(GUARDIAN_ROLE) {
+        bytes32 pendingRoot_ = _pendingRoot;
+        if (pendingRoot_ == bytes32(0)) revert NoPendingRoot();
+        if (epoch != _pending.epoch || root != pendingRoot_) {
+            revert PendingRootMismatch(epoch, root, _pending.epoch, pendingRoot_);
+        }
         delete _pendingRoot;
         delete _pending;
         emit RootRevoked(epoch, root, msg.sender);
@@ -334,8 +371,12 @@ contract PayoutPool is AccessControl, ReentrancyGuardTransient {
     }
 
     /**
-     * @notice Several claims in one transaction; all succeed or the whole call reverts. Emits one
-     * `ClaimedMany` for the batch instead of a `Claimed` per account.
+     * @notice Several claims in one transaction (what a relayer sends for miners without gas). An entry
+     * whose account has already been paid its cumulative amount (by a claim sent meanwhile, or an
+     * earlier entry of the same batch) is skipped; any other failure (bad proof, a receiver that
+     * refuses the transfer) reverts the whole call. A native transfer forwards at most
+     * `BATCH_NATIVE_TRANSFER_GAS`. Emits one `ClaimedMany` listing the entries paid (none when nothing
+     * was paid) instead of a `Claimed` per account.
      * @param accounts Leaf accounts.
      * @param cumulativeAmounts Leaf cumulative amounts, index-aligned with `accounts`.
      * @param proofs Merkle proofs, index-aligned with `accounts`.
@@ -360,7 +401,8 @@ contract PayoutPool is AccessControl, ReentrancyGuardTransient {
         uint256 payments = _payEach(root, n, accountsAt, amountsAt, proofsAt, proofsAt);
         bytes32 topic = ClaimedMany.selector;
         assembly ("memory-safe") {
-            log1(payments, add(0x40, mul(n, 0x60)), topic)
+            let paid := mload(add(payments, 0x20))
+            if paid { log1(payments, add(0x40, mul(paid, 0x60)), topic) }
         }
     }
 
@@ -389,24 +431,29 @@ contract PayoutPool is AccessControl, ReentrancyGuardTransient {
      * @dev Pays `n` claims against `root`. Claim i is read from the calldata: its account at
      * `accountsAt + 32i`, its cumulative amount at `amountsAt + 32i`, and at `proofWordsAt + 32i` the
      * offset from `proofsBase` of its proof (a length word, then the hashes): the layout of
-     * `claimMany`'s arrays, and, with n = 1, of `claim`'s arguments.
+     * `claimMany`'s arrays, and, with n = 1, of `claim`'s arguments. For `claimMany` (told apart by
+     * `proofWordsAt == proofsBase`, which `claim`'s layout never has: 0x44 and 0x04; a flag would not
+     * fit the stack) an entry already paid is skipped instead of reverting, and a native transfer
+     * forwards at most `BATCH_NATIVE_TRANSFER_GAS`.
      *
      * For each claim, in order: verify the leaf against `root` (OpenZeppelin's sorted-pair
      * `MerkleProof`, see `_leaf`), move `claimed[account]` up to the cumulative amount (the only
      * storage write), then pay the difference to the account. Returns a memory buffer holding the
      * ABI encoding of the `Payment[]` paid (offset, length, then (account, amount, cumulativeAmount)
-     * per claim), the data of `ClaimedMany`.
+     * per claim paid), the data of `ClaimedMany`.
      *
      * It is one assembly loop because `claimMany` pays for every instruction once per account (the
      * target is within 10% of calldata + storage writes + transfers, bench/payouts.ts); in Solidity,
      * with internal calls and SafeERC20, the same steps cost ~300 gas more per account. Errors are
      * the contract's own, encoded by hand (selectors checked by the tests that expect them):
-     * - a malformed claim (dirty address, proof outside the calldata) reverts empty, as the ABI
-     *   decoder would;
-     * - InvalidProof(account, cumulativeAmount), NothingToClaim(account, cumulativeAmount, claimed);
-     * - native coin: the value call forwards all gas (contract wallets work; the reentrancy lock and
-     *   the earlier state write stop re-entry), copies no return data, and a failure reverts
-     *   NativeTransferFailed(account, amount);
+     * - a malformed claim (dirty address, proof outside the calldata) reverts empty, with exactly the
+     *   checks of the compiler's calldata accessors (`accounts[i]`, `proofs[i]`: the plain-Solidity
+     *   copy in contracts/test/ReferenceClaims.sol, compared by test/payoutPool.differential.test.ts);
+     * - InvalidProof(account, cumulativeAmount); NothingToClaim(account, cumulativeAmount, claimed)
+     *   for `claim`, a skipped entry for `claimMany`;
+     * - native coin: the value call forwards all gas for `claim`, `BATCH_NATIVE_TRANSFER_GAS` for
+     *   `claimMany` (the reentrancy lock and the earlier state write stop re-entry), copies no return
+     *   data, and a failure reverts NativeTransferFailed(account, amount);
      * - ERC-20: SafeERC20's rule: the call must succeed and return true, or return nothing from a
      *   token with code; a revert is bubbled up, anything else reverts SafeERC20FailedOperation(token).
      */
@@ -440,20 +487,26 @@ contract PayoutPool is AccessControl, ReentrancyGuardTransient {
             payments := mload(0x40)
             mstore(0x40, add(add(payments, 0x40), mul(n, 0x60)))
             mstore(payments, 0x20)
-            mstore(add(payments, 0x20), n)
+            // Where the next payment is recorded.
+            let at := add(payments, 0x40)
             let end := shl(5, n)
             for { let k := 0 } lt(k, end) { k := add(k, 0x20) } {
                 let account := calldataload(add(accountsAt, k))
                 let cumulativeAmount := calldataload(add(amountsAt, k))
-                // p: the proof's first hash, pEnd: past its last.
+                // p: the proof's first hash, pEnd: past its last. The checks are those of the compiler's
+                // `proofs[i]` accessor (signed comparisons included) and of an address read from calldata.
+                if shr(160, account) { revert(0, 0) }
                 let p := calldataload(add(proofWordsAt, k))
-                let pEnd := add(proofsBase, p)
+                let pEnd := p
                 {
-                    let length := calldataload(pEnd)
-                    if or(or(shr(160, account), gt(or(p, length), 0xffffffffffffffff)),
-                        gt(add(pEnd, add(0x20, shl(5, length))), calldatasize())) { revert(0, 0) }
-                    p := add(pEnd, 0x20)
-                    pEnd := add(p, shl(5, length))
+                    if iszero(slt(p, sub(sub(calldatasize(), proofsBase), 0x1f))) { revert(0, 0) }
+                    p := add(proofsBase, p)
+                    let length := calldataload(p)
+                    if gt(length, 0xffffffffffffffff) { revert(0, 0) }
+                    p := add(p, 0x20)
+                    pEnd := shl(5, length)
+                    if sgt(p, sub(calldatasize(), pEnd)) { revert(0, 0) }
+                    pEnd := add(p, pEnd)
                 }
 
                 // The leaf, then the proof: eight levels per turn, then four, two and one as needed
@@ -497,21 +550,23 @@ contract PayoutPool is AccessControl, ReentrancyGuardTransient {
                 let slot := keccak256(0x00, 0x40)
                 let amount := sload(slot)
                 if iszero(gt(cumulativeAmount, amount)) {
+                    if eq(proofWordsAt, proofsBase) { continue } // claimMany: an entry already paid is skipped
                     fail(0x0cfa2bb0, account, cumulativeAmount, amount, 0x64) // NothingToClaim(address,uint256,uint256)
                 }
                 sstore(slot, cumulativeAmount)
                 amount := sub(cumulativeAmount, amount)
-                {
-                    let at := add(add(payments, 0x40), mul(k, 3))
-                    mstore(at, account)
-                    mstore(add(at, 0x20), amount)
-                    mstore(add(at, 0x40), cumulativeAmount)
-                }
+                mstore(at, account)
+                mstore(add(at, 0x20), amount)
+                mstore(add(at, 0x40), cumulativeAmount)
+                at := add(at, 0x60)
 
                 // The transfer.
                 switch asset
                 case 0 {
-                    if iszero(call(gas(), account, amount, 0, 0, 0, 0)) {
+                    // claimMany forwards BATCH_NATIVE_TRANSFER_GAS, claim all gas.
+                    let g := gas()
+                    if eq(proofWordsAt, proofsBase) { g := 50000 }
+                    if iszero(call(g, account, amount, 0, 0, 0, 0)) {
                         fail(0xa5b05eec, account, amount, 0, 0x44) // NativeTransferFailed(address,uint256)
                     }
                 }
@@ -533,6 +588,7 @@ contract PayoutPool is AccessControl, ReentrancyGuardTransient {
                     }
                 }
             }
+            mstore(add(payments, 0x20), div(sub(at, add(payments, 0x40)), 0x60))
         }
     }
 
@@ -577,6 +633,13 @@ contract PayoutPool is AccessControl, ReentrancyGuardTransient {
         returns (bytes32 root, uint64 epoch, uint256 totalCumulative, uint64 validAt)
     {
         return (_pendingRoot, _pending.epoch, _pending.totalCumulative, _pending.validAt);
+    }
+
+    /// @notice When `acceptRoot` will work for the pending root if no pause starts meanwhile (0 when
+    /// nothing is pending): the later of its `validAt` and the end of the last pause + `challengeWindow`.
+    function acceptableAt() external view returns (uint64) {
+        if (_pendingRoot == bytes32(0)) return 0;
+        return _acceptableAt(_pending.validAt);
     }
 
     /// @notice End of the current or last pause (0 if never paused); claims work from that time on.

@@ -11,7 +11,9 @@ export const main: ScriptMain<{ hash: `0x${string}`; epoch: bigint; root: `0x${s
   const deployment = await loadDeployment(hre, env);
   const signer = await signerFor(hre, env);
   const pool = await poolAt(hre, deployment.address, signer);
-  const [root, epoch, , validAt] = await pool.read.pendingRoot();
+  const [root, epoch] = await pool.read.pendingRoot();
+  // validAt, or later when a pause since the proposal needs claims open for a whole window first.
+  const validAt = await pool.read.acceptableAt();
   if (BigInt(root) === 0n) throw new InputError(`no pending root on ${pool.address}: nothing to accept`);
   // Ask the node whether the next block would accept it (an idle local node's latest block can be
   // far behind the wall clock, so the latest block's timestamp alone is not the answer).

@@ -3,6 +3,7 @@ import { InputError, optionalAddress, optionalUint, parseAddress, requireString,
 import { deploymentPath, saveDeployment, type Deployment } from "./lib/deployment";
 import { assetInfo, confirm, signerFor } from "./lib/pool";
 import { runIfMain, type ScriptMain } from "./lib/run";
+import { LOCAL_DEFAULT_CHALLENGE_WINDOW, SAFE_MIN_CHALLENGE_WINDOW, checkChallengeWindow } from "./lib/window";
 import fs from "node:fs";
 
 const MAX_PAUSE_CAP = 14n * 24n * 3600n;
@@ -14,7 +15,9 @@ const LOCAL_NETWORKS = new Set(["hardhat", "localhost"]);
  *   POOL_TOKEN        reward token address, or "native" for the chain's coin (required)
  *   POOL_ADMIN        admin (roles, surplus); POOL_OPERATOR proposes roots; POOL_GUARDIAN revokes and
  *                     pauses. Default to the signer on hardhat/localhost, required elsewhere.
- *   CHALLENGE_WINDOW  seconds a root stays pending (default 0 on hardhat/localhost, required elsewhere)
+ *   CHALLENGE_WINDOW  seconds a root stays pending, with claims open (1 to 2592000 = 30 days; at least
+ *                     3600 on any chain but a local development chain, chain id 31337 or 1337;
+ *                     default 60 on hardhat/localhost, required elsewhere)
  *   MAX_PAUSE         longest pause in seconds, at most 1209600 = 14 days (default 86400 locally)
  *   DEPLOYMENT        where to write the record (default deployments/<network>.json)
  *   DEPLOY_OVERWRITE  set to 1 to replace an existing record (always allowed on the in-process network)
@@ -35,9 +38,10 @@ export const main: ScriptMain<Deployment> = async (hre, env, log = () => {}) => 
   const admin = role("POOL_ADMIN");
   const operator = role("POOL_OPERATOR");
   const guardian = role("POOL_GUARDIAN");
-  const challengeWindow = local
-    ? optionalUint(env, "CHALLENGE_WINDOW", 0n, UINT64_MAX)
-    : requireUint(env, "CHALLENGE_WINDOW", "seconds a proposed root stays pending", UINT64_MAX);
+  const rawWindow = local
+    ? optionalUint(env, "CHALLENGE_WINDOW", LOCAL_DEFAULT_CHALLENGE_WINDOW, UINT64_MAX)
+    : requireUint(env, "CHALLENGE_WINDOW", `seconds a proposed root stays pending (at least ${SAFE_MIN_CHALLENGE_WINDOW})`, UINT64_MAX);
+  const challengeWindow = checkChallengeWindow(rawWindow, await (await hre.viem.getPublicClient()).getChainId());
   const maxPause = local
     ? optionalUint(env, "MAX_PAUSE", 86_400n, MAX_PAUSE_CAP)
     : requireUint(env, "MAX_PAUSE", "longest pause in seconds (at most 14 days)", MAX_PAUSE_CAP);

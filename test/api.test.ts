@@ -13,7 +13,7 @@ describe("HTTP API: shapes and bad input", function () {
     pool = await startPool({
       env: {},
       logger: pino({ level: "silent" }),
-      overrides: { dataDir: fs.mkdtempSync(path.join(os.tmpdir(), "pool-api-")), stratum: { port: 0 }, api: { port: 0 }, evm: { embeddedPort: 0 }, payouts: { threshold: "1000" } },
+      overrides: { dataDir: fs.mkdtempSync(path.join(os.tmpdir(), "pool-api-")), stratum: { port: 0 }, api: { port: 0 }, evm: { embeddedPort: 0, challengeWindow: 1 }, payouts: { threshold: "0.00001" } },
     });
   });
   after(() => pool?.stop());
@@ -37,8 +37,14 @@ describe("HTTP API: shapes and bad input", function () {
     expect(body.contract.toLowerCase()).to.equal(pool.contract.toLowerCase());
     expect(body.rpcUrl).to.equal(pool.rpcUrl);
     expect(body.stratumUrl).to.equal(pool.stratumUrl);
-    expect(body.token).to.equal("0x0000000000000000000000000000000000000000");
-    expect(body.payoutThreshold).to.equal("1000");
+    // The embedded default pays in an 8-decimal test BTC: 50 BTC of block reward read as 50 tBTC.
+    expect(body.token.toLowerCase()).to.equal(pool.asset.token!.toLowerCase());
+    expect(body.token).to.not.equal("0x0000000000000000000000000000000000000000");
+    expect(body.assetSymbol).to.equal("tBTC");
+    expect(body.assetDecimals).to.equal(8);
+    expect(body.unitsPerSatoshi).to.equal("1");
+    expect(body.challengeWindow, "the contract's window, read from the chain").to.equal(1);
+    expect(body.payoutThreshold, '"0.00001" tBTC in units').to.equal("1000");
   });
 
   it("reports pool stats with the contract's solvency figures", async () => {

@@ -40,6 +40,7 @@ function mine(t: BlockTemplate, o: MineOverrides = {}): { hex: string; hash: str
   const { coinb1, coinb2 } = buildCoinbaseParts({
     height: o.height ?? t.height,
     payoutAddress: ADDRESS,
+    shareDifficultyUnits: 1_000_000_000n,
     poolTag: "/test/",
     extranonce1Size: 4,
     extranonce2Size: 4,

@@ -71,7 +71,7 @@ describe("command line", function () {
       [{ POOL_EVM_RPC_URL: "http://127.0.0.1:8545" }, "evm.contract"],
       [{ POOL_BITCOIND_URL: "http://127.0.0.1:8332" }, "chain.payoutScript"],
       [{ POOL_OPERATOR_KEY: "0xabc" }, "evm.operatorKey"],
-      [{ POOL_PAYOUT_THRESHOLD: "1.5" }, "payouts.threshold"],
+      [{ POOL_PAYOUT_THRESHOLD: "0.01 BTC" }, "payouts.threshold"],
     ];
     for (const [env, setting] of bad) {
       expect(() => loadConfig({ env }), setting).to.throw(ConfigError, setting);

@@ -118,9 +118,9 @@ describe("committer: restart while pending, revocation and explicit rebuild", fu
     const guardian = createWalletClient({ chain: clients.chain, transport: http(evm.rpcUrl), account: privateKeyToAccount(hardhatDevKey(1)) });
     const hash = await guardian.writeContract({
       address: contract,
-      abi: [{ type: "function", name: "revokeRoot", stateMutability: "nonpayable", inputs: [{ name: "epoch", type: "uint64" }], outputs: [] }],
+      abi: payoutPoolAbi,
       functionName: "revokeRoot",
-      args: [2n],
+      args: [2n, revoked.root as `0x${string}`],
     });
     await clients.publicClient.waitForTransactionReceipt({ hash });
 

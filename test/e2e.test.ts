@@ -7,6 +7,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { auditCommand } from "../src/cli/audit";
 import { claimCommand } from "../src/cli/claim";
 import { hardhatDevKey } from "../src/evm/clients";
+import { erc20Abi } from "../src/evm/payoutPoolAbi";
 import { epochFileName, shareLogFileName } from "../src/epochs";
 import { Miner } from "../src/miner";
 import { startPool, type RunningPool } from "../src/pool";
@@ -28,6 +29,11 @@ describe("end to end: mine, commit, claim, audit", function () {
   const miners: Miner[] = [];
   const lines: string[] = [];
   const capture = (line: string) => lines.push(line);
+  /** Balance in the pool's asset (the embedded default's 8-decimal tBTC, or the native coin). */
+  const assetBalance = async (address: `0x${string}`): Promise<bigint> =>
+    pool.asset.token
+      ? pool.evm.publicClient.readContract({ address: pool.asset.token, abi: erc20Abi, functionName: "balanceOf", args: [address] })
+      : pool.evm.publicClient.getBalance({ address });
 
   before(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pool-e2e-"));
@@ -38,7 +44,7 @@ describe("end to end: mine, commit, claim, audit", function () {
         dataDir,
         stratum: { port: 0, startDifficulty: "0.00002", minDifficulty: "0.00001", targetShareSeconds: 2 },
         api: { port: 0 },
-        evm: { embeddedPort: 0 },
+        evm: { embeddedPort: 0, challengeWindow: 1 },
         chain: { networkDifficulty: "0.0005", syntheticTxs: 2 },
         pplns: { feeBps: 100 },
         committer: { pollSeconds: 0.25 },
@@ -88,15 +94,15 @@ describe("end to end: mine, commit, claim, audit", function () {
       expect(miner.epochs.length, `${m.worker}'s per-epoch history`).to.be.greaterThan(0);
       expect(miner.epochs[miner.epochs.length - 1].cumulative).to.equal(miner.allocated);
       allocatedToMiners += allocated;
-      const before = await pool.evm.publicClient.getBalance({ address: m.address });
+      const before = await assetBalance(m.address);
 
       lines.length = 0;
       const code = await claimCommand(["--address", m.address, "--api", pool.apiUrl, "--key-env", RELAYER_ENV], capture);
       expect(code, lines.join("\n")).to.equal(0);
       expect(lines.some((l) => l.startsWith("transaction:"))).to.equal(true);
 
-      const after = await pool.evm.publicClient.getBalance({ address: m.address });
-      expect(after - before, `${m.worker} received its allocation to the wei`).to.equal(allocated);
+      const after = await assetBalance(m.address);
+      expect(after - before, `${m.worker} received its allocation to the unit (tBTC, the embedded default's asset)`).to.equal(allocated);
       const again = await getJson(`${pool.apiUrl}/api/miners/${m.address}`);
       expect(again.claimed).to.equal(allocated.toString());
       expect(again.claimable).to.equal("0");

@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { findPostgresUser } from "./pg.helpers";
+import { mineTestShare } from "./shares.fixtures";
 import { MerkleTree } from "merkletreejs";
 import keccak256 from "keccak256";
 import { encodeAbiParameters, type Address } from "viem";
@@ -158,35 +159,7 @@ const NBITS = targetToBits(DIFF1 * 10n ** 7n);
 
 /** Mines a share (or a block) for `miner` with real proof of work at test difficulties. */
 function mineShare(miner: number, height: number, seq: number, isBlock: boolean, difficulty = DIFFICULTY[miner]): AcceptedShare {
-  const address = MINERS[miner];
-  const { coinb1, coinb2 } = buildCoinbaseParts({
-    height,
-    payoutAddress: address,
-    extranonce1Size: 4,
-    extranonce2Size: 4,
-    outputs: [{ value: 5_000_000_000n, script: Buffer.from("51", "hex") }],
-  });
-  const shareTarget = difficultyToTarget(difficulty);
-  const networkTarget = bitsToTarget(NBITS);
-  const job = {
-    coinb1,
-    coinb2,
-    extranonce1: "0000000" + miner,
-    extranonce2: seq.toString(16).padStart(8, "0"),
-    merkleBranch: ["11".repeat(32)],
-    version: "20000000",
-    prevhash: height.toString(16).padStart(64, "0"),
-    nbits: NBITS,
-    ntime: "66000000",
-  };
-  for (let nonce = 0; ; nonce++) {
-    const nonceHex = nonce.toString(16).padStart(8, "0");
-    const work = verifyShareWork({ ...job, nonce: nonceHex });
-    const block = work.hashValue <= networkTarget;
-    if (block === isBlock && work.hashValue <= shareTarget) {
-      return { ...job, address, worker: "rig", difficulty, jobId: `h${height}`, height, nonce: nonceHex, hash: hashToDisplayHex(work.hash), isBlock, time: 1_700_000_000_000 + seq };
-    }
-  }
+  return mineTestShare({ address: MINERS[miner], miner, height, seq, isBlock, nbits: NBITS, committed: difficulty });
 }
 
 interface Scenario {

@@ -27,8 +27,8 @@ function flipBit(hex: Hex, bit = 0): Hex {
 async function deployVerifiers() {
   const [admin] = await hre.viem.getWalletClients();
   const a = admin.account.address;
-  // Native pool, no challenge window: publishing a root is propose + accept.
-  const pool = await hre.viem.deployContract("PayoutPool", [zeroAddress, a, a, a, 0n, 0n]);
+  // Native pool, the shortest window (1 s, the next block): publishing a root is propose + accept.
+  const pool = await hre.viem.deployContract("PayoutPool", [zeroAddress, a, a, a, 1n, 0n]);
   const harness = await hre.viem.deployContract("MerkleProofHarness");
   await pool.write.fund([10n ** 21n], { value: 10n ** 21n });
   const publish = async (root: Hex) => {

@@ -167,13 +167,36 @@ for (const asset of ["erc20", "native"] as const) {
         const f = await loadFixture(fixture);
         const a = f.admin.account.address;
         const asset = f.token?.address ?? zeroAddress;
-        await expectRevert(hre.viem.deployContract("PayoutPool", [asset, zeroAddress, a, a, 0n, 0n]), "ZeroAddress");
-        await expectRevert(hre.viem.deployContract("PayoutPool", [asset, a, zeroAddress, a, 0n, 0n]), "ZeroAddress");
-        await expectRevert(hre.viem.deployContract("PayoutPool", [asset, a, a, zeroAddress, 0n, 0n]), "ZeroAddress");
+        await expectRevert(hre.viem.deployContract("PayoutPool", [asset, zeroAddress, a, a, 1n, 0n]), "ZeroAddress");
+        await expectRevert(hre.viem.deployContract("PayoutPool", [asset, a, zeroAddress, a, 1n, 0n]), "ZeroAddress");
+        await expectRevert(hre.viem.deployContract("PayoutPool", [asset, a, a, zeroAddress, 1n, 0n]), "ZeroAddress");
         const cap = 14n * 24n * 3600n;
-        await expectRevert(hre.viem.deployContract("PayoutPool", [asset, a, a, a, 0n, cap + 1n]), "MaxPauseTooLong", [cap + 1n, cap]);
-        const atCap = await hre.viem.deployContract("PayoutPool", [asset, a, a, a, 0n, cap]);
+        await expectRevert(hre.viem.deployContract("PayoutPool", [asset, a, a, a, 1n, cap + 1n]), "MaxPauseTooLong", [cap + 1n, cap]);
+        const atCap = await hre.viem.deployContract("PayoutPool", [asset, a, a, a, 1n, cap]);
         expect(await atCap.read.maxPause()).to.equal(cap);
+      });
+
+      it("refuses a challenge window of 0 (same-block accept) and of 2^64-1 (every proposeRoot would overflow)", async function () {
+        const f = await loadFixture(fixture);
+        const a = f.admin.account.address;
+        const asset = f.token?.address ?? zeroAddress;
+        const max = 30n * 24n * 3600n;
+        for (const window of [0n, 2n ** 64n - 1n, max + 1n]) {
+          await expectRevert(hre.viem.deployContract("PayoutPool", [asset, a, a, a, window, 0n]), "ChallengeWindowOutOfRange", [window, 1n, max]);
+        }
+        // The bounds themselves deploy, and a proposal under the longest window does not overflow.
+        await hre.viem.deployContract("PayoutPool", [asset, a, a, a, 1n, 0n]);
+        const longest = await hre.viem.deployContract("PayoutPool", [asset, a, a, a, max, 0n]);
+        if (f.token) {
+          await f.token.write.approve([longest.address, 10n]);
+          await longest.write.fund([10n]);
+        } else {
+          await longest.write.fund([10n], { value: 10n });
+        }
+        const tree = new PayoutTree([{ account: f.alice.account.address, cumulative: 10n }]);
+        await longest.write.proposeRoot([1n, tree.root, 10n, keccak256("0x01"), ""]);
+        const [, , , validAt] = await longest.read.pendingRoot();
+        expect(validAt).to.equal(BigInt(await time.latest()) + max);
       });
     });
 
@@ -286,12 +309,15 @@ for (const asset of ["erc20", "native"] as const) {
           { account: f.carol.account.address, cumulative: 99n },
         ]);
         await f.asOperator.write.proposeRoot([2n, fraud.root, fraud.total, keccak256("0x01"), ""]);
-        await expectRevert(f.asOperator.write.revokeRoot([2n]), "AccessControlUnauthorizedAccount");
-        await expectRevert(f.asGuardian.write.revokeRoot([1n]), "PendingEpochMismatch", [1n, 2n]);
+        await expectRevert(f.asOperator.write.revokeRoot([2n, fraud.root]), "AccessControlUnauthorizedAccount");
+        await expectRevert(f.asGuardian.write.revokeRoot([1n, fraud.root]), "PendingRootMismatch", [1n, fraud.root, 2n, fraud.root]);
+        await expectRevert(f.asGuardian.write.revokeRoot([2n, first.root]), "PendingRootMismatch", [2n, first.root, 2n, fraud.root]);
         await claim(f, first, f.bob.account.address); // the active root still pays while one is pending
-        await f.asGuardian.write.revokeRoot([2n]);
+        const revoked = await f.asGuardian.write.revokeRoot([2n, fraud.root]);
+        const [event] = await f.pool.getEvents.RootRevoked({}, { blockHash: (await f.publicClient.getTransactionReceipt({ hash: revoked })).blockHash });
+        expect(event.args).to.deep.equal({ epoch: 2n, root: fraud.root, guardian: getAddress(f.guardian.account.address) });
         expect(await f.pool.read.pendingRoot()).to.deep.equal([toHex(0, { size: 32 }), 0n, 0n, 0n]);
-        await expectRevert(f.asGuardian.write.revokeRoot([2n]), "NoPendingRoot");
+        await expectRevert(f.asGuardian.write.revokeRoot([2n, fraud.root]), "NoPendingRoot");
         await time.increase(WINDOW);
         await expectRevert(f.asOutsider.write.acceptRoot(), "NoPendingRoot");
         expect((await f.pool.read.activeRoot())[0]).to.equal(first.root);
@@ -415,17 +441,23 @@ for (const asset of ["erc20", "native"] as const) {
           expect((await f.balanceOf(a)) - before[i]).to.equal(BigInt(i + 1) * 100n);
           expect(await f.pool.read.claimed([a])).to.equal(BigInt(i + 1) * 100n);
         }
-        // A duplicate inside one batch cannot pay twice.
+        // A duplicate inside one batch cannot pay twice: the second entry is skipped as already paid.
         const e2 = await publish(f, 2n, accounts.map((account, i) => ({ account, cumulative: BigInt(i + 1) * 100n + 1n })));
         const alice2 = leafOf(e2, accounts[0]);
-        await expectRevert(
-          f.asRelayer.write.claimMany([[accounts[0], accounts[0]], [alice2.cumulative, alice2.cumulative], [alice2.proof, alice2.proof]]),
-          "NothingToClaim",
-        );
+        const aliceBefore = await f.balanceOf(accounts[0]);
+        const dup = await f.asRelayer.write.claimMany([[accounts[0], accounts[0]], [alice2.cumulative, alice2.cumulative], [alice2.proof, alice2.proof]]);
+        const [once] = await f.pool.getEvents.ClaimedMany({ blockHash: (await f.publicClient.getTransactionReceipt({ hash: dup })).blockHash });
+        expect(once.args.payments).to.deep.equal([{ account: getAddress(accounts[0]), amount: 1n, cumulativeAmount: 101n }]);
+        expect((await f.balanceOf(accounts[0])) - aliceBefore).to.equal(1n);
+        // A batch of accounts all paid already does nothing and says nothing; a single claim still says why.
+        const none = await f.asRelayer.write.claimMany([[accounts[0]], [alice2.cumulative], [alice2.proof]]);
+        expect(await f.pool.getEvents.ClaimedMany({ blockHash: (await f.publicClient.getTransactionReceipt({ hash: none })).blockHash })).to.deep.equal([]);
+        await expectRevert(f.asRelayer.write.claim([accounts[0], alice2.cumulative, alice2.proof]), "NothingToClaim", [getAddress(accounts[0]), 101n, 101n]);
         // A repeat pays the difference, and the event says so.
-        const repeat = await f.asRelayer.write.claimMany([[accounts[0]], [alice2.cumulative], [alice2.proof]]);
+        const bob2 = leafOf(e2, accounts[1]);
+        const repeat = await f.asRelayer.write.claimMany([[accounts[1]], [bob2.cumulative], [bob2.proof]]);
         const [again] = await f.pool.getEvents.ClaimedMany({ blockHash: (await f.publicClient.getTransactionReceipt({ hash: repeat })).blockHash });
-        expect(again.args.payments).to.deep.equal([{ account: getAddress(accounts[0]), amount: 1n, cumulativeAmount: 101n }]);
+        expect(again.args.payments).to.deep.equal([{ account: getAddress(accounts[1]), amount: 1n, cumulativeAmount: 201n }]);
         // An empty batch does nothing and says nothing.
         const empty = await f.asRelayer.write.claimMany([[], [], []]);
         expect(await f.pool.getEvents.ClaimedMany({ blockHash: (await f.publicClient.getTransactionReceipt({ hash: empty })).blockHash })).to.deep.equal([]);
@@ -503,32 +535,35 @@ for (const asset of ["erc20", "native"] as const) {
         await expectRevert(claim(f, tree, f.bob.account.address), "Paused", [secondUntil]);
       });
 
-      it("a root accepted during a pause becomes claimable when the pause ends", async function () {
+      it("a root proposed during a pause is accepted only a whole open window after the pause ends", async function () {
         const f = await loadFixture(fixtureFunded);
         const alice = f.alice.account.address;
         const e1 = await publish(f, 1n, [{ account: alice, cumulative: 10n }, { account: f.bob.account.address, cumulative: 5n }]);
         await f.asGuardian.write.pause();
         const until = await f.pool.read.pausedUntil();
-        const e2 = await publish(f, 2n, [{ account: alice, cumulative: 25n }, { account: f.bob.account.address, cumulative: 5n }]);
-        expect(await f.pool.read.activeRoot()).to.deep.equal([e2.root, 2n, 30n]);
-        expect(await f.pool.read.verifyProof([alice, 25n, leafOf(e2, alice).proof])).to.equal(true);
-        await expectRevert(claim(f, e2, alice), "Paused", [until]);
+        const e2 = new PayoutTree([{ account: alice, cumulative: 25n }, { account: f.bob.account.address, cumulative: 5n }]);
+        await f.asOperator.write.proposeRoot([2n, e2.root, e2.total, keccak256("0x02"), ""]);
+        expect(await f.pool.read.acceptableAt()).to.equal(until + WINDOW);
+        await time.increase(WINDOW);
+        await expectRevert(f.asOutsider.write.acceptRoot(), "ChallengeWindowOpen", [until + WINDOW]);
         await time.increaseTo(until);
-        await expectRevert(claim(f, e1, alice), "InvalidProof");
+        // Claims are open again, under the old root, for a whole window before the new one can start.
+        await expectRevert(f.asOutsider.write.acceptRoot(), "ChallengeWindowOpen", [until + WINDOW]); // mined at until + 1
         const before = await f.balanceOf(alice);
-        await claim(f, e2, alice); // the root is read from where the pause parked it
-        expect((await f.balanceOf(alice)) - before).to.equal(25n);
-        // The next accept after the pause moves the root back into the claim slot.
-        const e3 = await publish(f, 3n, [{ account: alice, cumulative: 26n }, { account: f.bob.account.address, cumulative: 9n }]);
-        await claim(f, e3, alice);
-        await claim(f, e3, f.bob.account.address);
-        expect(await f.pool.read.claimed([alice])).to.equal(26n);
+        await claim(f, e1, alice); // the root is read from where the pause parked it
+        expect((await f.balanceOf(alice)) - before).to.equal(10n);
+        await time.increaseTo(until + WINDOW - 1n);
+        await f.asOutsider.write.acceptRoot(); // mined at until + WINDOW
+        expect(await f.pool.read.activeRoot()).to.deep.equal([e2.root, 2n, 30n]);
+        await claim(f, e2, alice);
+        await claim(f, e2, f.bob.account.address);
+        expect(await f.pool.read.claimed([alice])).to.equal(25n);
       });
 
       it("a pool deployed with maxPause 0 cannot be paused", async function () {
         const f = await loadFixture(fixture);
         const g = f.guardian.account.address;
-        const unpausable = await hre.viem.deployContract("PayoutPool", [f.token?.address ?? zeroAddress, g, g, g, 0n, 0n], {
+        const unpausable = await hre.viem.deployContract("PayoutPool", [f.token?.address ?? zeroAddress, g, g, g, 1n, 0n], {
           client: { wallet: f.guardian },
         });
         await expectRevert(unpausable.write.pause(), "PausingDisabled");
@@ -537,9 +572,10 @@ for (const asset of ["erc20", "native"] as const) {
       it("a pause before the first root does not lose the root accepted after it", async function () {
         const f = await loadFixture(fixtureFunded);
         await f.asGuardian.write.pause();
-        const tree = await publish(f, 1n, [{ account: f.alice.account.address, cumulative: 10n }]);
-        await expectRevert(claim(f, tree, f.alice.account.address), "Paused");
-        await time.increaseTo(await f.pool.read.pausedUntil());
+        const tree = new PayoutTree([{ account: f.alice.account.address, cumulative: 10n }]);
+        await f.asOperator.write.proposeRoot([1n, tree.root, tree.total, keccak256("0x01"), ""]);
+        await time.increaseTo((await f.pool.read.pausedUntil()) + WINDOW);
+        await f.asOutsider.write.acceptRoot();
         await claim(f, tree, f.alice.account.address);
         expect(await f.pool.read.claimed([f.alice.account.address])).to.equal(10n);
       });
@@ -573,7 +609,7 @@ for (const asset of ["erc20", "native"] as const) {
         await expectRevert(f.pool.write.withdrawSurplus([to, 1n]), "SurplusExceeded", [1n, 0n]);
 
         // Revoking the pending root frees its extra reservation; the active allocation stays.
-        await f.asGuardian.write.revokeRoot([2n]);
+        await f.asGuardian.write.revokeRoot([2n, next.root]);
         expect(await f.pool.read.surplus()).to.equal(200n);
         await f.pool.write.withdrawSurplus([to, 200n]);
         await claim(f, tree, alice);

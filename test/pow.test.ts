@@ -299,7 +299,7 @@ describe("pow: coinbase", () => {
   it("commits the payout address after the BIP34 height and round-trips it", () => {
     for (const height of [1, 16, 17, 300, 840000, 8388608]) {
       for (const poolTag of [undefined, "/pplns/"]) {
-        const { coinb1, coinb2 } = buildCoinbaseParts({ height, payoutAddress: ADDRESS, poolTag, extranonce1Size: 4, extranonce2Size: 8, outputs });
+        const { coinb1, coinb2 } = buildCoinbaseParts({ height, payoutAddress: ADDRESS, shareDifficultyUnits: 1_000_000_000n, poolTag, extranonce1Size: 4, extranonce2Size: 8, outputs });
         expect(coinbasePayoutAddress(coinb1)).to.equal(ADDRESS.toLowerCase());
         expect(coinbaseHeight(coinb1)).to.equal(height);
         const cb = buildCoinbase(coinb1, "01020304", "0000000000000001", coinb2);
@@ -320,7 +320,7 @@ describe("pow: coinbase", () => {
 
   it("adds the witness commitment as a zero-value last output", () => {
     const commitment = witnessCommitmentScript([]);
-    const { coinb1, coinb2 } = buildCoinbaseParts({ height: 100, payoutAddress: ADDRESS, extranonce1Size: 4, extranonce2Size: 4, outputs, witnessCommitment: commitment });
+    const { coinb1, coinb2 } = buildCoinbaseParts({ height: 100, payoutAddress: ADDRESS, shareDifficultyUnits: 1_000_000_000n, extranonce1Size: 4, extranonce2Size: 4, outputs, witnessCommitment: commitment });
     const tx = parseTransaction(buildCoinbase(coinb1, "00000000", "00000000", coinb2).toString("hex"));
     expect(tx.outputs.length).to.equal(2);
     expect(tx.outputs[1].value).to.equal(0n);
@@ -331,7 +331,7 @@ describe("pow: coinbase", () => {
     expect(coinbasePayoutAddress("")).to.equal(undefined);
     expect(coinbasePayoutAddress("zz")).to.equal(undefined);
     expect(coinbasePayoutAddress("01000000")).to.equal(undefined);
-    const { coinb1 } = buildCoinbaseParts({ height: 100, payoutAddress: ADDRESS, extranonce1Size: 4, extranonce2Size: 4, outputs });
+    const { coinb1 } = buildCoinbaseParts({ height: 100, payoutAddress: ADDRESS, shareDifficultyUnits: 1_000_000_000n, extranonce1Size: 4, extranonce2Size: 4, outputs });
     // Replace the address push opcode: no longer a 20-byte push.
     const idx = coinb1.indexOf("14" + ADDRESS.slice(2).toLowerCase());
     expect(coinbasePayoutAddress(coinb1.slice(0, idx) + "13" + coinb1.slice(idx + 2))).to.equal(undefined);
@@ -339,7 +339,7 @@ describe("pow: coinbase", () => {
   });
 
   it("refuses bad parameters with clear errors", () => {
-    const base = { height: 100, payoutAddress: ADDRESS, extranonce1Size: 4, extranonce2Size: 8, outputs };
+    const base = { height: 100, payoutAddress: ADDRESS, shareDifficultyUnits: 1_000_000_000n, extranonce1Size: 4, extranonce2Size: 8, outputs };
     expect(() => buildCoinbaseParts({ ...base, payoutAddress: "0x1234" })).to.throw(RangeError, /payoutAddress/);
     expect(() => buildCoinbaseParts({ ...base, poolTag: "x".repeat(70) })).to.throw(RangeError, /scriptSig/);
     expect(() => buildCoinbaseParts({ ...base, outputs: [] })).to.throw(RangeError, /output/);
@@ -356,6 +356,7 @@ describe("pow: full header via the Stratum path", () => {
     const { coinb1, coinb2 } = buildCoinbaseParts({
       height: 1234,
       payoutAddress: ADDRESS,
+      shareDifficultyUnits: 1_000_000_000n,
       poolTag: "/test/",
       extranonce1Size: 4,
       extranonce2Size: 8,
@@ -424,7 +425,7 @@ describe("pow: full header via the Stratum path", () => {
     });
     // Commitment was computed for 5 transactions; the block carries 4.
     expect(checkWitnessCommitment(parseBlock(serializeBlock(work.header, work.coinbase, transactions.slice(1), true)))).to.equal("bad-witness-merkle-match");
-    const noCommit = buildCoinbaseParts({ height: 5, payoutAddress: ADDRESS, extranonce1Size: 4, extranonce2Size: 4, outputs: [{ value: 1n, script: Buffer.from("51", "hex") }] });
+    const noCommit = buildCoinbaseParts({ height: 5, payoutAddress: ADDRESS, shareDifficultyUnits: 1_000_000_000n, extranonce1Size: 4, extranonce2Size: 4, outputs: [{ value: 1n, script: Buffer.from("51", "hex") }] });
     const cb = buildCoinbase(noCommit.coinb1, "00000000", "00000000", noCommit.coinb2);
     expect(checkWitnessCommitment(parseBlock(serializeBlock(work.header, cb, transactions, false)))).to.equal("unexpected-witness");
   });

@@ -10,6 +10,7 @@ import { getAddress, keccak256, parseEther, zeroAddress, type Address } from "vi
 import { PayoutTree } from "../src/merkle";
 import { InputError, type Env } from "../scripts/lib/env";
 import { epochFileJson } from "../scripts/lib/epochFile";
+import { checkChallengeWindow } from "../scripts/lib/window";
 import { main as deploy } from "../scripts/deploy";
 import { main as fund } from "../scripts/fund";
 import { main as proposeRoot } from "../scripts/propose-root";
@@ -117,7 +118,7 @@ describe("operator scripts (in-process Hardhat network)", function () {
     const DEPLOYMENT = path.join(dir, "erc20.json");
     const token = await hre.viem.deployContract("MockERC20", ["Reward", "RWD"]);
     await token.write.mint([accounts[0], 1000n]);
-    const { result: deployment } = await run(deploy, { POOL_TOKEN: token.address, CHALLENGE_WINDOW: "0", DEPLOYMENT });
+    const { result: deployment } = await run(deploy, { POOL_TOKEN: token.address, CHALLENGE_WINDOW: "1", DEPLOYMENT });
     expect(deployment.token).to.equal(getAddress(token.address));
     expect(deployment.operator).to.equal(accounts[0]); // roles default to the signer locally
 
@@ -131,12 +132,14 @@ describe("operator scripts (in-process Hardhat network)", function () {
     const EPOCH_FILE = writeEpoch("erc20-epoch-1.json", 1n, tree);
     await run(proposeRoot, { EPOCH_FILE, DEPLOYMENT });
     await expectInputError(run(proposeRoot, { EPOCH_FILE, DEPLOYMENT }), "still pending");
-    await expectInputError(run(revokeRoot, { EPOCH: "2", DEPLOYMENT }), "EPOCH 2 is not the pending epoch");
-    const revoked = await run(revokeRoot, { EPOCH: "1", DEPLOYMENT });
+    await expectInputError(run(revokeRoot, { EPOCH: "2", ROOT: tree.root, DEPLOYMENT }), "EPOCH 2 is not the pending epoch");
+    await expectInputError(run(revokeRoot, { EPOCH: "1", ROOT: `0x${"ab".repeat(32)}`, DEPLOYMENT }), "is not the pending root");
+    await expectInputError(run(revokeRoot, { EPOCH: "1", ROOT: "0x12", DEPLOYMENT }), "ROOT");
+    const revoked = await run(revokeRoot, { EPOCH: "1", ROOT: tree.root, DEPLOYMENT });
     expect(revoked.output).to.contain(revoked.result.hash);
     expect((await run(status, { DEPLOYMENT })).result.pending).to.equal(null);
     await expectInputError(run(acceptRoot, { DEPLOYMENT }), "no pending root");
-    // Re-proposed after the revoke, then accepted at once (window 0).
+    // Re-proposed after the revoke, then accepted in the next block (window 1 s, the contract's minimum).
     await run(proposeRoot, { EPOCH_FILE, DEPLOYMENT });
     await run(acceptRoot, { DEPLOYMENT });
     expect((await run(status, { DEPLOYMENT })).result.active.epoch).to.equal(1n);
@@ -149,6 +152,8 @@ describe("operator scripts (in-process Hardhat network)", function () {
     await expectInputError(run(deploy, { POOL_TOKEN: accounts[3], DEPLOYMENT }), "has no contract code");
     await expectInputError(run(deploy, { POOL_TOKEN: "native", POOL_ADMIN: "alice", DEPLOYMENT }), "POOL_ADMIN");
     await expectInputError(run(deploy, { POOL_TOKEN: "native", CHALLENGE_WINDOW: "-1", DEPLOYMENT }), "CHALLENGE_WINDOW");
+    await expectInputError(run(deploy, { POOL_TOKEN: "native", CHALLENGE_WINDOW: "0", DEPLOYMENT }), "CHALLENGE_WINDOW must be between 1 and 2592000");
+    await expectInputError(run(deploy, { POOL_TOKEN: "native", CHALLENGE_WINDOW: "18446744073709551615", DEPLOYMENT }), "CHALLENGE_WINDOW must be between 1 and 2592000");
     await expectInputError(run(deploy, { POOL_TOKEN: "native", MAX_PAUSE: "1209601", DEPLOYMENT }), "MAX_PAUSE");
     await expectInputError(run(status, { DEPLOYMENT: path.join(dir, "missing.json") }), "DEPLOYMENT");
     await expectInputError(run(fund, { DEPLOYMENT }), "AMOUNT");
@@ -176,6 +181,16 @@ describe("operator scripts (in-process Hardhat network)", function () {
     await expectInputError(run(proposeRoot, { EPOCH_FILE: notJson, DEPLOYMENT }), "not valid JSON");
     await expectInputError(run(revokeRoot, { DEPLOYMENT }), "EPOCH");
     await expectInputError(run(acceptRoot, { DEPLOYMENT, SIGNER: "0x000000000000000000000000000000000000dEaD" }), "SIGNER");
+  });
+
+  it("the challenge window: the contract's bounds everywhere, and at least 3600 s on any chain but a local development one", function () {
+    expect(checkChallengeWindow(1n, 31337)).to.equal(1n);
+    expect(checkChallengeWindow(1n, 1337)).to.equal(1n);
+    expect(checkChallengeWindow(3600n, 1)).to.equal(3600n);
+    expect(() => checkChallengeWindow(3599n, 1)).to.throw(InputError, "below the safe minimum of 3600 s on chain 1");
+    expect(() => checkChallengeWindow(60n, 8453)).to.throw(InputError, "CHALLENGE_WINDOW 60 s");
+    expect(() => checkChallengeWindow(0n, 31337)).to.throw(InputError, "between 1 and 2592000");
+    expect(() => checkChallengeWindow(2n ** 64n - 1n, 31337)).to.throw(InputError, "between 1 and 2592000");
   });
 
   it("`npx hardhat run` executes a script and reports bad input by name with exit code 1", async function () {

@@ -139,7 +139,8 @@ describe("stratum: sessions with a real miner over TCP", function () {
   });
 
   it("respects suggest_difficulty: set_difficulty then a new job (clean_jobs=false) at the new difficulty", async () => {
-    pool = await startPool({ maxDifficulty: "1000" });
+    // Network difficulty 16 307 (bits 1b0404cb): the pool's maximum is the lower bound here.
+    pool = await startPool({ maxDifficulty: "1000" }, { bits: "1b0404cb" });
     const h = await handshake(pool.port);
     const diff = h.client.next("mining.set_difficulty");
     const job = h.client.next("mining.notify");

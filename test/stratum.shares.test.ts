@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { bitsToTarget, difficultyToTarget, hashToDisplayHex, uint32ToHex, verifyShareWork } from "../src/pow";
+import { bitsToTarget, coinbaseShareDifficultyUnits, difficultyToTarget, hashToDisplayHex, uint32ToHex, verifyShareWork } from "../src/pow";
+import { difficultyToUnits } from "../src/shares/difficulty";
 import type { FoundBlock } from "../src/stratum/events";
 import { ADDR1, ADDR2, handshake, mine, sleep, startPool, submit, TestClient, type Pool } from "./stratum.helpers";
 
@@ -153,36 +154,44 @@ describe("stratum: share checks and their error codes", function () {
     h.client.close();
   });
 
-  it("after a difficulty drop, a share for an older job meeting the new difficulty counts during the grace period only", async () => {
-    pool = await startPool({ ...EASY, retargetGraceMs: 400 });
+  it("after a difficulty drop, a share for an older job is judged at the difficulty its coinbase commits to (23 naming it), the new job at the new one", async () => {
+    pool = await startPool(EASY);
     const c = await TestClient.open(pool.port);
     const sub = await c.request("mining.subscribe", []);
     const en1 = (sub.result as [unknown, string])[1];
     const first = c.next("mining.notify");
     await c.request("mining.authorize", [USER, "d=0.001"]);
     const n1 = await first;
+    expect(coinbaseShareDifficultyUnits(n1.params[2] as string)).to.equal(difficultyToUnits("0.001"));
     const high = difficultyToTarget("0.001");
     const low = difficultyToTarget("0.000002");
     const second = c.next("mining.notify");
     await c.request("mining.suggest_difficulty", [0.000002]);
-    await second;
-    const inGrace = mine(USER, n1, en1, "06000000", (v) => v <= low && v > high);
-    expect((await submit(c, inGrace.params)).result).to.equal(true);
-    expect(pool.sink.shares[0].difficulty).to.equal("0.000002");
-    await sleep(500);
-    const late = mine(USER, n1, en1, "07000000", (v) => v <= low && v > high);
-    expect((await submit(c, late.params)).error![0]).to.equal(23);
+    const n2 = await second;
+    expect(coinbaseShareDifficultyUnits(n2.params[2] as string)).to.equal(difficultyToUnits("0.000002"));
+    // Meets the new difficulty only, on the old job: that job's coinbase commits to 0.001.
+    const onOld = mine(USER, n1, en1, "06000000", (v) => v <= low && v > high);
+    const r = await submit(c, onOld.params);
+    expect(r.error![0]).to.equal(23);
+    expect(r.error![1]).to.match(/sent at difficulty 0\.001 \(committed in its coinbase\)/);
+    // The same kind of hash on the new job counts, at the new difficulty.
+    const onNew = mine(USER, n2, en1, "07000000", (v) => v <= low && v > high);
+    expect((await submit(c, onNew.params)).result).to.equal(true);
+    expect(pool.sink.shares.map((s) => s.difficulty)).to.deep.equal(["0.000002"]);
     c.close();
   });
 
-  it("a share meeting the network target is a block even when it misses the share target: submitted, recorded, clean jobs follow, old jobs are stale (21)", async () => {
+  it("a miner asking for difficulty 1 on a network of 0.00002 is clamped to the network's: every block is a share, credited at most the network difficulty; clean jobs follow, old jobs are stale (21)", async () => {
     pool = await startPool({ startDifficulty: "1", minDifficulty: "1" }, { bits: undefined, networkDifficulty: "0.00002" });
     const blocks: FoundBlock[] = [];
     pool.server.on("block", (b: FoundBlock) => blocks.push(b));
     const h = await handshake(pool.port, USER);
     const network = bitsToTarget(h.notify.params[6] as string);
+    // set_difficulty is the network's difficulty (rounded down), and the coinbase commits to it.
+    expect(Number(h.difficulty)).to.be.above(0.0000199).and.at.most(0.00002);
+    expect(difficultyToTarget(h.difficulty) >= network).to.equal(true);
+    expect(coinbaseShareDifficultyUnits(h.notify.params[2] as string)).to.equal(difficultyToUnits(h.difficulty));
     const share = mine(USER, h.notify, h.extranonce1, "08000000", below(network));
-    expect(share.hashValue > difficultyToTarget("1")).to.equal(true);
     const clean = h.client.next("mining.notify", 5000, (n) => n.params[8] === true);
     expect((await submit(h.client, share.params)).result).to.equal(true);
     const n = await clean;
@@ -192,7 +201,7 @@ describe("stratum: share checks and their error codes", function () {
     expect(pool.chain.tip().payoutAddress).to.equal(ADDR1.toLowerCase());
     const s = pool.sink.shares[0];
     expect(s.isBlock).to.equal(true);
-    expect(s.difficulty).to.equal("1");
+    expect(s.difficulty).to.equal(h.difficulty);
     await sleep(50);
     expect(blocks).to.have.length(1);
     expect(blocks[0]).to.deep.include({ height: 1, hash: s.hash, submitted: true, address: ADDR1.toLowerCase(), worker: "rig1" });

@@ -87,15 +87,15 @@ describe("stratum: building blocks", function () {
     expect(proposeDifficulty(s, st, 900, 0.001, 1000, 5_000, false)).to.equal(1000); // max bound
   });
 
-  it("bans after maxStrikes within the window, and the ban expires", () => {
-    const b = new BanList({ ...DEFAULT_BAN_SETTINGS, maxStrikes: 3, windowMs: 1000, banMs: 5000 });
+  it("bans an address after maxOffencesPerAddress within the window, and the ban expires", () => {
+    const b = new BanList({ ...DEFAULT_BAN_SETTINGS, maxOffencesPerAddress: 3, windowMs: 1000, banMs: 5000 });
     expect(b.strike("1.2.3.4", 1, 0)).to.equal(false);
     expect(b.strike("1.2.3.4", 1, 2000)).to.equal(false); // new window
     expect(b.strike("1.2.3.4", 1, 2100)).to.equal(false);
     expect(b.strike("1.2.3.4", 1, 2200)).to.equal(true);
     expect(b.isBanned("1.2.3.4", 3000)).to.equal(true);
     expect(b.isBanned("1.2.3.4", 7300)).to.equal(false);
-    const off = new BanList({ ...DEFAULT_BAN_SETTINGS, enabled: false, maxStrikes: 1 });
+    const off = new BanList({ ...DEFAULT_BAN_SETTINGS, enabled: false, maxOffencesPerAddress: 1 });
     expect(off.strike("x")).to.equal(false);
   });
 

@@ -172,7 +172,7 @@ describe("web page in Chromium: pool, miner, claim and audit against a running p
         dataDir,
         api: { host: "127.0.0.1", port: 0 },
         stratum: { host: "127.0.0.1", port: 0, startDifficulty: "0.0001" },
-        evm: { embeddedHost: "127.0.0.1", embeddedPort: 0 },
+        evm: { embeddedHost: "127.0.0.1", embeddedPort: 0, challengeWindow: 1 },
         // easy enough that our CPU miner finds a block within seconds
         chain: { networkDifficulty: "0.0002" },
         committer: { pollSeconds: 0.5 },

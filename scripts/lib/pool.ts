@@ -68,6 +68,7 @@ export interface PoolStatus {
   balance: bigint;
   surplus: bigint;
   active: { root: Hex; epoch: bigint; totalCumulative: bigint };
+  /** validAt: when acceptRoot works (the contract's acceptableAt(): the proposal's validAt, or later after a pause). */
   pending: { root: Hex; epoch: bigint; totalCumulative: bigint; validAt: bigint } | null;
   pausedUntil: bigint;
   paused: boolean;
@@ -80,7 +81,7 @@ export async function readStatus(hre: HardhatRuntimeEnvironment, deployment: Dep
   const publicClient = await hre.viem.getPublicClient();
   const token = await pool.read.token();
   const asset = await assetInfo(hre, token);
-  const [now, totalFunded, surplus, active, pending, pausedUntil, challengeWindow, maxPause] = await Promise.all([
+  const [now, totalFunded, surplus, active, pending, pausedUntil, challengeWindow, maxPause, acceptableAt] = await Promise.all([
     chainNow(hre),
     pool.read.totalFunded(),
     pool.read.surplus(),
@@ -89,6 +90,7 @@ export async function readStatus(hre: HardhatRuntimeEnvironment, deployment: Dep
     pool.read.pausedUntil(),
     pool.read.challengeWindow(),
     pool.read.maxPause(),
+    pool.read.acceptableAt(),
   ]);
   const balance = asset.token
     ? await publicClient.readContract({ address: asset.token, abi: erc20Abi, functionName: "balanceOf", args: [pool.address] })
@@ -101,7 +103,7 @@ export async function readStatus(hre: HardhatRuntimeEnvironment, deployment: Dep
     balance,
     surplus,
     active: { root: active[0], epoch: active[1], totalCumulative: active[2] },
-    pending: BigInt(pending[0]) === 0n ? null : { root: pending[0], epoch: pending[1], totalCumulative: pending[2], validAt: pending[3] },
+    pending: BigInt(pending[0]) === 0n ? null : { root: pending[0], epoch: pending[1], totalCumulative: pending[2], validAt: acceptableAt },
     pausedUntil,
     paused: now < pausedUntil,
     challengeWindow,

@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { getAddress, isAddress, zeroAddress, type Address, type Hex } from "viem";
 import type { EvmClients } from "../evm/clients";
 import { erc20Abi, payoutPoolAbi } from "../evm/payoutPoolAbi";
+import type { AsideEntry } from "../payouts/aside";
 import type { PayoutTree } from "../merkle";
 import { loadEpochTree } from "../epochs/tree";
 import type { EpochRecord, ShareStore } from "../shares/types";
@@ -25,18 +26,34 @@ export interface ApiContext {
   contract: Address;
   hashrate: HashrateTracker;
   /** Public connection facts shown to miners and wallets. */
-  publicConfig: { stratumUrl: string; rpcUrl: string; chainId: number; challengeWindow: number; powChain: "embedded" | "bitcoind"; payoutThreshold: string | null };
-  chainInfo: () => { height: number; networkDifficulty: number };
+  publicConfig: {
+    stratumUrl: string; rpcUrl: string; chainId: number;
+    /** The contract's challengeWindow() / maxPause() (seconds), read from the chain at start. */
+    challengeWindow: number; maxPause?: number;
+    /** Smallest units of the asset paid per satoshi of block reward. */
+    unitsPerSatoshi?: string;
+    powChain: "embedded" | "bitcoind"; payoutThreshold: string | null; feeBps?: number; pplnsFactor?: string;
+  };
+  chainInfo: () => { height: number; networkDifficulty: number; blockReward?: string };
   shareCounters: () => { accepted: number; rejected: number };
   /** Current PPLNS window per address: share count and difficulty (units → decimal). */
   windowFor: (address: string) => Promise<{ count: number; difficulty: string }>;
   payouts: () => Promise<PayoutRecordView[]>;
+  /** Accounts automatic payouts set aside (their claim fails on its own), with the reason; absent = none. */
+  payoutsAside?: () => AsideEntry[];
   /** Emits "update" ({ kind, ... }) for the server-sent event stream. */
   events: EventEmitter;
   metrics: PoolMetrics;
   /** Directory of the built web page (index.html); absent = no page. */
   webDir?: string;
+  /** The epoch folder published at `/epochs/<file>` (what `publish.baseUrl` points at); absent = not served. */
+  epochsDir?: string;
+  /** The proof-of-work chain's headers (hex, genesis first) for auditors: the embedded chain's; absent for bitcoind. */
+  headerChain?: () => string[];
 }
+
+/** What `/epochs/<file>` serves: epoch files, share logs and the header chain, nothing else. */
+const PUBLISHED_FILE = /^(epoch-\d{6}\.json|epoch-\d{6}\.shares\.jsonl|headers\.txt)$/;
 
 export class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -167,14 +184,18 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       payouts: payouts.flatMap((p) =>
         p.accounts.filter((a) => a.account.toLowerCase() === key).map((a) => ({ txHash: p.txHash, amount: a.amount, time: p.time, status: p.status })),
       ),
+      // Set aside by automatic payouts (its claim fails on its own: see docs/payouts.md), or null.
+      payoutAside: ctx.payoutsAside?.().find((e) => e.account.toLowerCase() === key) ?? null,
     };
   });
 
   app.get("/api/epochs", async () => {
-    const [epochs, pending, active] = await Promise.all([
+    const [epochs, pending, active, acceptableAt] = await Promise.all([
       ctx.store.epochs(),
       ctx.evm.publicClient.readContract({ address: ctx.contract, abi: payoutPoolAbi, functionName: "pendingRoot" }),
       ctx.evm.publicClient.readContract({ address: ctx.contract, abi: payoutPoolAbi, functionName: "activeRoot" }),
+      // When acceptRoot works: the proposal's validAt, or later if a pause needs claims open for a whole window first.
+      ctx.evm.publicClient.readContract({ address: ctx.contract, abi: payoutPoolAbi, functionName: "acceptableAt" }),
     ]);
     const activeNumber = Number(active[1]);
     const heights = new Map((await ctx.store.blocks()).map((b) => [b.hash, b.height]));
@@ -186,7 +207,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
         totalCumulative: e.totalCumulative.toString(),
         // Only the newest accepted root is live on chain; older accepted ones are superseded.
         state: e.state === "accepted" ? (e.number === activeNumber ? "active" : "superseded") : e.state,
-        validAt: Number(pending[1]) === e.number && e.state !== "accepted" ? Number(pending[3]) : null,
+        validAt: Number(pending[1]) === e.number && e.state !== "accepted" ? Number(acceptableAt) : null,
         blocks: e.blocks.map((h) => heights.get(h) ?? null),
         dataHash: e.dataHash,
         uri: `/api/epochs/${e.number}`,
@@ -205,6 +226,20 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     return reply.type("application/x-ndjson").send(fs.createReadStream(record.shareLogPath));
   });
 
+  // Publication (publish.baseUrl): the epoch folder as static files, and the header chain.
+  app.get<{ Params: { file: string } }>("/epochs/:file", async (req, reply) => {
+    const name = req.params.file;
+    if (!ctx.epochsDir || !PUBLISHED_FILE.test(name)) throw new HttpError(404, `not published: ${name}`);
+    const file = path.join(ctx.epochsDir, name);
+    if (!fs.existsSync(file)) throw new HttpError(404, `not published: ${name}`);
+    const type = name.endsWith(".jsonl") ? "application/x-ndjson" : name.endsWith(".json") ? "application/json" : "text/plain";
+    return reply.type(type).send(fs.createReadStream(file));
+  });
+  app.get("/api/chain/headers", async (_req, reply) => {
+    if (!ctx.headerChain) throw new HttpError(404, "this pool mines on bitcoind: read the chain from your own node");
+    return reply.type("text/plain").send(ctx.headerChain().join("\n") + "\n");
+  });
+
   app.get<{ Params: { address: string } }>("/api/proof/:address", async (req) => {
     const address = addressOf(req.params.address);
     const active = await activeEpoch();
@@ -215,6 +250,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   });
 
   app.get("/api/payouts", async () => ctx.payouts());
+  app.get("/api/payouts/aside", async () => ctx.payoutsAside?.() ?? []);
 
   app.get("/api/events", (req, reply) => {
     reply.hijack();

@@ -1,11 +1,30 @@
 import { EventEmitter } from "node:events";
+import { coinbaseOnlyTemplate, QUICK_TEMPLATE_RULES } from "./coinbase-only";
+import { HeldCallLoop } from "./held-call";
 import { silentLogger, type ChainLogger } from "./logger";
 import { BitcoindRpc, RpcAuthError, RpcError, RpcTransportError, type RpcOptions } from "./rpc";
+import { RecentBlockTimes, type HeaderInfo } from "./tip-times";
 import type { BlockTemplate, SubmitResult, TemplateSource, TemplateTransaction } from "./types";
 
 export interface BitcoindSourceOptions extends RpcOptions {
-  /** getbestblockhash polling interval (default 1 000 ms). */
+  /** getbestblockhash polling interval (default 1 000 ms): the fallback when the pushes below fail. */
   pollIntervalMs?: number;
+  /**
+   * Keep a getblocktemplate long poll open (BIP22 `longpollid`): the node answers with the new
+   * template the moment its tip changes (default true; nodes without long polling fall back to
+   * polling alone). Used where the waitfornewblock watch below is off or unavailable.
+   */
+  longPoll?: boolean;
+  /**
+   * Keep a `waitfornewblock` request open and, on a new tip, send coinbase-only work on it at once
+   * (see coinbase-only.ts), then fetch the full template (default true; mainnet and regtest only;
+   * elsewhere the long poll serves). It replaces the long poll rather than running beside it: a
+   * long poll wakes with the same tip change and makes the node build its template under cs_main,
+   * which the waitfornewblock answer then waits for.
+   */
+  coinbaseOnlyOnNewTip?: boolean;
+  /** How long a held request (long poll, waitfornewblock) may stay open before it is re-issued (default 120 000 ms). */
+  longPollTimeoutMs?: number;
   /** A fresh getblocktemplate at least this often without a new block (default 30 000 ms). */
   refreshIntervalMs?: number;
   /** First retry delay when the node is unreachable; doubles up to retryMaxMs (defaults 500 / 30 000 ms). */
@@ -29,6 +48,7 @@ interface RawTemplate {
   coinbasevalue: unknown;
   transactions: unknown;
   default_witness_commitment?: unknown;
+  longpollid?: unknown;
 }
 
 /** getblocktemplate result -> BlockTemplate, with a clear error for anything malformed. */
@@ -75,10 +95,15 @@ export function mapBlockTemplate(raw: RawTemplate, id: string): BlockTemplate {
 }
 
 /**
- * Template source backed by a Bitcoin node: getblocktemplate (segwit rules), submitblock, and
- * new-block detection by polling getbestblockhash. While the node is unreachable it retries with
- * exponential backoff and keeps serving the last template; only a changed previous block hash
- * makes older work stale (newBlock = true).
+ * Template source backed by a Bitcoin node: getblocktemplate (segwit rules) and submitblock.
+ * A new tip is learnt by push, within milliseconds: on mainnet and regtest a held
+ * `waitfornewblock` request gives the new hash, coinbase-only work on it goes out at once
+ * (newBlock=true) and the full template follows (newBlock=false); elsewhere a held
+ * getblocktemplate long poll brings the new template. Polling getbestblockhash stays on as the
+ * fallback (docs/stratum.md, "Block templates from bitcoind"). While the node is unreachable it
+ * retries with exponential backoff and keeps serving the last template; only a changed previous
+ * block hash makes older work stale (newBlock = true), and a late answer for an older tip (lower
+ * height) never replaces newer work.
  */
 export class BitcoindSource extends EventEmitter implements TemplateSource {
   readonly kind = "bitcoind" as const;
@@ -89,6 +114,23 @@ export class BitcoindSource extends EventEmitter implements TemplateSource {
   private readonly retryMaxMs: number;
   private readonly startTimeoutMs: number;
   private readonly log: ChainLogger;
+  private readonly longPoll: boolean;
+  private readonly coinbaseOnly: boolean;
+  /** Separate clients (own sockets) for the held requests, so they never queue ordinary calls. */
+  private readonly longPollRpc: BitcoindRpc;
+  private readonly tipRpc: BitcoindRpc;
+  private readonly longPollTimeoutMs: number;
+  private longPollLoop?: HeldCallLoop;
+  private tipLoop?: HeldCallLoop;
+  /** getblockchaininfo's `chain` ("main", "test", "regtest", ...), once known. */
+  chain?: string;
+  private longPollId?: string;
+  /** Last tip waitfornewblock reported (its next request waits for a change from it). */
+  private watchedTip?: string;
+  /** The current template is coinbase-only work: the poll fetches the full one if the long poll has not. */
+  private provisional = false;
+  /** Times of the last blocks, for the minimum time of coinbase-only work without asking the node. */
+  private recentTimes?: RecentBlockTimes;
 
   private template?: BlockTemplate;
   private lastTemplateAt = 0;
@@ -108,9 +150,19 @@ export class BitcoindSource extends EventEmitter implements TemplateSource {
     this.retryMaxMs = options.retryMaxMs ?? 30_000;
     this.startTimeoutMs = options.startTimeoutMs ?? 0;
     this.log = options.logger ?? silentLogger;
-    for (const [name, v] of Object.entries({ pollIntervalMs: this.pollIntervalMs, refreshIntervalMs: this.refreshIntervalMs, retryInitialMs: this.retryInitialMs, retryMaxMs: this.retryMaxMs })) {
+    this.longPoll = options.longPoll ?? true;
+    this.coinbaseOnly = options.coinbaseOnlyOnNewTip ?? true;
+    this.longPollTimeoutMs = options.longPollTimeoutMs ?? 120_000;
+    this.longPollRpc = new BitcoindRpc({ ...options, timeoutMs: this.longPollTimeoutMs });
+    this.tipRpc = new BitcoindRpc({ ...options, timeoutMs: this.longPollTimeoutMs });
+    for (const [name, v] of Object.entries({ pollIntervalMs: this.pollIntervalMs, refreshIntervalMs: this.refreshIntervalMs, retryInitialMs: this.retryInitialMs, retryMaxMs: this.retryMaxMs, longPollTimeoutMs: this.longPollTimeoutMs })) {
       if (!(typeof v === "number" && v > 0)) throw new RangeError(`${name} must be a positive number of milliseconds`);
     }
+  }
+
+  /** Which push is live: the long poll, or waitfornewblock with coinbase-only work. */
+  get push(): { longPoll: boolean; coinbaseOnly: boolean } {
+    return { longPoll: !!this.longPollLoop?.active, coinbaseOnly: !!this.tipLoop?.active };
   }
 
   /** Consecutive failed node requests (0 when the node is reachable). */
@@ -143,14 +195,101 @@ export class BitcoindSource extends EventEmitter implements TemplateSource {
       }
     }
     this.schedule(this.pollIntervalMs);
+    await this.startPushes();
   }
 
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    await this.polling?.catch(() => undefined);
+    // Closing the clients cuts the held requests short; the loops then see running = false.
+    this.longPollRpc.close();
+    this.tipRpc.close();
+    await Promise.all([this.longPollLoop?.stop(), this.tipLoop?.stop(), this.polling?.catch(() => undefined)]);
     this.rpc.close();
+  }
+
+  /**
+   * Starts the waitfornewblock watch where the chain allows coinbase-only work, else (or when the
+   * node turns out not to have waitfornewblock) the long poll.
+   */
+  private async startPushes(): Promise<void> {
+    const loop = (name: string, step: () => Promise<void>, onUnsupported?: () => void) =>
+      new HeldCallLoop({ name, step, onUnsupported, retryInitialMs: this.retryInitialMs, retryMaxMs: this.retryMaxMs, log: this.log });
+    const startLongPoll = () => {
+      if (!this.longPoll || !this.running || this.longPollLoop) return;
+      if (this.longPollId === undefined) {
+        this.log.warn({ node: this.rpc.endpoint }, "bitcoind: getblocktemplate has no longpollid; new blocks are found by polling");
+        return;
+      }
+      this.longPollLoop = loop("longpoll", () => this.longPollStep());
+      this.longPollLoop.start();
+    };
+    if (this.coinbaseOnly) {
+      try {
+        const info = await this.rpc.call<{ chain?: unknown }>("getblockchaininfo");
+        this.chain = typeof info?.chain === "string" ? info.chain : undefined;
+      } catch (err) {
+        this.log.warn({ node: this.rpc.endpoint, err: (err as Error).message }, "bitcoind: getblockchaininfo failed; no coinbase-only work on new tips");
+      }
+      if (!this.running) return;
+      if (this.chain !== undefined && QUICK_TEMPLATE_RULES[this.chain]) {
+        this.watchedTip = this.template?.previousBlockHash;
+        this.recentTimes = new RecentBlockTimes((hash) => this.header(hash));
+        if (this.watchedTip) await this.recentTimes.follow(this.watchedTip);
+        if (!this.running) return;
+        this.tipLoop = loop("waitfornewblock", () => this.tipStep(), startLongPoll);
+        this.tipLoop.start();
+        return;
+      }
+      if (this.chain !== undefined) this.log.info({ chain: this.chain }, "bitcoind: no coinbase-only work on this chain; the long poll brings new tips");
+    }
+    startLongPoll();
+  }
+
+  /** One long poll: the node answers when its tip (or, after a minute, its mempool) changed. */
+  private async longPollStep(): Promise<void> {
+    const raw = await this.longPollRpc.call<RawTemplate>("getblocktemplate", [{ rules: ["segwit"], longpollid: this.longPollId }]);
+    if (!this.running) return;
+    this.onSuccess();
+    this.adopt(raw, "longpoll");
+  }
+
+  /** One waitfornewblock: on a new tip, coinbase-only work on it before the full template. */
+  private async tipStep(): Promise<void> {
+    const waitMs = Math.max(1_000, this.longPollTimeoutMs - 5_000); // the node answers before our client gives up
+    const params: unknown[] = this.watchedTip ? [waitMs, this.watchedTip] : [waitMs];
+    const r = await this.tipRpc.call<{ hash?: unknown; height?: unknown }>("waitfornewblock", params);
+    if (!this.running || typeof r?.hash !== "string" || !HEX64.test(r.hash)) return;
+    this.onSuccess();
+    const hash = r.hash.toLowerCase();
+    if (hash === this.watchedTip) return;
+    this.watchedTip = hash;
+    const previous = this.template;
+    if (!previous || previous.previousBlockHash === hash) return; // the full template was first
+    this.coinbaseOnlyWork(previous, hash, r.height);
+    this.pollNow(); // the full template (the poll fetches it: the tip changed, or the work is coinbase-only)
+  }
+
+  /** Serves coinbase-only work on the new tip `hash` when it can be made safely (coinbase-only.ts). */
+  private coinbaseOnlyWork(previous: BlockTemplate, hash: string, reportedHeight: unknown): void {
+    // The node is busy building its template (under cs_main) now: the minimum time comes from the
+    // times already known, not from getblockheader, so the work goes out without waiting for it.
+    const mintime = this.recentTimes?.mintimeAfterChildOf(previous.previousBlockHash);
+    if (mintime === undefined || !Number.isSafeInteger(reportedHeight)) {
+      this.log.debug?.({ hash }, "bitcoind: block times not known yet; waiting for the full template");
+      return;
+    }
+    const height = reportedHeight as number;
+    const id = `bitcoind:${height + 1}:${hash.slice(-16)}:${++this.templateSeq}:coinbase-only`;
+    const made = coinbaseOnlyTemplate(this.chain, previous, { hash, height, mintime }, Date.now() / 1000, id);
+    if ("skip" in made) {
+      this.log.debug?.({ hash, reason: made.skip }, "bitcoind: no coinbase-only work for this tip");
+      return;
+    }
+    this.provisional = true;
+    this.log.info({ height: made.template.height, prev: hash }, "bitcoind: new tip, coinbase-only work until the full template");
+    this.install(made.template, true);
   }
 
   current(): BlockTemplate {
@@ -236,7 +375,7 @@ export class BitcoindSource extends EventEmitter implements TemplateSource {
       const best = await this.rpc.call<string>("getbestblockhash");
       this.onSuccess();
       const stale = Date.now() - this.lastTemplateAt >= this.refreshIntervalMs;
-      if (!this.template || best !== this.template.previousBlockHash || stale) await this.fetchTemplate();
+      if (!this.template || best !== this.template.previousBlockHash || stale || this.provisional) await this.fetchTemplate();
     } catch (err) {
       next = this.onFailure(err as Error);
     }
@@ -246,15 +385,46 @@ export class BitcoindSource extends EventEmitter implements TemplateSource {
   private async fetchTemplate(): Promise<void> {
     const raw = await this.rpc.call<RawTemplate>("getblocktemplate", [{ rules: ["segwit"] }]);
     this.onSuccess();
+    this.adopt(raw, "poll");
+  }
+
+  /**
+   * Maps a getblocktemplate answer and makes it the current work, unless it is older than what is
+   * served: a different previous block at a lower height is a late answer for an old tip (a poll
+   * that crossed a long poll), dropped so that miners are never sent back to stale work.
+   */
+  private adopt(raw: RawTemplate, via: "poll" | "longpoll"): void {
     const template = mapBlockTemplate(raw, "");
     template.id = `bitcoind:${template.height}:${template.previousBlockHash.slice(-16)}:${++this.templateSeq}`;
-    const newBlock = !this.template || this.template.previousBlockHash !== template.previousBlockHash;
+    const current = this.template;
+    if (current && current.previousBlockHash !== template.previousBlockHash && template.height < current.height) {
+      this.log.debug?.({ via, height: template.height, serving: current.height }, "bitcoind: dropped a template for an older tip");
+      return;
+    }
+    if (typeof raw.longpollid === "string" && raw.longpollid.length > 0) this.longPollId = raw.longpollid;
+    this.provisional = false;
+    const newBlock = !current || current.previousBlockHash !== template.previousBlockHash;
+    if (newBlock) {
+      this.log.info({ height: template.height, prev: template.previousBlockHash, txs: template.transactions.length, via }, "bitcoind: new block template");
+    }
+    this.install(template, newBlock);
+  }
+
+  private install(template: BlockTemplate, newBlock: boolean): void {
     this.template = template;
     this.lastTemplateAt = Date.now();
-    if (newBlock) {
-      this.log.info({ height: template.height, prev: template.previousBlockHash, txs: template.transactions.length }, "bitcoind: new block template");
-    }
     this.emit("template", template, newBlock);
+    if (newBlock) void this.recentTimes?.follow(template.previousBlockHash);
+  }
+
+  /** getblockheader (verbose) by hash, checked. */
+  private async header(hash: string): Promise<HeaderInfo> {
+    const h = await this.rpc.call<{ hash?: unknown; height?: unknown; time?: unknown; previousblockhash?: unknown }>("getblockheader", [hash, true]);
+    if (typeof h?.hash !== "string" || !Number.isSafeInteger(h.height) || !Number.isSafeInteger(h.time)) {
+      throw new RpcTransportError(`getblockheader: malformed result for ${hash}`);
+    }
+    const prev = typeof h.previousblockhash === "string" && HEX64.test(h.previousblockhash) ? h.previousblockhash : undefined;
+    return { hash: h.hash, height: h.height as number, time: h.time as number, previousblockhash: prev };
   }
 
   private onSuccess(): void {

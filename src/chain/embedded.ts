@@ -87,6 +87,12 @@ export class EmbeddedChain extends EventEmitter implements TemplateSource {
   private template?: BlockTemplate;
   private templateSeq = 0;
   private timer?: NodeJS.Timeout;
+  /** The chain file, open for appending from start() to stop(): a block never needs a new descriptor. */
+  private fd: number | null = null;
+  /** Bytes of the chain file that hold whole records. */
+  private fileSize = 0;
+  /** Set when a torn record could not be cut off: no block is accepted until a restart repairs the file. */
+  private fileBroken: string | null = null;
 
   constructor(options: EmbeddedChainOptions = {}) {
     super();
@@ -116,6 +122,10 @@ export class EmbeddedChain extends EventEmitter implements TemplateSource {
   async start(): Promise<void> {
     if (this.timer) return;
     this.load();
+    if (this.file) {
+      this.fd = fs.openSync(this.file, "a");
+      this.fileSize = fs.fstatSync(this.fd).size;
+    }
     this.newMempool();
     this.refresh(true);
     this.timer = setInterval(() => this.refresh(false), this.refreshIntervalMs);
@@ -127,6 +137,13 @@ export class EmbeddedChain extends EventEmitter implements TemplateSource {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+  }
+
+  /** Path of the chain file (undefined when the chain is kept in memory only). */
+  get filePath(): string | undefined {
+    return this.file;
   }
 
   current(): BlockTemplate {
@@ -137,6 +154,11 @@ export class EmbeddedChain extends EventEmitter implements TemplateSource {
   tip(): EmbeddedBlock {
     if (this.chain.length === 0) throw new Error("embedded chain: not started");
     return this.chain[this.chain.length - 1];
+  }
+
+  /** Every header of the chain (80 bytes, hex), genesis first: what the pool publishes for auditors. */
+  headers(): string[] {
+    return this.chain.map((b) => b.header);
   }
 
   /** Blocks found on this chain (height >= 1), oldest first. */
@@ -168,7 +190,8 @@ export class EmbeddedChain extends EventEmitter implements TemplateSource {
     }
     const reason = this.validate(block);
     if (reason) return this.reject(reason, block.hash);
-    this.append(block);
+    const failed = this.append(block);
+    if (failed) return this.reject(`chain-write-failed: ${failed}`, block.hash);
     return { accepted: true };
   }
 
@@ -207,7 +230,12 @@ export class EmbeddedChain extends EventEmitter implements TemplateSource {
     return checkWitnessCommitment(block);
   }
 
-  private append(block: ParsedBlock): void {
+  /**
+   * Writes the block to the chain file (durably), then makes it the tip; returns why it could not
+   * be written, in which case the chain is left exactly as it was (file and memory). Issue 16: a
+   * block the chain did not save must not be acknowledged, or it is paid and forgotten at restart.
+   */
+  private append(block: ParsedBlock): string | undefined {
     const cb = block.coinbase;
     const record: EmbeddedBlock = {
       height: this.tip().height + 1,
@@ -220,12 +248,14 @@ export class EmbeddedChain extends EventEmitter implements TemplateSource {
       txCount: block.transactions.length,
       header: block.header.toString("hex"),
     };
-    // In-memory state first, synchronously, so two concurrent submissions cannot both extend the tip.
+    // Synchronously (file, then memory), so two concurrent submissions cannot both extend the tip.
+    const failed = this.persist(record);
+    if (failed) return failed;
     this.push(record);
-    this.persist(record);
     this.log.info({ height: record.height, hash: record.hash, reward: record.reward, address: record.payoutAddress ?? null }, "embedded chain: block appended");
     this.newMempool();
     this.refresh(true);
+    return undefined;
   }
 
   private push(record: EmbeddedBlock): void {
@@ -233,12 +263,31 @@ export class EmbeddedChain extends EventEmitter implements TemplateSource {
     this.heightByHash.set(record.hash, record.height);
   }
 
-  private persist(record: EmbeddedBlock): void {
-    if (!this.file) return;
+  /**
+   * Appends one record and fsyncs; on any failure (short write, EFBIG, ENOSPC, EIO) cuts the file
+   * back to its last whole record, so that a torn line never hides the blocks written after it,
+   * and returns the error message.
+   */
+  private persist(record: EmbeddedBlock): string | undefined {
+    if (this.fd === null) return this.file ? "chain file not open (chain not started)" : undefined;
+    if (this.fileBroken !== null) return this.fileBroken;
+    const bytes = Buffer.from(JSON.stringify(record) + "\n");
+    let done = 0;
     try {
-      fs.appendFileSync(this.file, JSON.stringify(record) + "\n");
+      while (done < bytes.length) done += fs.writeSync(this.fd, bytes, done, bytes.length - done);
+      fs.fsyncSync(this.fd);
+      this.fileSize += bytes.length;
+      return undefined;
     } catch (err) {
-      this.log.error({ err: (err as Error).message, file: this.file }, "embedded chain: could not persist block");
+      const message = (err as Error).message;
+      this.log.error({ err: message, file: this.file, height: record.height, hash: record.hash }, "embedded chain: could not save block; it is refused");
+      try {
+        fs.ftruncateSync(this.fd, this.fileSize);
+      } catch (cut) {
+        this.fileBroken = `chain file holds a torn record (${(cut as Error).message}); restart the pool to repair it`;
+        this.log.error({ err: (cut as Error).message, file: this.file }, "embedded chain: could not cut a torn record; the next start keeps the valid prefix");
+      }
+      return message;
     }
   }
 

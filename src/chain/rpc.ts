@@ -35,6 +35,7 @@ export class BitcoindRpc {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
   private readonly timeoutMs: number;
   private nextId = 1;
+  private closed = false;
 
   constructor(private readonly options: RpcOptions) {
     let url: URL;
@@ -72,6 +73,7 @@ export class BitcoindRpc {
   async call<T = unknown>(method: string, params: unknown[] = []): Promise<T> {
     const body = JSON.stringify({ jsonrpc: "1.0", id: this.nextId++, method, params });
     const auth = await this.authorization();
+    if (this.closed) throw new RpcTransportError(`${method}: the RPC client to ${this.endpoint} is closed`);
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = http.request(
         {
@@ -119,7 +121,9 @@ export class BitcoindRpc {
     return reply.result as T;
   }
 
+  /** Ends every request in flight (they reject with RpcTransportError) and refuses new ones. */
   close(): void {
+    this.closed = true;
     this.agent.destroy();
   }
 }

@@ -1,10 +1,21 @@
+/**
+ * `pool audit`: the whole audit of one epoch (src/audit/epochaudit.ts via src/epochs/audit.ts),
+ * anchored to the proof-of-work chain (`--bitcoind`, or the published header chain) and to the
+ * contract (RootProposed/RootRevoked and activeRoot), with the files taken from the `uri` the
+ * operator put on chain (default), a local folder, or the pool's API. Exits 0 when everything
+ * holds, 1 with every finding otherwise.
+ */
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { getAddress, isAddress, type Address, type Hex } from "viem";
+import { getAddress, isAddress, type Address } from "viem";
 import { connectEvm } from "../evm/clients";
 import { payoutPoolAbi } from "../evm/payoutPoolAbi";
 import { auditEpoch, epochFileName, parseEpochFile, shareLogFileName } from "../epochs";
+import { openChainView } from "../audit/chainsource";
+import { liveProposal, readProposals, type Proposal } from "../audit/contract";
+import { downloadEpoch } from "../audit/download";
+import { HEADER_CHAIN_FILE } from "../audit/powchain";
 import { AUDIT_HELP } from "./help";
 import { fetchOrExplain } from "./http";
 import { parseFlags, required, UsageError } from "./args";
@@ -16,6 +27,12 @@ export async function auditCommand(argv: string[], out: (line: string) => void =
     dir: { type: "string" },
     rpc: { type: "string" },
     contract: { type: "string" },
+    bitcoind: { type: "string" },
+    "bitcoind-user": { type: "string" },
+    "bitcoind-password-env": { type: "string" },
+    "bitcoind-cookie": { type: "string" },
+    headers: { type: "string" },
+    "payout-script": { type: "string" },
     "skip-work": { type: "boolean" },
   });
   if (flags.help) {
@@ -25,72 +42,113 @@ export async function auditCommand(argv: string[], out: (line: string) => void =
   const epochText = required(flags.epoch, "epoch");
   if (!/^\d{1,9}$/.test(epochText) || Number(epochText) < 1) throw new UsageError(`--epoch: must be a positive integer, got "${epochText}"`);
   const epoch = Number(epochText);
-  if (!!flags.api === !!flags.dir) throw new UsageError("give exactly one of --api URL or --dir D");
+  if (flags.api && flags.dir) throw new UsageError("give at most one of --api URL or --dir D (default: the uri on chain)");
   const rpc = required(flags.rpc, "rpc");
   const contractText = required(flags.contract, "contract");
   if (!isAddress(contractText, { strict: false })) throw new UsageError(`--contract: not a valid address: ${contractText}`);
   const contract = getAddress(contractText);
+  const payoutScript = flags["payout-script"]?.toLowerCase();
+  if (payoutScript !== undefined && !/^([0-9a-f]{2})+$/.test(payoutScript)) throw new UsageError(`--payout-script: must be hex, got "${flags["payout-script"]}"`);
+  const bitcoind = flags.bitcoind ? bitcoindOptions(flags) : undefined;
 
-  const files = flags.api ? await download(flags.api, epoch) : local(flags.dir!, epoch);
-  let lastShown = 0;
-  const report = await auditEpoch({
-    epochFile: files.epochFile,
-    shareLog: files.shareLog,
-    previousEpochFile: files.previousEpochFile,
-    checkWork: !flags["skip-work"],
-    progressEvery: 5000,
-    onProgress: (done, total) => {
-      if (done - lastShown >= 5000 || done === total) {
-        lastShown = done;
-        process.stderr.write(`  checked ${done}/${total} shares\r`);
-      }
-    },
-  });
-  process.stderr.write("\n");
-  const findings = [...report.findings];
-  if (report.epoch !== epoch) findings.push(`file: the epoch file is for epoch ${report.epoch}, not ${epoch}`);
-  const file = parseEpochFile(fs.readFileSync(files.epochFile));
-  if (file.contract.toLowerCase() !== contract.toLowerCase()) findings.push(`file: names contract ${file.contract}, auditing ${contract}`);
-  findings.push(...(await compareWithChain(rpc, contract, epoch, report)));
-
-  out(`epoch ${epoch}: ${report.shares} shares, ${report.leaves} leaves, root ${report.root}, total ${report.totalCumulative}`);
-  if (findings.length === 0) {
-    out("AUDIT PASSED: the published files, every share, the allocation, the tree and the on-chain root agree");
-    return 0;
-  }
-  out(`AUDIT FAILED: ${findings.length} finding(s)`);
-  for (const f of findings) out(`  - ${f}`);
-  return 1;
-}
-
-/** The root, total and data hash proposed for the epoch (RootProposed, not revoked), and the active root when it is this epoch. */
-async function compareWithChain(rpc: string, contract: Address, epoch: number, report: { root: Hex; totalCumulative: bigint; dataHash: Hex }): Promise<string[]> {
   const { publicClient } = await connectEvm(rpc);
+  const proposals = await readProposals(publicClient, contract);
   const findings: string[] = [];
-  const [proposed, revoked, active] = await Promise.all([
-    publicClient.getContractEvents({ address: contract, abi: payoutPoolAbi, eventName: "RootProposed", args: { epoch: BigInt(epoch) }, fromBlock: 0n }),
-    publicClient.getContractEvents({ address: contract, abi: payoutPoolAbi, eventName: "RootRevoked", args: { epoch: BigInt(epoch) }, fromBlock: 0n }),
-    publicClient.readContract({ address: contract, abi: payoutPoolAbi, functionName: "activeRoot" }),
-  ]);
-  const revokedRoots = new Set(revoked.map((r) => String(r.args.root).toLowerCase()));
-  const live = proposed.filter((p) => !revokedRoots.has(String(p.args.root).toLowerCase())).pop();
-  if (!live) return [`chain: no root was proposed (and not revoked) for epoch ${epoch} on ${contract}`];
-  const a = live.args;
-  if (String(a.root).toLowerCase() !== report.root.toLowerCase()) findings.push(`chain: root on chain ${a.root} differs from the rebuilt ${report.root}`);
-  if (a.totalCumulative !== report.totalCumulative) findings.push(`chain: totalCumulative on chain ${a.totalCumulative} differs from the file's ${report.totalCumulative}`);
-  if (String(a.dataHash).toLowerCase() !== report.dataHash.toLowerCase()) findings.push(`chain: dataHash on chain ${a.dataHash} differs from keccak256 of the epoch file ${report.dataHash}`);
-  if (Number(active[1]) === epoch && active[0].toLowerCase() !== report.root.toLowerCase()) findings.push(`chain: the active root ${active[0]} differs from the rebuilt ${report.root}`);
-  return findings;
+  const files = flags.dir ? local(flags.dir, epoch) : flags.api ? await fromApi(flags.api, epoch) : await fromChain(proposals, epoch, findings);
+
+  let pow: string | undefined;
+  try {
+    pow = files.epochFile ? parseEpochFile(fs.readFileSync(files.epochFile)).chain.pow : undefined;
+  } catch {
+    pow = undefined;
+  }
+  const source = await openChainView({ bitcoind, headers: flags.headers, publishedHeaders: files.headers, pow });
+  if (source.problem) findings.push(source.problem);
+
+  let lastShown = 0;
+  try {
+    if (!files.epochFile) {
+      out(`AUDIT FAILED: epoch ${epoch}'s file could not be obtained`);
+      for (const f of findings) out(`  - ${f}`);
+      return 1;
+    }
+    const report = await auditEpoch({
+      epochFile: files.epochFile,
+      shareLog: files.shareLog,
+      previousEpochFile: files.previousEpochFile,
+      previousShareLog: files.previousShareLog,
+      checkWork: !flags["skip-work"],
+      chain: source.chain,
+      payoutScript,
+      contract: async (n) => liveProposal(proposals, n),
+      contractAddress: contract,
+      progressEvery: 5000,
+      onProgress: (done, total) => {
+        if (done - lastShown >= 5000 || done === total) {
+          lastShown = done;
+          process.stderr.write(`  checked ${done}/${total} shares\r`);
+        }
+      },
+    });
+    process.stderr.write("\n");
+    findings.push(...report.findings);
+    if (report.epoch !== epoch) findings.push(`file: the epoch file is for epoch ${report.epoch}, not ${epoch}`);
+    const active = await publicClient.readContract({ address: contract, abi: payoutPoolAbi, functionName: "activeRoot" });
+    if (Number(active[1]) === epoch && active[0].toLowerCase() !== report.root.toLowerCase()) findings.push(`contract: the active root ${active[0]} differs from the rebuilt ${report.root}`);
+
+    out(`epoch ${epoch}: ${report.shares} shares, ${report.leaves} leaves, root ${report.root}, total ${report.totalCumulative}; chain: ${report.anchors.chain ?? "not read"}`);
+    if (findings.length === 0) {
+      out("AUDIT PASSED: the published files, every share against the chain, the allocation, the tree and the contract's roots agree");
+      return 0;
+    }
+    out(`AUDIT FAILED: ${findings.length} finding(s)`);
+    for (const f of findings) out(`  - ${f}`);
+    return 1;
+  } finally {
+    source.close();
+  }
 }
 
-function local(dir: string, epoch: number) {
+function bitcoindOptions(flags: Record<string, string | boolean | undefined>) {
+  const passwordEnv = flags["bitcoind-password-env"] as string | undefined;
+  const password = passwordEnv ? process.env[passwordEnv] : undefined;
+  if (passwordEnv && password === undefined) throw new UsageError(`--bitcoind-password-env: the variable ${passwordEnv} is not set`);
+  return { url: flags.bitcoind as string, user: flags["bitcoind-user"] as string | undefined, password, cookieFile: flags["bitcoind-cookie"] as string | undefined };
+}
+
+interface Files {
+  epochFile?: string;
+  shareLog?: string;
+  previousEpochFile?: string;
+  previousShareLog?: string;
+  headers?: string;
+}
+
+function local(dir: string, epoch: number): Files {
   const epochFile = path.join(dir, epochFileName(epoch));
   if (!fs.existsSync(epochFile)) throw new UsageError(`--dir: ${epochFile} does not exist`);
-  const previous = path.join(dir, epochFileName(epoch - 1));
-  return { epochFile, shareLog: path.join(dir, shareLogFileName(epoch)), previousEpochFile: epoch > 1 ? previous : undefined };
+  const headers = path.join(dir, HEADER_CHAIN_FILE);
+  return {
+    epochFile,
+    shareLog: path.join(dir, shareLogFileName(epoch)),
+    previousEpochFile: epoch > 1 ? path.join(dir, epochFileName(epoch - 1)) : undefined,
+    previousShareLog: epoch > 1 ? path.join(dir, shareLogFileName(epoch - 1)) : undefined,
+    headers: fs.existsSync(headers) ? fs.readFileSync(headers, "utf8") : undefined,
+  };
 }
 
-async function download(api: string, epoch: number) {
+/** The files at the uris the contract's live proposals for epochs N and N-1 name. */
+async function fromChain(proposals: Map<number, Proposal[]>, epoch: number, findings: string[]): Promise<Files> {
+  const cur = liveProposal(proposals, epoch);
+  if (!cur) throw new UsageError(`the contract has no live root for epoch ${epoch} (so no uri to fetch it from): use --dir or --api`);
+  const prev = epoch > 1 ? liveProposal(proposals, epoch - 1) : undefined;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pool-audit-${epoch}-`));
+  const d = await downloadEpoch(dir, epoch, cur.uri, prev?.uri);
+  findings.push(...d.problems);
+  return d;
+}
+
+async function fromApi(api: string, epoch: number): Promise<Files> {
   const base = api.replace(/\/+$/, "");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pool-audit-${epoch}-`));
   const get = async (url: string, file: string) => {
@@ -102,5 +160,9 @@ async function download(api: string, epoch: number) {
   const epochFile = await get(`${base}/api/epochs/${epoch}`, path.join(dir, epochFileName(epoch)));
   const shareLog = await get(`${base}/api/epochs/${epoch}/shares`, path.join(dir, shareLogFileName(epoch)));
   const previousEpochFile = epoch > 1 ? await get(`${base}/api/epochs/${epoch - 1}`, path.join(dir, epochFileName(epoch - 1))) : undefined;
-  return { epochFile, shareLog, previousEpochFile };
+  const previousShareLog = epoch > 1 ? await get(`${base}/api/epochs/${epoch - 1}/shares`, path.join(dir, shareLogFileName(epoch - 1))) : undefined;
+  let headers: string | undefined;
+  const res = await fetchOrExplain(`${base}/api/chain/headers`);
+  if (res.ok) headers = await res.text();
+  return { epochFile, shareLog, previousEpochFile, previousShareLog, headers };
 }

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { formatUnits, getAddress, isAddress, zeroAddress, type Address, type Hex } from "viem";
 import { connectEvm } from "../evm/clients";
 import { erc20Abi, payoutPoolAbi } from "../evm/payoutPoolAbi";
@@ -59,17 +60,39 @@ export async function claimCommand(argv: string[], out: (line: string) => void =
   ]);
   const claimable = await pc.readContract({ address: contract, abi: payoutPoolAbi, functionName: "claimable", args: [address, data.cumulative, data.proof] });
   const balance = () => (token === zeroAddress ? pc.getBalance({ address }) : pc.readContract({ address: token, abi: erc20Abi, functionName: "balanceOf", args: [address] }));
-  const unit = token === zeroAddress ? "wei (native)" : `units of token ${token}`;
+  // Amounts in the asset's own decimals and symbol, read from the chain (an 8-decimal token's
+  // 99 001 698 units are 0.99001698 of it, not 18-decimal dust).
+  const asset =
+    token === zeroAddress
+      ? { symbol: evm.chain.nativeCurrency.symbol, decimals: 18, what: "native coin" }
+      : {
+          symbol: await pc.readContract({ address: token, abi: erc20Abi, functionName: "symbol" }),
+          decimals: Number(await pc.readContract({ address: token, abi: erc20Abi, functionName: "decimals" })),
+          what: `token ${token}`,
+        };
+  const amount = (units: bigint) => `${formatUnits(units, asset.decimals)} ${asset.symbol} (${units} units)`;
+  const activeEpoch = Number(active[1]);
 
   out(`account:        ${address}`);
-  out(`contract:       ${contract} (active epoch ${active[1]})`);
-  out(`cumulative:     ${data.cumulative} ${unit}${data.epoch !== undefined ? ` (proof from epoch ${data.epoch})` : ""}`);
-  out(`already claimed ${claimedBefore}`);
-  out(`claimable:      ${claimable} (${formatUnits(claimable, 18)})`);
+  out(`contract:       ${contract} (active epoch ${activeEpoch}), pays in ${asset.symbol}, ${asset.decimals} decimals, ${asset.what}`);
+  out(`cumulative:     ${amount(data.cumulative)}${data.epoch !== undefined ? ` (proof from epoch ${data.epoch})` : ""}`);
+  out(`already claimed ${amount(claimedBefore)}`);
+  out(`claimable:      ${amount(claimable)}`);
   if (claimable === 0n) {
-    const verified = data.cumulative > claimedBefore ? " (the proof is not for the active root yet, or is invalid)" : "";
-    out(`nothing to claim${verified}`);
-    return flags["dry-run"] ? 0 : verified ? 1 : 0;
+    let why = "";
+    if (data.cumulative > claimedBefore) {
+      // A proof of another epoch than the active one cannot verify: say which file to use.
+      if (data.epoch !== undefined && data.epoch !== activeEpoch) {
+        why =
+          data.epoch < activeEpoch
+            ? ` (the proof is from epoch ${data.epoch}, but the contract's active root is epoch ${activeEpoch}: use ${epochFileHint(flags["epoch-file"], activeEpoch)})`
+            : ` (the proof is from epoch ${data.epoch}, which is not active yet: the active root is epoch ${activeEpoch}; wait for it, or use ${epochFileHint(flags["epoch-file"], activeEpoch)})`;
+      } else {
+        why = " (the proof does not verify against the active root)";
+      }
+    }
+    out(`nothing to claim${why}`);
+    return flags["dry-run"] ? 0 : why ? 1 : 0;
   }
   if (flags["dry-run"]) return 0;
 
@@ -88,7 +111,7 @@ export async function claimCommand(argv: string[], out: (line: string) => void =
   }
   const after = await balance();
   out(`confirmed in block ${receipt.blockNumber}, gas used ${receipt.gasUsed}`);
-  out(`new balance:    ${after} (+${after - before})`);
+  out(`new balance:    ${amount(after)} (+${formatUnits(after - before, asset.decimals)} ${asset.symbol})`);
   return 0;
 }
 
@@ -120,4 +143,10 @@ function proofFromEpochFile(file: string, address: Address): ProofData {
   const entry = loaded.tree.proofFor(address);
   if (!entry) throw new Error(`${address} has no leaf in ${file}`);
   return { ...entry, contract: loaded.file.contract as Address, epoch: loaded.file.epoch };
+}
+
+/** The epoch file to use instead of a stale one: same folder, the active epoch's name. */
+function epochFileHint(file: string | undefined, epoch: number): string {
+  const name = `epoch-${String(epoch).padStart(6, "0")}.json`;
+  return file ? path.join(path.dirname(file), name) : `the proof of epoch ${epoch} (--api, or ${name})`;
 }

@@ -1,5 +1,5 @@
 import { UsageError } from "./args";
-import { AUDIT_HELP, CLAIM_HELP, REBUILD_HELP, START_HELP } from "./help";
+import { AUDIT_HELP, CLAIM_HELP, REBUILD_HELP, SIMULATE_HELP, START_HELP, WATCH_HELP } from "./help";
 
 type Run = (argv: string[]) => Promise<number>;
 
@@ -8,7 +8,9 @@ const COMMANDS: Record<string, { run: () => Run; help: string }> = {
   start: { run: () => require("./start").startCommand, help: START_HELP },
   claim: { run: () => require("./claim").claimCommand, help: CLAIM_HELP },
   audit: { run: () => require("./audit").auditCommand, help: AUDIT_HELP },
+  watch: { run: () => require("./watch").watchCommand, help: WATCH_HELP },
   "rebuild-epoch": { run: () => require("./rebuild").rebuildEpochCommand, help: REBUILD_HELP },
+  simulate: { run: () => require("./simulate").simulateCommand, help: SIMULATE_HELP },
 };
 
 const USAGE = `usage: pool <command> [flags]   (pool <command> --help for its flags)

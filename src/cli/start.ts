@@ -2,29 +2,42 @@ import { ConfigError, loadConfig } from "../config";
 import { START_HELP } from "./help";
 import { parseFlags, UsageError } from "./args";
 
-export async function startCommand(argv: string[], out: (line: string) => void = console.log): Promise<number> {
-  const flags = parseFlags(argv, { config: { type: "string" } });
+export async function startCommand(argv: string[], out: (line: string) => void = console.log, err: (line: string) => void = console.error): Promise<number> {
+  const flags = parseFlags(argv, { config: { type: "string" }, "log-format": { type: "string" } });
   if (flags.help) {
     out(START_HELP);
     return 0;
   }
+  const overrides = flags["log-format"] !== undefined ? { log: { format: flags["log-format"] } } : undefined;
   try {
-    loadConfig({ file: flags.config }); // fail fast, before loading the pool's heavy modules
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message);
-    throw err;
+    loadConfig({ file: flags.config, overrides }); // fail fast, before loading the pool's heavy modules
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message);
+    throw e;
   }
   const { startPool } = require("../pool") as typeof import("../pool");
-  const pool = await startPool({ configFile: flags.config });
+  let pool: Awaited<ReturnType<typeof startPool>>;
+  try {
+    pool = await startPool({ configFile: flags.config, overrides });
+  } catch (e) {
+    // A setting whose external part failed its check at start: one line naming it, no stack trace.
+    if (e instanceof ConfigError) {
+      err(`pool start: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+  const { asset } = pool;
   out("");
   out(`  Stratum:   ${pool.stratumUrl}`);
   out(`  Web + API: ${pool.apiUrl}`);
   out(`  EVM RPC:   ${pool.rpcUrl} (chain id ${pool.chainId})`);
   out(`  Contract:  ${pool.contract}`);
+  out(`  Pays in:   ${asset.symbol} (${asset.decimals} decimals, ${asset.token ?? "the native coin"}; ${asset.unitsPerSatoshi} unit per satoshi)`);
   out("");
-  out("  Point a miner at it, with your EVM payout address as the username:");
+  out("  Point a miner at it, with YOUR OWN EVM payout address as the username (one whose key only you hold):");
   out(`    cpuminer -a sha256d -o ${pool.stratumUrl} -u 0xYOUR_ADDRESS.rig1 -p x`);
-  out(`    npx ts-node --transpile-only src/miner/cli.ts --url ${pool.stratumUrl} --user 0x70997970C51812dc3A010C7d01b50e0d17dc79C8.rig1`);
+  out(`    npx ts-node --transpile-only src/miner/cli.ts --url ${pool.stratumUrl} --user 0xYOUR_ADDRESS.rig1`);
   out("");
   await new Promise<void>((resolve) => {
     const shutdown = () => resolve();

@@ -30,6 +30,12 @@ export interface CommitterOptions {
   revokeEpoch?: (epoch: number) => Promise<void>;
   /** Where the operator's `pool rebuild-epoch` leaves its go-ahead for a revoked epoch. */
   dataDir: string;
+  /**
+   * Public URL of the folder the pool serves its epoch files from (`publish.baseUrl`): the `uri`
+   * of proposeRoot becomes `<baseUrl>/<epoch file name>`, so anyone finds the files from the
+   * contract alone. Absent: the local `file://` path.
+   */
+  publishBaseUrl?: string;
 }
 
 /** The file `pool rebuild-epoch` writes to let the committer rebuild a revoked epoch. */
@@ -49,13 +55,19 @@ export interface ChainRoots {
  * on the difference, so a crash at any point is resumed on restart without double-proposing or
  * skipping an epoch: the chain's active and pending epochs are the source of truth.
  *
- * Emits "proposed" / "accepted" (EpochRecord) and "revoked" (epoch number).
+ * Emits "proposed" / "accepted" (EpochRecord) and "revoked" (epoch number). "accepted" follows the
+ * chain, not this process: `acceptRoot` is public, so whoever makes one of our roots active (this
+ * committer, a miner, a keeper bot), the next tick sees the new active epoch, records it with the
+ * transaction of its `RootAccepted` event and emits "accepted" once; payouts, the web update and the
+ * metric hang off that event.
  */
 export class Committer extends EventEmitter {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
   private revokedWarned = -1;
+  /** Seconds the pending root has been acceptable without being accepted (0 = none or not yet due). */
+  overdueSeconds = 0;
 
   constructor(private readonly opts: CommitterOptions) {
     super();
@@ -122,7 +134,9 @@ export class Committer extends EventEmitter {
   private async advanceEpochs(): Promise<void> {
     const { store, logger } = this.opts;
     const chain = await this.readChain();
+    await this.followAccepted(chain);
     const latest = await store.latestEpoch();
+    if (!chain.pending) this.overdueSeconds = 0;
 
     if (chain.pending) {
       const record = await store.epoch(chain.pending.epoch);
@@ -131,8 +145,23 @@ export class Committer extends EventEmitter {
         return;
       }
       if (record.state === "built") await store.updateEpochState(record.number, { state: "proposed" });
-      const now = await this.chainTime();
-      if (now >= chain.pending.validAt) await this.accept(record);
+      // validAt, or later if a pause since the proposal needs claims open for a whole window first.
+      // The next block's time is at least the latest block's and, on a live chain, about the wall
+      // clock: an idle local node (the embedded EVM mines only on transactions) would otherwise never
+      // reach validAt.
+      const [latest, readyAt] = await Promise.all([
+        this.chainTime(),
+        this.opts.evm.publicClient.readContract({ address: this.opts.contract, abi: payoutPoolAbi, functionName: "acceptableAt" }),
+      ]);
+      const now = Math.max(latest, Math.floor(Date.now() / 1000));
+      // Decided by the wall clock: the acceptRoot transaction itself makes the block that moves an
+      // idle chain's time past validAt. A root still pending well past it is logged, each time.
+      const overdue = now - Number(readyAt);
+      this.overdueSeconds = overdue > 0 ? overdue : 0;
+      if (overdue > Math.max(30, (3 * this.opts.pollMs) / 1000)) {
+        logger.warn({ epoch: record.number, validAt: chain.pending.validAt, acceptableAt: Number(readyAt), overdueSeconds: overdue, chainTime: latest }, "root still pending past the time it could be accepted: accepting again");
+      }
+      if (now >= Number(readyAt)) await this.accept(record);
       return;
     }
 
@@ -163,11 +192,31 @@ export class Committer extends EventEmitter {
       return;
     }
 
-    // The chain has every epoch the store has.
-    if (latest && latest.state !== "accepted" && latest.number === chain.active.epoch) {
-      await store.updateEpochState(latest.number, { state: "accepted" });
-    }
+    // The chain has every epoch the store has (followAccepted recorded the active one).
     await this.buildAndPropose();
+  }
+
+  /**
+   * If the chain's active epoch is one of ours that the store does not yet have as accepted (someone
+   * else called `acceptRoot`, or we crashed between the accept and recording it), records it with
+   * the transaction of its RootAccepted event and emits "accepted".
+   */
+  private async followAccepted(chain: ChainRoots): Promise<void> {
+    if (chain.active.epoch === 0) return;
+    const record = await this.opts.store.epoch(chain.active.epoch);
+    if (!record || record.state === "accepted" || record.root.toLowerCase() !== chain.active.root.toLowerCase()) return;
+    const logs = await this.opts.evm.publicClient.getContractEvents({
+      address: this.opts.contract,
+      abi: payoutPoolAbi,
+      eventName: "RootAccepted",
+      args: { epoch: BigInt(record.number) },
+      fromBlock: 0n,
+    });
+    const log = logs.find((l) => (l.args.root ?? "").toLowerCase() === record.root.toLowerCase());
+    const acceptTx = log?.transactionHash ?? undefined;
+    await this.opts.store.updateEpochState(record.number, { state: "accepted", ...(acceptTx ? { acceptTx } : {}) });
+    this.opts.logger.info({ epoch: record.number, root: record.root, tx: acceptTx }, "root active (accepted by another sender)");
+    this.emit("accepted", { ...record, state: "accepted", acceptTx: acceptTx ?? null });
   }
 
   private async buildAndPropose(): Promise<void> {
@@ -212,7 +261,7 @@ export class Committer extends EventEmitter {
       }
       await this.fund(shortfall);
     }
-    const uri = fileUri(epoch.filePath);
+    const uri = this.opts.publishBaseUrl ? `${this.opts.publishBaseUrl.replace(/\/+$/, "")}/${path.basename(epoch.filePath)}` : fileUri(epoch.filePath);
     const hash = await evm.walletClient.writeContract({
       address: contract,
       abi: payoutPoolAbi,
@@ -249,7 +298,16 @@ export class Committer extends EventEmitter {
   private async accept(epoch: EpochRecord): Promise<void> {
     const { evm, contract, store, logger } = this.opts;
     if (!evm.walletClient) throw new Error("the committer needs a key to call acceptRoot");
-    const hash = await evm.walletClient.writeContract({ address: contract, abi: payoutPoolAbi, functionName: "acceptRoot" });
+    let hash: Hex;
+    try {
+      hash = await evm.walletClient.writeContract({ address: contract, abi: payoutPoolAbi, functionName: "acceptRoot" });
+    } catch (err) {
+      // Someone else's acceptRoot got in first (the estimate then fails with NoPendingRoot): the next
+      // tick follows it through followAccepted.
+      const [pending] = await evm.publicClient.readContract({ address: contract, abi: payoutPoolAbi, functionName: "pendingRoot" });
+      if (/^0x0+$/.test(pending)) return;
+      throw err;
+    }
     const receipt = await evm.publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== "success") throw new Error(`acceptRoot reverted: ${hash}`);
     await store.updateEpochState(epoch.number, { state: "accepted", acceptTx: hash });

@@ -1,122 +1,104 @@
 /**
- * The auditor's whole check of one epoch from its published files: data hash, share-log digest,
- * tree and root, continuity with the previous epoch, every allocation recomputed from the share
- * log, and (optionally) the proof of work of every share and that its coinbase pays the address
- * it is credited to (work-bound attribution: moving a share to another address would need the
- * work redone). Comparing root, totalCumulative and dataHash with the contract is the caller's
- * part (it needs an RPC): the report carries the three values.
+ * `auditEpoch`: the audit of one epoch from files on disk. The checks themselves are fs-free in
+ * src/audit/epochaudit.ts (shared with the watchtower and the browser audit); this module reads
+ * the epoch file, the previous one and both share logs (streamed line by line, hashed as read) and
+ * feeds them in. Anchors (the proof-of-work chain, the contract) are passed through.
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { Hex } from "viem";
-import { bitsToTarget, coinbasePayoutAddress, difficultyToTarget, hashToDisplayHex, verifyShareWork } from "../pow";
-import { keccak256File, keccak256Hex } from "./digest";
-import { parseEpochFile, type EpochFile } from "./format";
-import { openShareLog, type ShareLogEntry } from "./sharelog";
-import { AllocationRecomputer, compareAllocations, verifyContinuity, verifyTree } from "./verify";
+import readline from "node:readline";
+import { EpochAudit, type AuditReport, type EpochAuditOptions } from "../audit/epochaudit";
+import { Keccak256 } from "./digest";
+import { parseEpochFile } from "./format";
+import { CommitmentReader, verifyShareWorkEntry } from "./sharecheck";
+import type { ShareLogEntry } from "./sharelog";
 
-export interface AuditOptions {
+export type { AuditReport } from "../audit/epochaudit";
+
+export interface AuditOptions extends EpochAuditOptions {
   /** Path of the epoch file. */
   epochFile: string;
   /** Path of its share log; default: the file named in the epoch file, next to it. */
   shareLog?: string;
   /** Path of the previous epoch's file (required unless this is epoch 1). */
   previousEpochFile?: string;
-  /** Re-verify every share's proof of work and coinbase address (default true). */
-  checkWork?: boolean;
+  /**
+   * Path of the previous epoch's share log, for duplicates between the two epochs' windows and
+   * shares that must be byte-identical in both; default: the file the previous epoch file names,
+   * next to it (a finding when it is missing).
+   */
+  previousShareLog?: string;
   /** Called every `progressEvery` share lines. */
   onProgress?: (done: number, total: number) => void;
   progressEvery?: number;
 }
 
-export interface AuditReport {
-  ok: boolean;
-  epoch: number;
-  root: Hex;
-  totalCumulative: bigint;
-  dataHash: Hex;
-  shares: number;
-  leaves: number;
-  findings: string[];
+/** Checks one share's proof of work and attribution; undefined when it holds (see sharecheck.ts). */
+export function checkShareWork(e: ShareLogEntry, commitments?: CommitmentReader): string | undefined {
+  return verifyShareWorkEntry(e, commitments).problem;
 }
 
-/** Checks one share's proof of work and attribution; undefined when it holds. */
-export function checkShareWork(e: ShareLogEntry): string | undefined {
-  let work;
+/** Streams a file's lines (LF; a CR before it is kept, so the digest and the lines agree), hashing its bytes. */
+export async function* fileLines(file: string, hash?: Keccak256): AsyncGenerator<string> {
+  const input = fs.createReadStream(file, { highWaterMark: 1 << 20 });
+  if (hash) input.on("data", (chunk) => hash.update(chunk as Buffer));
+  const rl = readline.createInterface({ input, crlfDelay: Infinity });
   try {
-    work = verifyShareWork(e);
-  } catch (err) {
-    return `share ${e.id}: cannot rebuild its header: ${(err as Error).message}`;
+    for await (const line of rl) yield line;
+  } finally {
+    rl.close();
   }
-  const hash = hashToDisplayHex(work.hash);
-  if (hash !== e.hash.toLowerCase()) return `share ${e.id}: header hashes to ${hash}, the log says ${e.hash}`;
-  let target: bigint;
-  try {
-    target = difficultyToTarget(e.difficulty);
-  } catch (err) {
-    return `share ${e.id}: ${(err as Error).message}`;
-  }
-  const network = bitsToTarget(e.nbits);
-  // A block is valid work even above the share target (the network target may be the easier one).
-  if (work.hashValue > target && !(e.isBlock && work.hashValue <= network)) return `share ${e.id}: hash ${hash} does not meet difficulty ${e.difficulty}`;
-  if (e.isBlock && work.hashValue > network) return `share ${e.id}: marked as a block but does not meet the network target ${e.nbits}`;
-  const paid = coinbasePayoutAddress(e.coinb1);
-  if (paid === undefined) return `share ${e.id}: its coinbase commits to no payout address`;
-  if (paid !== e.address.toLowerCase()) return `share ${e.id}: credited to ${e.address} but its coinbase pays ${paid}`;
-  return undefined;
 }
 
 export async function auditEpoch(options: AuditOptions): Promise<AuditReport> {
-  const findings: string[] = [];
-  const bytes = fs.readFileSync(options.epochFile);
-  const dataHash = keccak256Hex(bytes);
-  const file: EpochFile = parseEpochFile(bytes);
-
-  const tree = verifyTree(file);
-  findings.push(...tree.findings.map((f) => `tree: ${f}`));
-
-  let previous: { file: EpochFile; dataHash: string } | null = null;
+  const audit = new EpochAudit(options);
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(options.epochFile);
+  } catch (err) {
+    audit.findings.push(`file: cannot read ${options.epochFile}: ${(err as Error).message}`);
+    return audit.finish("0x");
+  }
+  let previousBytes: Buffer | null = null;
   if (options.previousEpochFile) {
-    const prevBytes = fs.readFileSync(options.previousEpochFile);
-    previous = { file: parseEpochFile(prevBytes), dataHash: keccak256Hex(prevBytes) };
-  } else if (file.previous !== null) {
-    findings.push(`continuity: epoch ${file.epoch} builds on epoch ${file.previous.epoch}; pass its file to check that no amount decreased`);
-  }
-  if (previous || file.previous === null) findings.push(...verifyContinuity(file, previous).map((f) => `continuity: ${f}`));
-
-  const logPath = options.shareLog ?? path.join(path.dirname(options.epochFile), file.shareLog.file);
-  const digest = await keccak256File(logPath);
-  if (digest !== file.shareLog.digest.toLowerCase()) findings.push(`share log: keccak256 ${digest} differs from the digest in the epoch file ${file.shareLog.digest}`);
-
-  const { header, entries } = await openShareLog(logPath);
-  if (header.epoch !== file.epoch || header.blocks !== file.blocks.length) findings.push(`share log: header says epoch ${header.epoch} with ${header.blocks} blocks`);
-  const recompute = new AllocationRecomputer(file);
-  const checkWork = options.checkWork ?? true;
-  const every = options.progressEvery ?? 10_000;
-  let workFindings = 0;
-  let done = 0;
-  for await (const e of entries) {
-    recompute.add(e);
-    if (checkWork) {
-      const bad = checkShareWork(e);
-      if (bad && ++workFindings <= 20) findings.push(`work: ${bad}`);
+    try {
+      previousBytes = fs.readFileSync(options.previousEpochFile);
+    } catch (err) {
+      audit.findings.push(`continuity: cannot read the previous epoch file ${options.previousEpochFile}: ${(err as Error).message}`);
     }
-    if (++done % every === 0) options.onProgress?.(done, file.shareLog.lines);
   }
-  options.onProgress?.(done, file.shareLog.lines);
-  if (workFindings > 20) findings.push(`work: ${workFindings} shares failed in all`);
-  const allocations = recompute.finish();
-  findings.push(...recompute.findings.map((f) => `pplns: ${f}`));
-  findings.push(...compareAllocations(file, allocations).map((f) => `allocation: ${f}`));
+  if (!(await audit.loadFile(bytes, previousBytes))) return audit.finish("0x");
+  const file = audit.file!;
 
-  return {
-    ok: findings.length === 0,
-    epoch: file.epoch,
-    root: file.root,
-    totalCumulative: BigInt(file.totalCumulative),
-    dataHash,
-    shares: done,
-    leaves: file.leaves.accounts.length,
-    findings,
-  };
+  if (previousBytes) {
+    let prevName: string | undefined = options.previousShareLog;
+    if (prevName === undefined && options.previousEpochFile) {
+      try {
+        prevName = path.join(path.dirname(options.previousEpochFile), parseEpochFile(previousBytes).shareLog.file);
+      } catch {
+        prevName = undefined;
+      }
+    }
+    if (prevName === undefined || !fs.existsSync(prevName)) audit.previousLogMissing(prevName ?? "(unnamed)");
+    else {
+      const k = new Keccak256();
+      for await (const line of fileLines(prevName, k)) audit.previousLine(line);
+      audit.previousLogDigest(k.hex());
+    }
+  }
+
+  const logPath = options.shareLog ?? path.join(path.dirname(options.epochFile), path.basename(file.shareLog.file));
+  const k = new Keccak256();
+  if (!fs.existsSync(logPath)) {
+    audit.findings.push(`share log: ${logPath} is missing`);
+    return audit.finish("0x");
+  }
+  const every = options.progressEvery ?? 10_000;
+  let n = 0;
+  for await (const line of fileLines(logPath, k)) {
+    await audit.line(line);
+    if (++n % every === 0) options.onProgress?.(audit.shares, file.shareLog.lines);
+  }
+  options.onProgress?.(audit.shares, file.shareLog.lines);
+  return audit.finish(k.hex());
 }

@@ -11,7 +11,8 @@ import type { Hex } from "viem";
 import { PayoutTree, TREE_OPTIONS, normalizeAccount } from "../merkle";
 import { DEFAULT_FACTOR, WindowAccumulator, parseFactor, splitRewardColumns, windowUnitsForBits, type WindowSummary } from "../pplns";
 import { UNITS_PER_DIFFICULTY, difficultyToUnits, type BlockRecord, type LedgerDelta, type ShareStore } from "../shares";
-import { EPOCH_FILE_FORMAT, EPOCH_FILE_VERSION, LEAF_FIELDS, ROUNDING_RULE, epochFileName, shareLogFileName, writeEpochFile, type EpochBlock, type EpochHeader, type EpochLeaves } from "./format";
+import { HEADER_CHAIN_FILE, headerChainText } from "../audit/powchain";
+import { EPOCH_FILE_FORMAT, EPOCH_FILE_VERSION, LEAF_FIELDS, ROUNDING_RULE, epochFileName, shareLogFileName, writeEpochFile, type EpochBlock, type EpochHeader, type EpochLeaves, type EpochWindowGap } from "./format";
 import { advanceLedgerColumns, sortLedger, type SortedLedger } from "./ledger";
 import { ShareLogWriter } from "./sharelog";
 
@@ -31,6 +32,21 @@ export interface EpochBuilderConfig {
   feeAddress?: string;
   /** Depth K a block needs before it is paid. Default 1. */
   confirmations?: number;
+  /**
+   * The pool's coinbase output script (hex), written into the file (`chain.payoutScript`) so that
+   * an auditor checks every share and block pays it.
+   */
+  payoutScript?: string;
+  /**
+   * A change of fee and/or factor from epoch `fromEpoch` on: announced (`parameters`) in every
+   * file before it, applied from it. An auditor finds a change not announced an epoch ahead.
+   */
+  parameterChange?: { fromEpoch: number; feeBps?: number; factor?: string };
+  /**
+   * The proof-of-work chain's headers (hex, genesis first), for chains the auditor cannot read
+   * from its own node (the embedded chain): written to `epochs/headers.txt` before each epoch file.
+   */
+  headerChain?: () => Iterable<string>;
 }
 
 /** Everything about an epoch the committer and the API need. */
@@ -87,6 +103,21 @@ export class EpochBuilder {
     if (!Number.isSafeInteger(this.confirmations) || this.confirmations < 0) throw new RangeError("confirmations must be a non-negative integer");
     if (!Number.isSafeInteger(config.evmChainId) || config.evmChainId < 1) throw new RangeError("evmChainId must be a positive integer");
     normalizeAccount(config.contract);
+    if (config.payoutScript !== undefined && !/^([0-9a-f]{2})+$/.test(config.payoutScript)) throw new TypeError("payoutScript must be lower-case hex");
+    const change = config.parameterChange;
+    if (change) {
+      if (!Number.isSafeInteger(change.fromEpoch) || change.fromEpoch < 2) throw new RangeError("parameterChange.fromEpoch must be an epoch ≥ 2");
+      if (change.factor !== undefined) parseFactor(change.factor);
+      if (change.feeBps !== undefined && (!Number.isInteger(change.feeBps) || change.feeBps < 0 || change.feeBps > 10_000)) throw new RangeError("parameterChange.feeBps must be 0..10000");
+    }
+  }
+
+  /** Fee and factor that apply to epoch `number`, and the announcement its file carries. */
+  private parametersFor(number: number): { feeBps: number; factor: string; announce?: { fromEpoch: number; feeBps: number; factor: string } } {
+    const c = this.config.parameterChange;
+    const next = c ? { fromEpoch: c.fromEpoch, feeBps: c.feeBps ?? this.feeBps, factor: c.factor ?? this.factor } : undefined;
+    if (next && number >= next.fromEpoch) return { feeBps: next.feeBps, factor: next.factor };
+    return { feeBps: this.feeBps, factor: this.factor, ...(next ? { announce: next } : {}) };
   }
 
   /** Confirmed (depth ≥ K), unpaid blocks in payment order (height, then hash). */
@@ -148,14 +179,15 @@ export class EpochBuilder {
     const latest = await this.latestValidEpoch();
     const number = latest ? latest.number + 1 : 1;
 
+    const params = this.parametersFor(number);
     let t = performance.now();
     const windows: BlockWindow[] = [];
-    for (const block of blocks) windows.push(await this.blockWindow(block));
+    for (const block of blocks) windows.push(await this.blockWindow(block, params.factor));
     clock("pplnsMs", t);
 
     t = performance.now();
     const feeAddress = this.feeAddress;
-    const splits = windows.map((w) => splitRewardColumns({ reward: w.block.reward, feeBps: this.feeBps, feeAddress, addresses: w.addresses, weights: w.weights }));
+    const splits = windows.map((w) => splitRewardColumns({ reward: w.block.reward, feeBps: params.feeBps, feeAddress, addresses: w.addresses, weights: w.weights }));
     const additions = { accounts: [] as string[], amounts: [] as bigint[] };
     windows.forEach((w, b) => {
       const { fee, amounts } = splits[b];
@@ -188,13 +220,14 @@ export class EpochBuilder {
     const header: EpochHeader = {
       format: EPOCH_FILE_FORMAT,
       version: EPOCH_FILE_VERSION,
-      chain: { pow: this.config.powChain, evmChainId: this.config.evmChainId },
+      chain: { pow: this.config.powChain, evmChainId: this.config.evmChainId, ...(this.config.payoutScript ? { payoutScript: this.config.payoutScript } : {}) },
       contract: normalizeAccount(this.config.contract),
       epoch: number,
       previous: latest ? { epoch: latest.number, root: latest.root as Hex, dataHash: latest.dataHash as Hex } : null,
-      pplns: { factor: this.factor, unitsPerDifficulty: UNITS_PER_DIFFICULTY.toString(), rounding: ROUNDING_RULE },
-      fee: { bps: this.feeBps, address: this.feeAddress ?? null },
-      blocks: windows.map((w, i) => epochBlock(w, splits[i].fee)),
+      pplns: { factor: params.factor, unitsPerDifficulty: UNITS_PER_DIFFICULTY.toString(), rounding: ROUNDING_RULE },
+      fee: { bps: params.feeBps, address: this.feeAddress ?? null },
+      ...(params.announce ? { parameters: params.announce } : {}),
+      blocks: windows.map((w, i) => epochBlock(w, splits[i].fee, log.gaps[i])),
       shareLog: { file: path.basename(shareLogPath), hash: "keccak256", digest: log.digest, lines: log.lines },
       reward: reward.toString(),
       totalCumulative: tree.total.toString(),
@@ -202,6 +235,12 @@ export class EpochBuilder {
       tree: TREE_OPTIONS,
       leafFields: LEAF_FIELDS,
     };
+
+    if (this.config.headerChain) {
+      t = performance.now();
+      writeTextAtomically(path.join(this.dir, HEADER_CHAIN_FILE), headerChainText(this.config.headerChain()));
+      clock("headerChainMs", t);
+    }
 
     t = performance.now();
     const filePath = path.join(this.dir, epochFileName(number));
@@ -272,8 +311,8 @@ export class EpochBuilder {
     return { ledger: sortLedger(await this.store.ledger()) };
   }
 
-  private async blockWindow(block: BlockRecord): Promise<BlockWindow> {
-    const windowUnits = windowUnitsForBits(block.nbits, this.factor);
+  private async blockWindow(block: BlockRecord, factor: string): Promise<BlockWindow> {
+    const windowUnits = windowUnitsForBits(block.nbits, factor);
     const acc = new WindowAccumulator(windowUnits);
     outer: for await (const batch of this.store.weightsNewestFirst(block.shareId)) {
       for (const r of batch) if (!acc.addParts(r.account, r.whole, r.frac, r.id)) break outer;
@@ -290,22 +329,30 @@ export class EpochBuilder {
     return { block, windowUnits, summary, addresses, weights };
   }
 
-  private async writeShareLog(file: string, epoch: number, windows: BlockWindow[]): Promise<{ digest: Hex; lines: number }> {
+  private async writeShareLog(file: string, epoch: number, windows: BlockWindow[]): Promise<{ digest: Hex; lines: number; gaps: EpochWindowGap[][] }> {
     const writer = new ShareLogWriter(file, { epoch, blocks: windows.length });
+    const gaps: EpochWindowGap[][] = [];
     try {
       for (let b = 0; b < windows.length; b++) {
         const { summary } = windows[b];
         const first = summary.firstShareId as number;
         let count = 0;
+        let previousId = first - 1;
+        const blockGaps: EpochWindowGap[] = [];
         for await (const share of this.store.sharesInRange(first, summary.lastShareId as number)) {
+          // Ids the store never committed (a PostgreSQL sequence value of a rolled-back
+          // transaction): listed with the reason, so that an auditor can tell them from a dropped share.
+          if (share.id > previousId + 1) blockGaps.push({ from: previousId + 1, to: share.id - 1, reason: GAP_REASON[this.store.kind] });
+          previousId = share.id;
           const credited = share.id === first ? summary.firstShareCredit : difficultyToUnits(share.difficulty);
           writer.write({ ...share, block: b, credited });
           count++;
         }
         if (count !== summary.shareCount) throw new Error(`block ${windows[b].block.hash}: window has ${summary.shareCount} shares, the store returned ${count}`);
+        gaps.push(blockGaps);
       }
       const { digest, lines } = writer.finish();
-      return { digest, lines };
+      return { digest, lines, gaps };
     } catch (err) {
       writer.abort();
       throw err;
@@ -313,7 +360,30 @@ export class EpochBuilder {
   }
 }
 
-function epochBlock(w: BlockWindow, fee: bigint): EpochBlock {
+/**
+ * Why a window's ids skip, disclosed as the store knows it: a PostgreSQL sequence hands out ids
+ * to transactions that may roll back; SQLite's ids never skip, so there shares were deleted.
+ */
+const GAP_REASON = {
+  postgres: "ids taken from the PostgreSQL sequence by transactions that never committed",
+  sqlite: "not in the SQLite store, whose ids never skip: these shares were deleted",
+} as const;
+
+/** Writes a small text file atomically (temporary file, fsync, rename). */
+function writeTextAtomically(file: string, text: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, "w");
+  try {
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+function epochBlock(w: BlockWindow, fee: bigint, gaps: EpochWindowGap[] = []): EpochBlock {
   const s = w.summary;
   return {
     height: w.block.height,
@@ -330,6 +400,7 @@ function epochBlock(w: BlockWindow, fee: bigint): EpochBlock {
       lastShareId: s.lastShareId as number,
       shareCount: s.shareCount,
       firstShareCredit: s.firstShareCredit.toString(),
+      ...(gaps.length > 0 ? { gaps } : {}),
     },
     fee: fee.toString(),
   };

@@ -27,6 +27,31 @@ export interface EpochBlockWindow {
   shareCount: number;
   /** Units credited to the oldest share (the only one that may count in part). */
   firstShareCredit: string;
+  /**
+   * Share ids inside firstShareId..lastShareId that are not in the window, each with its reason
+   * (e.g. an id a PostgreSQL sequence handed out to a transaction that never committed). Absent
+   * when the ids are contiguous; an unlisted gap is an audit finding.
+   */
+  gaps?: EpochWindowGap[];
+}
+
+/** A run of share ids (from..to, inclusive) missing from a window, and why. */
+export interface EpochWindowGap {
+  from: number;
+  to: number;
+  reason: string;
+}
+
+/**
+ * A change of the fee or the PPLNS factor, announced ahead: written in every epoch file from the
+ * one that announces it until the epoch before `fromEpoch`; from `fromEpoch` on, the file's own
+ * `fee.bps` and `pplns.factor` carry the new values. An auditor finds any change that was not
+ * announced this way an epoch or more ahead.
+ */
+export interface EpochParameters {
+  fromEpoch: number;
+  feeBps: number;
+  factor: string;
 }
 
 export interface EpochBlock {
@@ -47,13 +72,16 @@ export interface EpochBlock {
 export interface EpochHeader {
   format: typeof EPOCH_FILE_FORMAT;
   version: typeof EPOCH_FILE_VERSION;
-  chain: { pow: string; evmChainId: number };
+  /** `payoutScript`: the pool's coinbase output script (hex) that every block and share pays. */
+  chain: { pow: string; evmChainId: number; payoutScript?: string };
   contract: string;
   epoch: number;
   /** The epoch this one builds on (its leaves are this epoch's starting ledger), or null for the first. */
   previous: { epoch: number; root: Hex; dataHash: Hex } | null;
   pplns: { factor: string; unitsPerDifficulty: string; rounding: string };
   fee: { bps: number; address: string | null };
+  /** An announced change of fee or factor (absent when none is pending). */
+  parameters?: EpochParameters;
   blocks: EpochBlock[];
   shareLog: { file: string; hash: "keccak256"; digest: Hex; lines: number };
   /** Sum of the blocks' rewards: what the ledger grew by in this epoch. */
@@ -161,8 +189,32 @@ function safeInt(v: unknown, what: string, min = 0): number {
   return v as number;
 }
 
-/** Parses and checks the structure of an epoch file (not its arithmetic: see verify.ts). */
-export function parseEpochFile(bytes: Buffer | string): EpochFile {
+/** Every key each object of the format may have (an unknown one is reported, never silently read). */
+const KNOWN_KEYS: Record<string, readonly string[]> = {
+  "": ["format", "version", "chain", "contract", "epoch", "previous", "pplns", "fee", "parameters", "blocks", "shareLog", "reward", "totalCumulative", "root", "tree", "leafFields", "leaves"],
+  chain: ["pow", "evmChainId", "payoutScript"],
+  previous: ["epoch", "root", "dataHash"],
+  pplns: ["factor", "unitsPerDifficulty", "rounding"],
+  fee: ["bps", "address"],
+  parameters: ["fromEpoch", "feeBps", "factor"],
+  block: ["height", "hash", "reward", "finder", "shareId", "nbits", "window", "fee"],
+  window: ["units", "coveredUnits", "complete", "firstShareId", "lastShareId", "shareCount", "firstShareCredit", "gaps"],
+  gap: ["from", "to", "reason"],
+  shareLog: ["file", "hash", "digest", "lines"],
+};
+
+function unknownKeys(v: unknown, kind: string, where: string, out: ((field: string) => void) | undefined): void {
+  if (!out || !isObject(v)) return;
+  const known = KNOWN_KEYS[kind];
+  for (const k of Object.keys(v)) if (!known.includes(k)) out(where === "" ? k : `${where}.${k}`);
+}
+
+/**
+ * Parses and checks the structure of an epoch file (not its arithmetic: see verify.ts).
+ * `onUnknownField` is called with the path of every key the format does not define (an auditor
+ * reports them: a field it does not read could carry what it should have checked).
+ */
+export function parseEpochFile(bytes: Buffer | string, onUnknownField?: (field: string) => void): EpochFile {
   let doc: unknown;
   try {
     doc = JSON.parse(typeof bytes === "string" ? bytes : bytes.toString("utf8"));
@@ -170,6 +222,17 @@ export function parseEpochFile(bytes: Buffer | string): EpochFile {
     throw new EpochFormatError(`epoch file is not valid JSON: ${(err as Error).message}`);
   }
   need(isObject(doc), "top level must be an object");
+  unknownKeys(doc, "", "", onUnknownField);
+  for (const k of ["chain", "previous", "pplns", "fee", "parameters", "shareLog"]) unknownKeys(doc[k], k, k, onUnknownField);
+  if (Array.isArray(doc.blocks)) {
+    doc.blocks.forEach((b: unknown, i: number) => {
+      unknownKeys(b, "block", `blocks[${i}]`, onUnknownField);
+      if (isObject(b)) {
+        unknownKeys(b.window, "window", `blocks[${i}].window`, onUnknownField);
+        if (isObject(b.window) && Array.isArray(b.window.gaps)) b.window.gaps.forEach((g: unknown, j: number) => unknownKeys(g, "gap", `blocks[${i}].window.gaps[${j}]`, onUnknownField));
+      }
+    });
+  }
   need(doc.format === EPOCH_FILE_FORMAT, `format must be "${EPOCH_FILE_FORMAT}"`);
   need(doc.version === EPOCH_FILE_VERSION, `unsupported version ${String(doc.version)} (this reader knows ${EPOCH_FILE_VERSION})`);
   need(isObject(doc.chain) && typeof doc.chain.pow === "string" && Number.isSafeInteger(doc.chain.evmChainId), "chain must be { pow, evmChainId }");
@@ -184,6 +247,13 @@ export function parseEpochFile(bytes: Buffer | string): EpochFile {
   }
   need(isObject(doc.pplns) && typeof doc.pplns.factor === "string" && typeof doc.pplns.unitsPerDifficulty === "string", "pplns must be { factor, unitsPerDifficulty, rounding }");
   need(isObject(doc.fee) && Number.isInteger(doc.fee.bps) && (doc.fee.address === null || ADDRESS.test(String(doc.fee.address))), "fee must be { bps, address }");
+  need(doc.chain.payoutScript === undefined || (typeof doc.chain.payoutScript === "string" && /^([0-9a-f]{2})+$/.test(doc.chain.payoutScript)), "chain.payoutScript must be lower-case hex");
+  let parameters: EpochParameters | undefined;
+  if (doc.parameters !== undefined) {
+    const p = doc.parameters;
+    need(isObject(p) && typeof p.factor === "string" && Number.isInteger(p.feeBps) && (p.feeBps as number) >= 0 && (p.feeBps as number) <= 10_000, "parameters must be { fromEpoch, feeBps (0..10000), factor }");
+    parameters = { fromEpoch: safeInt(p.fromEpoch, "parameters.fromEpoch", 1), feeBps: p.feeBps as number, factor: p.factor as string };
+  }
   need(Array.isArray(doc.blocks) && doc.blocks.length > 0, "blocks must be a non-empty array");
   const blocks = (doc.blocks as unknown[]).map((b, i) => parseBlock(b, i));
   need(isObject(doc.shareLog) && typeof doc.shareLog.file === "string" && HEX32.test(String(doc.shareLog.digest)), "shareLog must be { file, hash, digest, lines }");
@@ -209,12 +279,17 @@ export function parseEpochFile(bytes: Buffer | string): EpochFile {
   return {
     format: EPOCH_FILE_FORMAT,
     version: EPOCH_FILE_VERSION,
-    chain: { pow: doc.chain.pow as string, evmChainId: doc.chain.evmChainId as number },
+    chain: {
+      pow: doc.chain.pow as string,
+      evmChainId: doc.chain.evmChainId as number,
+      ...(doc.chain.payoutScript !== undefined ? { payoutScript: doc.chain.payoutScript as string } : {}),
+    },
     contract: doc.contract as string,
     epoch,
     previous,
     pplns: { factor: doc.pplns.factor as string, unitsPerDifficulty: doc.pplns.unitsPerDifficulty as string, rounding: String(doc.pplns.rounding) },
     fee: { bps: doc.fee.bps as number, address: (doc.fee.address as string | null) ?? null },
+    ...(parameters ? { parameters } : {}),
     blocks,
     shareLog: { file: doc.shareLog.file as string, hash: "keccak256", digest: doc.shareLog.digest as Hex, lines: doc.shareLog.lines as number },
     reward: doc.reward as string,
@@ -248,9 +323,21 @@ function parseBlock(b: unknown, i: number): EpochBlock {
       lastShareId: safeInt(w.lastShareId, `blocks[${i}].window.lastShareId`, 1),
       shareCount: safeInt(w.shareCount, `blocks[${i}].window.shareCount`, 1),
       firstShareCredit: uintString(w.firstShareCredit, `blocks[${i}].window.firstShareCredit`),
+      ...(w.gaps !== undefined ? { gaps: parseGaps(w.gaps, i) } : {}),
     },
     fee: uintString(b.fee, `blocks[${i}].fee`),
   };
+}
+
+function parseGaps(v: unknown, i: number): EpochWindowGap[] {
+  need(Array.isArray(v), `blocks[${i}].window.gaps must be an array`);
+  return (v as unknown[]).map((g, j) => {
+    const where = `blocks[${i}].window.gaps[${j}]`;
+    need(isObject(g) && typeof g.reason === "string" && g.reason.length > 0, `${where} must be { from, to, reason }`);
+    const from = safeInt(g.from, `${where}.from`, 1);
+    const to = safeInt(g.to, `${where}.to`, from);
+    return { from, to, reason: g.reason as string };
+  });
 }
 
 /** File names inside the data directory's epochs/ folder. */

@@ -10,3 +10,4 @@ export * from "./verify";
 export * from "./audit";
 export * from "./digest";
 export { loadEpochTree } from "./tree";
+export * from "./sharecheck";

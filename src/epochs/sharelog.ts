@@ -125,7 +125,19 @@ export class ShareLogFormatError extends Error {
 
 const UINT = /^(0|[1-9]\d{0,77})$/;
 
-function parseEntry(line: string, lineNo: number): ShareLogEntry {
+/** The keys of a share-log line, in the order shareLogLine writes them. */
+export const SHARE_LOG_FIELDS = ["block", "id", "credited", "address", "worker", "difficulty", "jobId", "height", "prevhash", "coinb1", "coinb2", "extranonce1", "extranonce2", "merkleBranch", "version", "nbits", "ntime", "nonce", "hash", "isBlock", "time"] as const;
+const KNOWN_FIELDS = new Set<string>(SHARE_LOG_FIELDS);
+
+/**
+ * Parses one share-log line (`lineNo` for messages); throws ShareLogFormatError naming the field.
+ * `onUnknownField` is called with every key the format does not define.
+ */
+export function parseShareLogEntry(line: string, lineNo: number, onUnknownField?: (field: string) => void): ShareLogEntry {
+  return parseEntry(line, lineNo, onUnknownField);
+}
+
+function parseEntry(line: string, lineNo: number, onUnknownField?: (field: string) => void): ShareLogEntry {
   let v: Record<string, unknown>;
   try {
     v = JSON.parse(line) as Record<string, unknown>;
@@ -136,6 +148,7 @@ function parseEntry(line: string, lineNo: number): ShareLogEntry {
     throw new ShareLogFormatError(`share log line ${lineNo}: ${what}`);
   };
   if (v === null || typeof v !== "object" || Array.isArray(v)) bad("must be an object");
+  if (onUnknownField) for (const k of Object.keys(v)) if (!KNOWN_FIELDS.has(k)) onUnknownField(k);
   if (!Number.isSafeInteger(v.block) || (v.block as number) < 0) bad("block must be an index");
   if (!Number.isSafeInteger(v.id) || (v.id as number) < 1) bad("id must be a positive integer");
   if (typeof v.credited !== "string" || !UINT.test(v.credited)) bad("credited must be a decimal integer string");
@@ -169,6 +182,11 @@ function parseEntry(line: string, lineNo: number): ShareLogEntry {
     isBlock: v.isBlock as boolean,
     time: v.time as number,
   };
+}
+
+/** Parses the header line of a share log; throws ShareLogFormatError. */
+export function parseShareLogHeader(line: string | undefined): ShareLogHeader {
+  return parseHeader(line);
 }
 
 function parseHeader(line: string | undefined): ShareLogHeader {

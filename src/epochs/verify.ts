@@ -6,7 +6,8 @@
  */
 import { PayoutTree } from "../merkle";
 import { WindowAccumulator, parseFactor, splitReward, windowUnitsForBits } from "../pplns";
-import { UNITS_PER_DIFFICULTY, parseDifficulty, partsToUnits } from "../shares/difficulty";
+import { UNITS_PER_DIFFICULTY, partsToUnits, unitsToParts } from "../shares/difficulty";
+import { CommitmentReader } from "./sharecheck";
 import type { EpochFile } from "./format";
 import type { ShareLogEntry } from "./sharelog";
 
@@ -96,6 +97,7 @@ export class AllocationRecomputer {
   private current = -1;
   private cols: BlockColumns = emptyColumns();
   private readonly seen = new Set<number>();
+  private readonly commitments = new CommitmentReader();
   entries = 0;
 
   constructor(private readonly file: EpochFile) {
@@ -120,10 +122,22 @@ export class AllocationRecomputer {
       this.current = e.block;
     }
     const c = this.cols;
-    if (c.ids.length > 0 && e.id <= c.ids[c.ids.length - 1]) this.finding(`block ${e.block}: share ids not ascending at ${e.id}`);
+    if (c.ids.length > 0 && e.id <= c.ids[c.ids.length - 1]) {
+      this.finding(e.id === c.ids[c.ids.length - 1] ? `block ${e.block}: share ${e.id} is listed twice in the window (one header, one credit)` : `block ${e.block}: share ids not ascending at ${e.id}`);
+      return; // not counted: the window is recomputed from the lines in order
+    }
+    // The weight is the difficulty the share's coinbase commits to, never the log's field.
+    const committed = this.commitments.read(e.coinb1);
+    if (typeof committed === "string") {
+      this.finding(`share ${e.id}: ${committed}: it carries no weight`);
+      return;
+    }
+    if (e.difficulty !== committed.difficulty) {
+      this.finding(`share ${e.id}: credited difficulty ${e.difficulty} differs from the difficulty ${committed.difficulty} its coinbase commits to`);
+    }
     let parts;
     try {
-      parts = parseDifficulty(e.difficulty);
+      parts = unitsToParts(committed.units);
     } catch (err) {
       this.finding(`share ${e.id}: ${(err as Error).message}`);
       return;

@@ -8,6 +8,10 @@ import { payoutPoolAbi } from "../evm/payoutPoolAbi";
 import { loadEpochTree } from "../epochs/tree";
 import type { PayoutTree } from "../merkle";
 import type { ShareStore } from "../shares/types";
+import { AsideRegistry, type AsideEntry, type AsideOptions } from "./aside";
+import { simulate } from "./simulate";
+
+export type { AsideEntry } from "./aside";
 
 export type PayoutLogger = ServiceLogger;
 
@@ -24,6 +28,14 @@ export interface PayoutServiceOptions {
   logger: PayoutLogger;
   /** First retry delay after a failed batch (doubles up to 5 min). */
   retryBaseMs?: number;
+  /**
+   * An account whose claim alone is estimated above this much gas is set aside like a failing one
+   * (default 250 000: a first claim at depth 20 costs ~75 000; claimMany caps a native transfer at
+   * 50 000 gas, so only an ERC-20 with costly transfer hooks gets there).
+   */
+  maxGasPerAccount?: number;
+  /** Retry delays of set-aside accounts (default 1 h doubling to 24 h). */
+  aside?: AsideOptions;
 }
 
 export interface PayoutBatch {
@@ -45,6 +57,7 @@ const FILL = 0.97;
 /** Concurrent `claimed(account)` reads. */
 const READ_CONCURRENCY = 32;
 const MAX_RETRY_MS = 300_000;
+const DEFAULT_MAX_GAS_PER_ACCOUNT = 250_000;
 
 /** The claim errors, so that a failed estimate or call names its reason (Paused, NothingToClaim, ...). */
 const claimErrorsAbi = parseAbi([
@@ -55,6 +68,10 @@ const claimErrorsAbi = parseAbi([
   "error LengthMismatch()",
   "error ReentrancyGuardReentrantCall()",
   "error SafeERC20FailedOperation(address token)",
+  // Common token errors, so that a set-aside account's reason is readable.
+  "error Blacklisted(address account)",
+  "error ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed)",
+  "error ERC20InvalidReceiver(address receiver)",
 ]);
 const claimAbi = [...payoutPoolAbi, ...claimErrorsAbi];
 
@@ -68,7 +85,11 @@ interface Due {
 /**
  * Automatic relayed payouts: after a root becomes active, pays every account whose claimable amount
  * reaches the threshold with claimMany, the operator's key paying the gas; the contract pays each
- * account itself. What is claimable is read from the chain right before each batch is estimated and
+ * account itself. Every batch is simulated (`eth_estimateGas`) before it is sent; a batch that would
+ * revert is bisected until the accounts that fail alone are found, and those are set aside with
+ * their reason (AsideRegistry: API, miner page, `pool_payout_accounts_aside`) and retried alone
+ * later, so one unpayable account never blocks the others. An account whose lone claim costs more
+ * than `maxGasPerAccount` is set aside the same way. What is claimable is read from the chain right before each batch is estimated and
  * sent (an account that claimed by itself meanwhile is left out, so it cannot revert the batch), and
  * batches that a crash left without an outcome in payouts.jsonl are settled first: a restart in the
  * middle of a run sends nothing twice, and the contract refuses to pay past a cumulative amount in
@@ -90,10 +111,23 @@ export class PayoutService extends EventEmitter {
    * read: each run reads only accounts whose amount changed or that were not paid yet.
    */
   private readonly claimedAtLeast = new Map<string, bigint>();
+  private readonly aside: AsideRegistry;
+  private asideTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: PayoutServiceOptions) {
     super();
     this.file = path.join(opts.dataDir, "payouts.jsonl");
+    this.aside = new AsideRegistry(opts.dataDir, opts.aside);
+  }
+
+  /** Accounts set aside (unpayable for now), most recent first. */
+  asideList(): AsideEntry[] {
+    return this.aside.list();
+  }
+
+  /** The set-aside record of `account`, if any. */
+  asideFor(account: string): AsideEntry | undefined {
+    return this.aside.get(account);
   }
 
   get enabled(): boolean {
@@ -102,6 +136,7 @@ export class PayoutService extends EventEmitter {
 
   /** Loads the payout history (the latest line per transaction wins). */
   async open(): Promise<void> {
+    this.aside.load();
     if (!fs.existsSync(this.file)) return;
     const byTx = new Map<string, PayoutBatch>();
     for (const line of fs.readFileSync(this.file, "utf8").split("\n")) {
@@ -125,6 +160,7 @@ export class PayoutService extends EventEmitter {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.asideTimer);
     await this.running;
   }
 
@@ -162,12 +198,22 @@ export class PayoutService extends EventEmitter {
       })
       .finally(() => {
         this.running = undefined;
+        this.scheduleAsideRetry();
         // After a failure the retry timer runs the next attempt (keeping the backoff).
         if (this.again && !this.stopped && !failed) {
           this.again = false;
           this.trigger();
         }
       });
+  }
+
+  /** Runs again when the earliest set-aside account is due for its retry. */
+  private scheduleAsideRetry(): void {
+    clearTimeout(this.asideTimer);
+    const at = this.aside.nextRetryAt();
+    if (at === undefined || this.stopped || !this.enabled) return;
+    this.asideTimer = setTimeout(() => this.trigger(), Math.max(0, Math.min(at - Date.now(), 2 ** 31 - 1)) + 10);
+    this.asideTimer.unref?.();
   }
 
   /** Waits for the current run (tests). */
@@ -198,19 +244,35 @@ export class PayoutService extends EventEmitter {
     }
     const claimed = await this.readClaimed(candidates.map((i) => tree.accountAt(i)));
     const due: Due[] = [];
+    const now = Date.now();
     candidates.forEach((index, k) => {
       const cumulative = tree.cumulativeAt(index);
       const amount = cumulative - claimed[k];
-      if (amount > 0n && amount >= threshold) due.push({ index, account: getAddress(tree.accountAt(index)), cumulative, amount });
+      const account = getAddress(tree.accountAt(index));
+      if (amount > 0n && amount >= threshold) {
+        if (!this.aside.held(account, now)) due.push({ index, account, cumulative, amount });
+      } else if (this.aside.clear(account)) {
+        this.emit("aside", account); // it claimed by itself: nothing is due any more
+      }
     });
     if (due.length === 0) return;
     const maxGas = await this.batchGasLimit();
+    const maxGasPerAccount = this.opts.maxGasPerAccount ?? DEFAULT_MAX_GAS_PER_ACCOUNT;
     this.opts.logger.info({ epoch, accounts: due.length, maxGasPerBatch: maxGas }, "automatic payouts due");
 
+    // Windows still to try, first first: set-aside accounts due for a retry go alone, ahead of the rest;
+    // a window that would revert is replaced by its two halves, one too large by smaller pieces.
+    const queue: Due[][] = due.filter((d) => this.aside.get(d.account)).map((d) => [d]);
+    const rest = due.filter((d) => !this.aside.get(d.account));
+    let cursor = 0;
     let size = Math.max(1, Math.floor(maxGas / GAS_PER_CLAIM_ESTIMATE));
-    for (let start = 0; start < due.length; ) {
+    let grown = 0;
+    for (;;) {
+      const fromRest = queue.length === 0;
+      const window = queue.shift() ?? rest.slice(cursor, (cursor = Math.min(rest.length, cursor + size)));
+      if (window.length === 0) break;
       if (this.stopped) {
-        this.opts.logger.info({ epoch, left: due.length - start }, "payout run stopped; the rest is paid on the next run");
+        this.opts.logger.info({ epoch }, "payout run stopped; the rest is paid on the next run");
         return;
       }
       // Right before each batch: the same root still active, claims not paused.
@@ -222,46 +284,59 @@ export class PayoutService extends EventEmitter {
       }
       await this.checkNotPaused();
 
-      let take = Math.min(size, due.length - start);
-      const fresh = new Map<number, bigint>(); // due index -> claimed read in this batch
-      for (let attempt = 0; ; attempt++) {
-        const window = due.slice(start, start + take);
-        const unread = window.filter((d) => !fresh.has(d.index));
-        const reads = await this.readClaimed(unread.map((d) => d.account));
-        unread.forEach((d, k) => fresh.set(d.index, reads[k]));
-        // Accounts that claimed (or were paid) meanwhile are left out: one of them would revert the whole batch.
-        const batch = window
-          .map((d) => ({ ...d, amount: d.cumulative - fresh.get(d.index)! }))
-          .filter((d) => d.amount > 0n && d.amount >= threshold);
-        if (batch.length === 0) {
-          start += window.length;
-          break;
+      // Accounts that claimed (or were paid) meanwhile are left out (the contract would skip them anyway).
+      const reads = await this.readClaimed(window.map((d) => d.account));
+      const batch = window.map((d, k) => ({ ...d, amount: d.cumulative - reads[k] })).filter((d) => d.amount > 0n && d.amount >= threshold);
+      if (batch.length === 0) continue;
+      const args = this.claimArgs(tree, batch);
+      const sim = await simulate(() =>
+        this.opts.evm.publicClient.estimateContractGas({ address: this.opts.contract, abi: claimAbi, functionName: "claimMany", args, account: this.opts.evm.account! }),
+      );
+      if (!sim.ok) {
+        if (batch.length === 1) {
+          this.setAside(epoch, batch[0], sim.reason);
+        } else {
+          const half = Math.ceil(batch.length / 2);
+          queue.unshift(batch.slice(0, half), batch.slice(half));
+          this.opts.logger.info({ epoch, accounts: batch.length, reason: sim.reason }, "a payout batch would revert: bisecting it to find the failing accounts");
         }
-        const args = this.claimArgs(tree, batch);
-        const gas = await this.opts.evm.publicClient.estimateContractGas({
-          address: this.opts.contract,
-          abi: claimAbi,
-          functionName: "claimMany",
-          args,
-          account: this.opts.evm.account!,
-        });
-        if (gas > BigInt(maxGas) && window.length > 1) {
-          take = Math.max(1, Math.min(window.length - 1, Math.floor((window.length * maxGas * FILL) / Number(gas))));
-          continue;
-        }
-        const perAccount = Number(gas) / batch.length;
-        const room = Math.max(1, Math.floor((maxGas * FILL) / perAccount));
-        if (attempt < 3 && batch.length === window.length && room > window.length * 1.1 && start + window.length < due.length) {
-          take = Math.min(room, due.length - start); // the first guess was small: fill the batch
-          continue;
-        }
-        size = room;
-        if (gas > BigInt(maxGas)) this.opts.logger.warn({ account: batch[0].account, gas: gas.toString(), maxGas }, "a single claim exceeds the batch gas limit; sent alone");
-        await this.send(epoch, batch, args, gas, maxGas);
-        start += window.length;
-        break;
+        continue;
       }
+      const gas = sim.gas;
+      if (batch.length === 1 && gas > BigInt(Math.min(maxGasPerAccount, maxGas))) {
+        this.setAside(epoch, batch[0], `gas ${gas} > ${Math.min(maxGasPerAccount, maxGas)} for one account`);
+        continue;
+      }
+      if (batch.length > 1 && gas > BigInt(maxGas)) {
+        const take = Math.max(1, Math.min(batch.length - 1, Math.floor((batch.length * maxGas * FILL) / Number(gas))));
+        const pieces: Due[][] = [];
+        for (let i = 0; i < batch.length; i += take) pieces.push(batch.slice(i, i + take));
+        queue.unshift(...pieces);
+        size = take;
+        continue;
+      }
+      if (batch.length > 1 && gas > BigInt(batch.length * maxGasPerAccount)) {
+        const half = Math.ceil(batch.length / 2);
+        queue.unshift(batch.slice(0, half), batch.slice(half));
+        continue;
+      }
+      const room = Math.max(1, Math.floor((maxGas * FILL) / (Number(gas) / batch.length)));
+      if (fromRest && grown < 3 && batch.length === window.length && room > window.length * 1.1 && cursor < rest.length) {
+        grown++;
+        cursor -= window.length; // the first guess was small: fill the batch
+        size = room;
+        continue;
+      }
+      if (fromRest) size = room;
+      await this.send(epoch, batch, args, gas, maxGas);
     }
+  }
+
+  /** Sets `d` aside with `reason` (logged, persisted, reported through the "aside" event). */
+  private setAside(epoch: number, d: Due, reason: string): void {
+    const entry = this.aside.setAside(d.account, epoch, d.amount, reason, Date.now());
+    this.opts.logger.warn({ account: d.account, epoch, reason, attempts: entry.attempts, retryAt: new Date(entry.nextRetryAt).toISOString() }, "payout account set aside: its claim fails on its own; the others are paid");
+    this.emit("aside", d.account);
   }
 
   private claimArgs(tree: PayoutTree, batch: Due[]): readonly [Address[], bigint[], Hex[][]] {
@@ -366,7 +441,12 @@ export class PayoutService extends EventEmitter {
     const done: PayoutBatch = { ...entry, status: receipt.status === "success" ? "confirmed" : "failed", gasUsed: receipt.gasUsed.toString() };
     if (done.status === "failed") done.error = "reverted";
     this.append(done);
-    if (done.status === "confirmed") for (const b of batch) this.remember(b.account, b.cumulative);
+    if (done.status === "confirmed") {
+      for (const b of batch) {
+        this.remember(b.account, b.cumulative);
+        if (this.aside.clear(b.account)) this.emit("aside", b.account);
+      }
+    }
     this.emit("batch", done);
     if (done.status === "failed") throw new Error(`claimMany ${txHash} reverted`);
     this.opts.logger.info({ tx: txHash, epoch, accounts: batch.length, gasUsed: done.gasUsed }, "automatic payout sent");

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { EventEmitter } from "node:events";
 import pino, { type Logger } from "pino";
+import { errorText } from "../log";
 import { zeroAddress, type Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { buildApi } from "../api/server";
@@ -9,14 +10,22 @@ import { HashrateTracker } from "../api/hashrate";
 import { PoolMetrics } from "../api/metrics";
 import { createTemplateSource, EmbeddedChain, type TemplateSource } from "../chain";
 import { Committer } from "../committer";
-import { loadConfig, type PoolConfig } from "../config";
-import { connectEvm, hardhatDevKey, type EvmClients } from "../evm/clients";
+import { ConfigError, loadConfig, type PoolConfig } from "../config";
+import { hardhatDevKey, type EvmClients } from "../evm/clients";
+import { readAsset, toUnits, unitsFor, type AssetInfo } from "../evm/asset";
+import { readDeploymentRecord } from "../evm/deploymentRecord";
+import { checkOperator, checkPayoutPool, connectChecked } from "../evm/preflight";
+import { deployTestBtc } from "../evm/testToken";
+import { prettyDestination, wantsPretty } from "../log";
+import { bindStore, checkEpochFiles } from "../shares/binding";
 import { deployPayoutPool } from "../evm/deploy";
 import { startEmbeddedEvm, type EmbeddedEvm } from "../evm/embedded";
 import { EpochBuilder } from "../epochs/builder";
 import { bitsToDifficulty } from "../pow";
 import { openShareStore, type ShareStore } from "../shares";
 import { StratumServer } from "../stratum/server";
+import { DEFAULT_STRATUM_CONFIG } from "../stratum/config";
+import { reconcileEmbeddedChain } from "./reconcile";
 import { windowReader } from "./window";
 import { PayoutService } from "../payouts";
 
@@ -29,6 +38,8 @@ export interface RunningPool {
   rpcUrl: string;
   chainId: number;
   contract: Address;
+  /** What the contract pays in (read from the chain at start). */
+  asset: AssetInfo;
   store: ShareStore;
   source: TemplateSource;
   stratum: StratumServer;
@@ -56,7 +67,7 @@ export interface StartPoolOptions {
  */
 export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPool> {
   const config = loadConfig({ file: opts.configFile, env: opts.env, overrides: opts.overrides });
-  const logger = opts.logger ?? pino({ level: process.env.POOL_LOG_LEVEL ?? "info" });
+  const logger = opts.logger ?? (wantsPretty(config.log.format) ? pino({ level: config.log.level }, prettyDestination()) : pino({ level: config.log.level }));
   fs.mkdirSync(config.dataDir, { recursive: true });
   const cleanups: Array<() => Promise<unknown>> = [];
   const stopAll = async () => {
@@ -69,18 +80,51 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
     let rpcUrl = config.evm.rpcUrl;
     let operatorKey = config.evm.operatorKey;
     if (!rpcUrl) {
-      embeddedEvm = await startEmbeddedEvm({ host: config.evm.embeddedHost, port: config.evm.embeddedPort });
+      embeddedEvm = await startEmbeddedEvm({
+        host: config.evm.embeddedHost,
+        port: config.evm.embeddedPort,
+        ...(config.evm.embeddedState === "persistent" ? { stateDir: path.join(config.dataDir, "evm") } : {}),
+        log: (msg) => logger.warn({ part: "evm" }, msg),
+      });
       cleanups.push(() => embeddedEvm!.close());
       rpcUrl = embeddedEvm.rpcUrl;
       operatorKey ??= hardhatDevKey(0);
     }
-    const evm = await connectEvm(rpcUrl, operatorKey);
+    const evm = await connectChecked(rpcUrl, operatorKey);
+    const chainId = await evm.publicClient.getChainId();
     let contract = config.evm.contract;
+    if (config.evm.deployment) {
+      const record = readDeploymentRecord(config.evm.deployment);
+      if (record.chainId !== chainId) throw new ConfigError("evm.deployment", `${config.evm.deployment} is for chain ${record.chainId}, but evm.rpcUrl ${rpcUrl} is chain ${chainId}`);
+      contract = record.address;
+      if (config.evm.token !== undefined && (record.token ?? zeroAddress) !== config.evm.token) {
+        throw new ConfigError("evm.token", `is ${config.evm.token}, but ${config.evm.deployment} pays in ${record.token ?? "the native coin"}`);
+      }
+    }
+    // The embedded EVM keeps its state (anvil): the contracts of the previous run are still there.
+    const embeddedRecord = embeddedEvm ? path.join(config.dataDir, "evm", "deployment.json") : undefined;
+    if (!contract && embeddedRecord && embeddedEvm!.kind === "anvil" && fs.existsSync(embeddedRecord)) {
+      const record = readDeploymentRecord(embeddedRecord);
+      const code = await evm.publicClient.getCode({ address: record.address });
+      if (record.chainId === chainId && code && code !== "0x" && (config.evm.token === undefined || (record.token ?? zeroAddress) === config.evm.token)) {
+        contract = record.address;
+        logger.info({ contract, token: record.token }, "PayoutPool of the previous run found on the embedded EVM");
+      } else {
+        logger.warn({ record: embeddedRecord }, "the embedded EVM's deployment record does not match its chain: deploying anew");
+      }
+    }
     if (!contract) {
       const operator = evm.account!.address;
       const guardian = privateKeyToAccount(hardhatDevKey(1)).address;
+      // The embedded default pays in an 8-decimal test BTC, so amounts read in BTC units
+      // (evm.token "native" keeps the chain's coin).
+      let token = config.evm.token;
+      if (token === undefined) {
+        token = (await deployTestBtc(evm)).address;
+        logger.info({ token }, "TestBTC (tBTC, 8 decimals, no value) deployed on the embedded EVM");
+      }
       const deployed = await deployPayoutPool(evm, {
-        token: config.evm.token ?? zeroAddress,
+        token,
         admin: operator,
         operator,
         guardian,
@@ -89,9 +133,32 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       });
       contract = deployed.address;
       logger.info({ contract, tx: deployed.txHash }, "PayoutPool deployed on the embedded EVM");
+      if (embeddedRecord) {
+        const receipt = await evm.publicClient.getTransactionReceipt({ hash: deployed.txHash });
+        fs.mkdirSync(path.dirname(embeddedRecord), { recursive: true });
+        fs.writeFileSync(
+          embeddedRecord,
+          JSON.stringify({ network: "embedded", chainId, address: contract, token: token === zeroAddress ? null : token, admin: operator, operator, guardian, challengeWindow: config.evm.challengeWindow, maxPause: config.evm.maxPause, deployTx: deployed.txHash, blockNumber: Number(receipt.blockNumber) }, null, 2) + "\n",
+        );
+        await embeddedEvm!.saveState();
+      }
     }
+    // What the contract is, pays in and waits: read from the chain, never taken from the configuration.
+    const facts = await checkPayoutPool(evm.publicClient, contract, config.evm.deployment ? "evm.deployment" : "evm.contract");
+    if (config.evm.token !== undefined && facts.token !== config.evm.token) {
+      throw new ConfigError("evm.token", `is ${config.evm.token === zeroAddress ? "native" : config.evm.token}, but the contract ${contract} pays in ${facts.token === zeroAddress ? "the native coin" : facts.token}`);
+    }
+    const assetRead = await readAsset(evm.publicClient, facts.token, config.evm.token !== undefined ? "evm.token" : "evm.contract", evm.chain.nativeCurrency.symbol);
+    const units = unitsFor(assetRead, config.evm.unitsPerSatoshi);
+    if (units.warning) logger.warn({ setting: "evm.unitsPerSatoshi" }, units.warning);
+    const asset: AssetInfo = { ...assetRead, unitsPerSatoshi: units.unitsPerSatoshi.toString() };
+    const payoutThreshold = config.payouts.threshold === undefined ? undefined : toUnits("payouts.threshold", config.payouts.threshold, asset.decimals);
+    const operatorBalance = await checkOperator(evm.publicClient, contract, evm.account!.address);
 
     // --- proof-of-work side
+    if (config.chain.bitcoindCookie && !fs.existsSync(config.chain.bitcoindCookie)) {
+      throw new ConfigError("chain.bitcoindCookie", `${config.chain.bitcoindCookie} does not exist (is bitcoind running, with this -datadir?)`);
+    }
     const source = createTemplateSource({
       bitcoind: config.chain.bitcoindUrl
         ? { url: config.chain.bitcoindUrl, user: config.chain.bitcoindUser, password: config.chain.bitcoindPassword, cookieFile: config.chain.bitcoindCookie }
@@ -99,15 +166,22 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       embedded: { networkDifficulty: config.chain.networkDifficulty, syntheticTxs: config.chain.syntheticTxs, dataDir: config.dataDir },
       logger: logger.child({ part: "chain" }),
     });
-    await source.start();
+    try {
+      await source.start();
+    } catch (err) {
+      if (config.chain.bitcoindUrl) throw new ConfigError("chain.bitcoindUrl", `bitcoind at ${config.chain.bitcoindUrl} did not answer: ${errorText(err)}`);
+      throw err;
+    }
     cleanups.push(() => source.stop());
 
-    const store = await openShareStore(
-      config.store.postgresUrl
-        ? { kind: "postgres", connectionString: config.store.postgresUrl }
-        : { kind: "sqlite", dataDir: config.dataDir },
-    );
+    const store = await openStoreChecked(config);
     cleanups.push(() => store.close());
+    // The chain file and the store must agree on every block before anyone mines (issue 16).
+    if (source instanceof EmbeddedChain) await reconcileEmbeddedChain(source, store, logger.child({ part: "reconcile" }));
+    // The store and the epoch files belong to one deployment: never propose them to another (bug: a
+    // data dir of deployment A started against contract B proposed A's roots to B).
+    await bindStore(store, { chainId, contract }, config.store.postgresUrl ? redactUrl(config.store.postgresUrl) : path.join(config.dataDir, "shares.sqlite"));
+    checkEpochFiles(path.join(config.dataDir, "epochs"), { chainId, contract });
 
     const stratum = new StratumServer({
       source,
@@ -121,7 +195,15 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
         maxDifficulty: config.stratum.maxDifficulty,
         extranonce2Size: config.stratum.extranonce2Size,
         vardiff: { targetShareSeconds: config.stratum.targetShareSeconds },
+        maxConnections: config.stratum.maxConnections,
+        limits: {
+          ...config.stratum.limits,
+          // The connect burst follows the sustained rate (10 s worth).
+          connectBurstPerAddress: Math.max(1, Math.round(config.stratum.limits.connectsPerSecondPerAddress * 10)),
+        },
         ...(config.chain.payoutScript ? { payoutScript: config.chain.payoutScript } : {}),
+        // A miner paid to the contract itself would be paid to no one.
+        refusedAddresses: [contract],
       },
     });
     const stratumPort = await stratum.listen();
@@ -134,7 +216,7 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
     const hashrate = new HashrateTracker();
     const metrics = new PoolMetrics(() => {
       const s = stratum.stats();
-      return { connections: s.connections, accepted: s.accepted, rejected: s.rejected, blocks: s.blocks, hashrate: hashrate.rate(), miners: hashrate.activity().miners };
+      return { abuse: { bans: s.bans, addressBans: s.addressBans, droppedMessages: s.droppedMessages, refused: s.refused }, connections: s.connections, accepted: s.accepted, rejected: s.rejected, blocks: s.blocks, hashrate: hashrate.rate(), miners: hashrate.activity().miners };
     });
     stratum.on("share", (share) => {
       hashrate.record(share.address, share.worker, Number(share.difficulty), share.time);
@@ -142,7 +224,6 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
     });
     stratum.on("block", (block) => events.emit("update", { kind: "block", height: block.height, hash: block.hash }));
 
-    const chainId = await evm.publicClient.getChainId();
     const builder = new EpochBuilder({
       store,
       dataDir: config.dataDir,
@@ -153,6 +234,9 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       feeBps: config.pplns.feeBps,
       feeAddress: config.pplns.feeAddress ?? (config.pplns.feeBps > 0 ? evm.account?.address : undefined),
       confirmations: config.pplns.confirmations,
+      // Issue 12: what the auditor checks every share and block pays, and the published header chain.
+      payoutScript: (config.chain.payoutScript ?? DEFAULT_STRATUM_CONFIG.payoutScript).toLowerCase(),
+      ...(source instanceof EmbeddedChain ? { headerChain: () => source.headers() } : {}),
     });
     const committer = new Committer({
       store,
@@ -169,13 +253,14 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       logger: logger.child({ part: "committer" }),
       dataDir: config.dataDir,
       revokeEpoch: (n) => builder.revoke(n),
+      publishBaseUrl: config.publish?.baseUrl,
     });
     const payouts = new PayoutService({
       store,
       evm,
       contract,
       dataDir: config.dataDir,
-      threshold: config.payouts.threshold,
+      threshold: payoutThreshold,
       maxGasPerBatch: config.payouts.maxGasPerBatch,
       logger: logger.child({ part: "payouts" }),
     });
@@ -191,6 +276,11 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       events.emit("update", { kind: "payout", txHash: b.txHash });
       metrics.payoutsSent.inc({ status: b.status });
     });
+    metrics.payoutAccountsAside.set(payouts.asideList().length);
+    payouts.on("aside", (account: string) => {
+      metrics.payoutAccountsAside.set(payouts.asideList().length);
+      events.emit("update", { kind: "payout", account });
+    });
     committer.start();
     cleanups.push(() => committer.stop());
     payouts.start();
@@ -202,10 +292,22 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       evm,
       contract,
       hashrate,
-      publicConfig: { stratumUrl, rpcUrl, chainId, challengeWindow: config.evm.challengeWindow, powChain: source.kind, payoutThreshold: config.payouts.threshold?.toString() ?? null },
+      publicConfig: {
+        stratumUrl,
+        rpcUrl,
+        chainId,
+        // The contract's own values (bug: the configured window was reported for a deployed contract).
+        challengeWindow: facts.challengeWindow,
+        maxPause: facts.maxPause,
+        unitsPerSatoshi: asset.unitsPerSatoshi,
+        powChain: source.kind,
+        payoutThreshold: payoutThreshold?.toString() ?? null,
+        feeBps: config.pplns.feeBps,
+        pplnsFactor: String(config.pplns.factor),
+      },
       chainInfo: () => {
         const t = source.current();
-        return { height: t.height - 1, networkDifficulty: bitsToDifficulty(t.bits) };
+        return { height: t.height - 1, networkDifficulty: bitsToDifficulty(t.bits), blockReward: t.coinbaseValue.toString() };
       },
       shareCounters: () => {
         const s = stratum.stats();
@@ -213,9 +315,12 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       },
       windowFor: windowReader(store, source, config.pplns.factor),
       payouts: () => payouts.list(),
+      payoutsAside: () => payouts.asideList(),
       events,
       metrics,
       webDir: fs.existsSync(path.join(webDir, "index.html")) ? webDir : undefined,
+      epochsDir: path.join(config.dataDir, "epochs"),
+      ...(source instanceof EmbeddedChain ? { headerChain: () => source.headers() } : {}),
     });
     await api.listen({ host: config.api.host, port: config.api.port });
     cleanups.push(() => api.close());
@@ -223,7 +328,7 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
     const apiUrl = `http://${config.api.host}:${apiPort}`;
 
     const embedded = source instanceof EmbeddedChain;
-    logger.info({ stratumUrl, apiUrl, rpcUrl, chainId, contract, embedded }, "pool started");
+    logger.info({ stratumUrl, apiUrl, rpcUrl, chainId, contract, embedded, asset: `${asset.symbol} (${asset.decimals} decimals)`, challengeWindow: facts.challengeWindow, operatorBalance: operatorBalance.toString() }, "pool started");
     return {
       config,
       apiUrl,
@@ -233,6 +338,7 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       rpcUrl,
       chainId,
       contract,
+      asset,
       store,
       source,
       stratum,
@@ -246,5 +352,28 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
   } catch (err) {
     await stopAll();
     throw err;
+  }
+}
+
+/** Opens the configured store; a PostgreSQL that cannot be reached or has no such database names store.postgresUrl. */
+async function openStoreChecked(config: PoolConfig): Promise<ShareStore> {
+  if (!config.store.postgresUrl) return openShareStore({ kind: "sqlite", dataDir: config.dataDir });
+  try {
+    return await openShareStore({ kind: "postgres", connectionString: config.store.postgresUrl });
+  } catch (err) {
+    const why = errorText(err);
+    const hint = /does not exist/.test(why) ? " (create it first: createdb -h HOST -U USER NAME)" : /ECONNREFUSED|ENOTFOUND|timeout/i.test(why) ? " (is PostgreSQL running and listening there?)" : "";
+    throw new ConfigError("store.postgresUrl", `${redactUrl(config.store.postgresUrl)}: ${why}${hint}`);
+  }
+}
+
+/** A URL with its password replaced, for messages and logs. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(unparsable URL)";
   }
 }

@@ -38,6 +38,12 @@ export interface CoinbasePartsParams {
   height: number;
   /** The miner's EVM payout address, 0x + 40 hex (any case). */
   payoutAddress: string;
+  /**
+   * The share difficulty the job is sent with, in difficulty units (difficulty × 10^12, see
+   * shares/difficulty.ts), committed right after the address: the share target is
+   * DIFF1 × 10^12 / units (`unitsToTarget`).
+   */
+  shareDifficultyUnits: bigint;
   /** Optional short tag (e.g. "/pplns-pool/"), pushed after the address. */
   poolTag?: string;
   extranonce1Size: number;
@@ -55,11 +61,29 @@ function pushData(data: Buffer): Buffer {
   return Buffer.concat([Buffer.from([data.length]), data]);
 }
 
+/** Most bytes a committed share difficulty may take (units up to 2^128 - 1). */
+export const MAX_DIFFICULTY_COMMITMENT_BYTES = 16;
+
+/**
+ * The share-difficulty commitment: a push of the difficulty units (difficulty × 10^12) as a
+ * minimal little-endian unsigned integer of 1..16 bytes. Throws RangeError for 0 or ≥ 2^128.
+ */
+export function difficultyCommitmentPush(units: bigint): Buffer {
+  if (typeof units !== "bigint" || units <= 0n || units >= 1n << BigInt(8 * MAX_DIFFICULTY_COMMITMENT_BYTES)) {
+    throw new RangeError(`share difficulty units must be a bigint in 1..2^128-1, got ${String(units)}`);
+  }
+  const bytes: number[] = [];
+  for (let n = units; n > 0n; n >>= 8n) bytes.push(Number(n & 0xffn));
+  return Buffer.from([bytes.length, ...bytes]);
+}
+
 /**
  * Splits a coinbase transaction around the extranonces. scriptSig =
- * height push ‖ push(20-byte payout address) ‖ [push(pool tag)] ‖ push(extranonce1 ‖ extranonce2);
+ * height push (BIP34) ‖ push(20-byte payout address) ‖ push(share difficulty units, 1..16 bytes LE)
+ * ‖ [push(pool tag)] ‖ push(extranonce1 ‖ extranonce2);
  * coinb1 ends with that last push opcode, so extranonce1 starts right after it.
- * Serialization is non-witness (what Stratum hashes for the merkle root).
+ * Serialization is non-witness (what Stratum hashes for the merkle root). The layout is
+ * documented byte by byte in docs/accounting.md ("What a coinbase commits to").
  */
 export function buildCoinbaseParts(p: CoinbasePartsParams): { coinb1: string; coinb2: string } {
   if (typeof p.payoutAddress !== "string" || !ADDRESS_RE.test(p.payoutAddress)) {
@@ -74,8 +98,9 @@ export function buildCoinbaseParts(p: CoinbasePartsParams): { coinb1: string; co
 
   const heightPush = bip34HeightPush(p.height);
   const addressPush = pushData(Buffer.from(p.payoutAddress.slice(2), "hex"));
+  const difficultyPush = difficultyCommitmentPush(p.shareDifficultyUnits);
   const tagPush = p.poolTag ? pushData(Buffer.from(p.poolTag, "utf8")) : Buffer.alloc(0);
-  const scriptSigLength = heightPush.length + addressPush.length + tagPush.length + 1 + en1 + en2;
+  const scriptSigLength = heightPush.length + addressPush.length + difficultyPush.length + tagPush.length + 1 + en1 + en2;
   if (scriptSigLength < 2 || scriptSigLength > 100) {
     throw new RangeError(`coinbase scriptSig would be ${scriptSigLength} bytes (allowed 2..100); shorten the pool tag`);
   }
@@ -90,6 +115,7 @@ export function buildCoinbaseParts(p: CoinbasePartsParams): { coinb1: string; co
     encodeVarInt(scriptSigLength),
     heightPush,
     addressPush,
+    difficultyPush,
     tagPush,
     Buffer.from([en1 + en2]), // push opcode covering both extranonces
   ]);
@@ -129,14 +155,45 @@ function coinb1ScriptSig(coinb1: string): Buffer | undefined {
   }
 }
 
-/** The payout address committed in coinb1 (0x lower-case), or undefined if coinb1 has none. */
-export function coinbasePayoutAddress(coinb1: string): string | undefined {
+/** What coinb1 commits to: the BIP34 height, the payout address and the share difficulty. */
+export interface CoinbaseCommitments {
+  height: number;
+  /** 0x + 40 lower-case hex. */
+  address: string;
+  /** Share difficulty units (difficulty × 10^12), or undefined when coinb1 carries none. */
+  shareDifficultyUnits?: bigint;
+}
+
+/**
+ * Parses coinb1's scriptSig as buildCoinbaseParts lays it out; undefined when it does not start
+ * with a BIP34 height and a 20-byte address push. The difficulty is read when the push after the
+ * address is a 1..16-byte push of a minimal positive integer.
+ */
+export function coinbaseCommitments(coinb1: string): CoinbaseCommitments | undefined {
   const script = coinb1ScriptSig(coinb1);
   if (!script) return undefined;
   const h = readBip34Height(script);
   if (!h) return undefined;
   if (script.length < h.length + 21 || script[h.length] !== 0x14) return undefined;
-  return "0x" + script.subarray(h.length + 1, h.length + 21).toString("hex");
+  const address = "0x" + script.subarray(h.length + 1, h.length + 21).toString("hex");
+  const at = h.length + 21;
+  const n = script[at];
+  if (n === undefined || n < 1 || n > MAX_DIFFICULTY_COMMITMENT_BYTES || script.length < at + 1 + n || script[at + n] === 0) {
+    return { height: h.height, address };
+  }
+  let units = 0n;
+  for (let i = n; i >= 1; i--) units = (units << 8n) | BigInt(script[at + i]);
+  return { height: h.height, address, shareDifficultyUnits: units };
+}
+
+/** The payout address committed in coinb1 (0x lower-case), or undefined if coinb1 has none. */
+export function coinbasePayoutAddress(coinb1: string): string | undefined {
+  return coinbaseCommitments(coinb1)?.address;
+}
+
+/** The share difficulty units committed in coinb1, or undefined if coinb1 has none. */
+export function coinbaseShareDifficultyUnits(coinb1: string): bigint | undefined {
+  return coinbaseCommitments(coinb1)?.shareDifficultyUnits;
 }
 
 /** The BIP34 height committed in coinb1, or undefined. */

@@ -7,3 +7,4 @@ export * from "./coinbase";
 export * from "./merkle";
 export * from "./header";
 export * from "./block";
+export * from "./hashset";

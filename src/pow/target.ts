@@ -112,3 +112,30 @@ export function formatDifficulty(d: number, significantDigits = 6): string {
   else out = digits.slice(0, pointPos) + "." + digits.slice(pointPos);
   return out;
 }
+
+/** Difficulty units per difficulty (10^12): the exact integer form shares are credited in (shares/difficulty.ts). */
+export const DIFFICULTY_UNIT_SCALE = 10n ** 12n;
+
+/** Share target of a difficulty given in units (difficulty × 10^12): floor(DIFF1 × 10^12 / units). */
+export function unitsToTarget(units: bigint): bigint {
+  if (typeof units !== "bigint" || units <= 0n) throw new RangeError(`difficulty units must be a positive bigint, got ${String(units)}`);
+  const target = (DIFF1 * DIFFICULTY_UNIT_SCALE) / units;
+  if (target === 0n) throw new RangeError(`difficulty too high (target would be 0): ${units} units`);
+  return target > MAX_TARGET ? MAX_TARGET : target;
+}
+
+/**
+ * The highest share difficulty, in units, whose share target is still at or above `networkTarget`
+ * (so that every block is a share), rounded down to `significantDigits` significant digits:
+ * floor(DIFF1 × 10^12 / networkTarget), then truncated. At least 1 unit (10^-12 difficulty).
+ * Used to clamp every difficulty the pool sets to the network's (DESIGN: "No share difficulty
+ * above the network's").
+ */
+export function networkDifficultyUnits(networkTarget: bigint, significantDigits = 6): bigint {
+  if (typeof networkTarget !== "bigint" || networkTarget <= 0n) throw new RangeError("networkDifficultyUnits: target must be > 0");
+  const exact = (DIFF1 * DIFFICULTY_UNIT_SCALE) / networkTarget;
+  const digits = exact.toString().length;
+  const drop = digits > significantDigits ? 10n ** BigInt(digits - significantDigits) : 1n;
+  const units = (exact / drop) * drop;
+  return units > 0n ? units : 1n;
+}

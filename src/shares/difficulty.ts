@@ -83,3 +83,22 @@ export function unitsToDifficulty(units: bigint): string {
   if (frac === 0n) return whole.toString();
   return `${whole}.${frac.toString().padStart(DIFFICULTY_DECIMALS, "0").replace(/0+$/, "")}`;
 }
+
+const ANY_DECIMAL = /^(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d{1,3}))?$/;
+
+/**
+ * Units of a positive decimal difficulty in plain or exponent form ("0.001", "1e-5"), rounded
+ * down to whole units (12 decimals), at least 1 unit. What the Stratum server sends and credits:
+ * a difficulty with more decimals than the store holds is never sent. Throws DifficultyError on
+ * anything but a positive decimal.
+ */
+export function difficultyToUnitsFloor(text: string): bigint {
+  const m = typeof text === "string" && text.length <= 40 ? ANY_DECIMAL.exec(text) : null;
+  if (!m) throw new DifficultyError(`difficulty is not a positive decimal number: ${JSON.stringify(text)}`);
+  const digits = BigInt(m[1] + (m[2] ?? ""));
+  const shift = DIFFICULTY_DECIMALS - (m[2] ?? "").length + Number(m[3] ?? 0);
+  const units = shift >= 0 ? digits * 10n ** BigInt(shift) : digits / 10n ** BigInt(-shift);
+  if (digits === 0n) throw new DifficultyError("difficulty must be greater than zero");
+  if (units / UNITS_PER_DIFFICULTY > BigInt(MAX_DIFFICULTY_WHOLE)) throw new DifficultyError(`difficulty ${text} is too large`);
+  return units > 0n ? units : 1n;
+}

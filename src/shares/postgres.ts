@@ -508,6 +508,15 @@ export class PostgresShareStore implements ShareStore {
     return Number((await this.pool.query(`SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations`)).rows[0].v);
   }
 
+  async getMeta(key: string): Promise<string | undefined> {
+    return (await this.pool.query(`SELECT value FROM meta WHERE key = $1`, [key])).rows[0]?.value ?? undefined;
+  }
+
+  async setMetaOnce(key: string, value: string): Promise<string> {
+    await this.pool.query(`INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, [key, value]);
+    return (await this.getMeta(key))!;
+  }
+
   get commitStats(): { commits: number; items: number; commitMs: number } {
     return { commits: this.writer.commits, items: this.writer.items, commitMs: this.writer.commitMs };
   }

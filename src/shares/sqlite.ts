@@ -376,6 +376,15 @@ export class SqliteShareStore implements ShareStore {
     return currentVersion(this.db);
   }
 
+  async getMeta(key: string): Promise<string | undefined> {
+    return (this.db.prepare(`SELECT value FROM meta WHERE key = ?`).pluck().get(key) as string | undefined) ?? undefined;
+  }
+
+  async setMetaOnce(key: string, value: string): Promise<string> {
+    this.db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`).run(key, value);
+    return (await this.getMeta(key))!;
+  }
+
   /** Group-commit counters (transactions, items). */
   get commitStats(): { commits: number; items: number; commitMs: number } {
     return { commits: this.writer.commits, items: this.writer.items, commitMs: this.writer.commitMs };

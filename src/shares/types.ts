@@ -125,6 +125,10 @@ export interface ShareStore extends ShareSink {
 
   /** Schema version after migrations. */
   schemaVersion(): Promise<number>;
+  /** A value of the store's `meta` table (e.g. the deployment it is bound to: shares/binding.ts). */
+  getMeta(key: string): Promise<string | undefined>;
+  /** Sets a `meta` value only if the key is absent; resolves with the value now stored. */
+  setMetaOnce(key: string, value: string): Promise<string>;
   /** Flushes pending writes, then closes. */
   close(): Promise<void>;
 }

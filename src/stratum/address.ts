@@ -56,3 +56,21 @@ export function parseUsername(username: unknown): ParsedUsername {
 function clip(s: string): string {
   return s.length > 50 ? s.slice(0, 47) + "..." : s;
 }
+
+const ZERO_ADDRESS = "0x" + "0".repeat(40);
+
+/**
+ * Why a payout address can never be paid, or undefined when it can: the zero address (funds sent
+ * there are burnt), the EVM precompiles 0x01..0x11 (Ethereum's through Prague, whose calls do not
+ * keep a balance their owner could spend) and 0x100 (P256VERIFY, RIP-7212), and `refused` (the
+ * PayoutPool contract itself, which would pay itself). `address` is lower-case 0x hex.
+ */
+export function unpayableReason(address: string, refused: ReadonlySet<string>): string | undefined {
+  if (address === ZERO_ADDRESS) return "the zero address cannot be paid (funds sent there are burnt); use your own address";
+  if (address.startsWith("0x" + "0".repeat(37))) {
+    const n = parseInt(address.slice(39), 16);
+    if ((n >= 0x01 && n <= 0x11) || n === 0x100) return `${address} is an EVM precompile and cannot receive payouts; use your own address`;
+  }
+  if (refused.has(address)) return `${address} is the pool's own contract and cannot be paid; use your own address`;
+  return undefined;
+}

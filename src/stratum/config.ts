@@ -1,5 +1,6 @@
 import { difficultyToTarget } from "../pow";
-import { DEFAULT_BAN_SETTINGS, type BanSettings } from "./bans";
+import { checkBanSettings, DEFAULT_BAN_SETTINGS, type BanSettings } from "./bans";
+import { checkLimitSettings, DEFAULT_LIMIT_SETTINGS, type LimitSettings } from "./limits";
 import { DEFAULT_VARDIFF, type VardiffSettings } from "./vardiff";
 
 export interface StratumConfig {
@@ -13,8 +14,13 @@ export interface StratumConfig {
   minDifficulty: string;
   maxDifficulty: string;
   vardiff: VardiffSettings;
-  /** After a retarget, shares are judged at the lower of their job's and the current difficulty for this long. */
-  retargetGraceMs: number;
+  /**
+   * Accepted shares remembered per previous block for duplicate detection (header hashes, 32
+   * bytes of table each at worst); beyond it shares are refused (20) until the next block.
+   */
+  maxSharesPerBlock: number;
+  /** Payout addresses refused at authorize besides the built-in ones (e.g. the PayoutPool contract). */
+  refusedAddresses: string[];
   /** BIP310 mask the server allows miners to roll. */
   versionMask: number;
   poolTag: string;
@@ -38,7 +44,10 @@ export interface StratumConfig {
   maxWriteBufferBytes: number;
   /** Stop reading from a client while its unread output exceeds this. */
   pauseWriteBufferBytes: number;
+  /** Total connections (further reduced to keep `limits.fdReserve` descriptors free). */
   maxConnections: number;
+  /** Per-connection message budget, per-address connection caps, slow-client timeouts (see limits.ts). */
+  limits: LimitSettings;
   /** TCP keepalive probe delay for half-open connections. */
   keepAliveMs: number;
   /** Hash-rate estimate window. */
@@ -54,7 +63,8 @@ export const DEFAULT_STRATUM_CONFIG: StratumConfig = {
   minDifficulty: "0.0001",
   maxDifficulty: "1000000000",
   vardiff: DEFAULT_VARDIFF,
-  retargetGraceMs: 10_000,
+  maxSharesPerBlock: 8_000_000,
+  refusedAddresses: [],
   versionMask: 0x1fffe000,
   poolTag: "/pplns-pool/",
   payoutScript: "51",
@@ -69,13 +79,15 @@ export const DEFAULT_STRATUM_CONFIG: StratumConfig = {
   maxWriteBufferBytes: 1024 * 1024,
   pauseWriteBufferBytes: 64 * 1024,
   maxConnections: 100_000,
+  limits: DEFAULT_LIMIT_SETTINGS,
   keepAliveMs: 60_000,
   hashrateWindowSeconds: 600,
 };
 
-export type StratumConfigInput = Partial<Omit<StratumConfig, "vardiff" | "bans">> & {
+export type StratumConfigInput = Partial<Omit<StratumConfig, "vardiff" | "bans" | "limits">> & {
   vardiff?: Partial<VardiffSettings>;
   bans?: Partial<BanSettings>;
+  limits?: Partial<LimitSettings>;
 };
 
 const JSON_NUMBER_RE = /^(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
@@ -95,7 +107,14 @@ export function resolveConfig(input: StratumConfigInput = {}): StratumConfig {
     ...input,
     vardiff: { ...DEFAULT_VARDIFF, ...input.vardiff },
     bans: { ...DEFAULT_BAN_SETTINGS, ...input.bans },
+    limits: { ...DEFAULT_LIMIT_SETTINGS, ...input.limits },
   } as StratumConfig;
+  checkBanSettings(c.bans);
+  checkLimitSettings(c.limits);
+  if (!Number.isInteger(c.maxConnections) || c.maxConnections < 1) throw new RangeError("stratum.maxConnections must be a positive integer");
+  if (!(c.pauseWriteBufferBytes > 0) || !(c.maxWriteBufferBytes >= c.pauseWriteBufferBytes)) {
+    throw new RangeError("stratum.pauseWriteBufferBytes must be > 0 and at most maxWriteBufferBytes");
+  }
   checkDifficulty("startDifficulty", c.startDifficulty);
   checkDifficulty("minDifficulty", c.minDifficulty);
   checkDifficulty("maxDifficulty", c.maxDifficulty);
@@ -110,6 +129,10 @@ export function resolveConfig(input: StratumConfigInput = {}): StratumConfig {
   if (!/^(?:[0-9a-fA-F]{2})+$/.test(c.payoutScript)) throw new RangeError("stratum.payoutScript must be hex");
   if (c.vardiff.targetShareSeconds <= 0) throw new RangeError("stratum.vardiff.targetShareSeconds must be > 0");
   if (c.vardiff.maxFactor < 1) throw new RangeError("stratum.vardiff.maxFactor must be >= 1");
+  if (!Number.isSafeInteger(c.maxSharesPerBlock) || c.maxSharesPerBlock < 1) throw new RangeError("stratum.maxSharesPerBlock must be a positive integer");
+  if (!Array.isArray(c.refusedAddresses) || !c.refusedAddresses.every((a) => typeof a === "string" && /^0x[0-9a-fA-F]{40}$/.test(a))) {
+    throw new RangeError("stratum.refusedAddresses must be a list of 0x-prefixed 20-byte addresses");
+  }
   if ((c.versionMask >>> 0) !== c.versionMask) throw new RangeError("stratum.versionMask must be a 32-bit unsigned integer");
   return c;
 }

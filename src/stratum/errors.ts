@@ -21,6 +21,7 @@ export type RejectReason =
   | "low-difficulty"
   | "ntime-out-of-range"
   | "version-bits-outside-mask"
+  | "share-limit"
   | "internal";
 
 /** A refusal to send back as `error: [code, message, null]`. */

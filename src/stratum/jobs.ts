@@ -1,9 +1,11 @@
 import type { BlockTemplate } from "../chain/types";
+import { unitsToDifficulty } from "../shares/difficulty";
 import {
   bitsToTarget,
   buildCoinbaseParts,
   hexToBuffer,
   merkleBranch,
+  networkDifficultyUnits,
   prevhashForNotify,
   prevhashFromNotify,
   uint32ToHex,
@@ -28,6 +30,10 @@ export class TemplateWork {
   readonly nbits: string;
   readonly nbitsValue: number;
   readonly networkTarget: bigint;
+  /** The highest share difficulty this template's jobs may be sent (and credited) at: the network's, rounded down. */
+  readonly maxDifficultyUnits: bigint;
+  readonly maxDifficulty: string;
+  readonly maxDifficultyNumber: number;
   readonly hasWitnessCommitment: boolean;
   private readonly witnessCommitment?: Buffer;
   private readonly parts = new Map<string, CoinbaseParts>();
@@ -47,6 +53,9 @@ export class TemplateWork {
     this.nbits = template.bits.toLowerCase();
     this.nbitsValue = parseInt(this.nbits, 16) >>> 0;
     this.networkTarget = bitsToTarget(this.nbits);
+    this.maxDifficultyUnits = networkDifficultyUnits(this.networkTarget);
+    this.maxDifficulty = unitsToDifficulty(this.maxDifficultyUnits);
+    this.maxDifficultyNumber = Number(this.maxDifficulty);
     if (template.defaultWitnessCommitment) {
       this.witnessCommitment = hexToBuffer(template.defaultWitnessCommitment, "defaultWitnessCommitment");
       this.hasWitnessCommitment = true;
@@ -55,13 +64,17 @@ export class TemplateWork {
     }
   }
 
-  /** Coinbase halves committing to `address` (lower-case 0x), built once per template. */
-  partsFor(address: string): CoinbaseParts {
-    let p = this.parts.get(address);
+  /**
+   * Coinbase halves committing to `address` (lower-case 0x) and the share difficulty (units),
+   * built once per template and pair. `key` is the caller's cache key for the pair.
+   */
+  partsFor(address: string, difficultyUnits: bigint, key: string): CoinbaseParts {
+    let p = this.parts.get(key);
     if (p === undefined) {
       const { coinb1, coinb2 } = buildCoinbaseParts({
         height: this.template.height,
         payoutAddress: address,
+        shareDifficultyUnits: difficultyUnits,
         poolTag: this.opts.poolTag,
         extranonce1Size: this.opts.extranonce1Size,
         extranonce2Size: this.opts.extranonce2Size,
@@ -69,7 +82,7 @@ export class TemplateWork {
         witnessCommitment: this.witnessCommitment,
       });
       p = { coinb1, coinb2, coinb1Buf: Buffer.from(coinb1, "hex"), coinb2Buf: Buffer.from(coinb2, "hex") };
-      this.parts.set(address, p);
+      this.parts.set(key, p);
     }
     return p;
   }
@@ -93,7 +106,7 @@ export interface Work {
   readonly ntime: number;
   readonly ntimeHex: string;
   readonly clean: boolean;
-  /** Per-address notify middle part (prevhash…ntime), shared by every session of an address. */
+  /** Notify middle part (prevhash…ntime) per address and difficulty, shared by every session of the pair. */
   readonly notifyCache: Map<string, string>;
 }
 
@@ -113,8 +126,8 @@ export interface SessionJob {
   readonly id: string;
   readonly work: Work;
   readonly parts: CoinbaseParts;
+  /** The difficulty the job was sent with and its coinbase commits to (the credited difficulty). */
   readonly difficulty: string;
+  readonly difficultyUnits: bigint;
   readonly target: bigint;
-  /** Submissions seen for this job (duplicate detection), created on first submit. */
-  seen: Set<string> | null;
 }

@@ -27,7 +27,16 @@ export interface StratumStats {
   blocksSubmitFailed: number;
   sinkErrors: number;
   strikes: number;
+  /** Connections closed for abuse (strikes, invalid shares, message flood). */
   bans: number;
+  /** Source addresses refused for a while after repeated abuse. */
+  addressBans: number;
+  /** Messages dropped because their connection was over its message budget. */
+  droppedMessages: number;
+  /** New connections refused at accept, by reason (banned, too-many-connections, too-many-from-address, connect-rate). */
+  refused: Record<string, number>;
+  /** Total connection cap in force (maxConnections reduced for the descriptor reserve). */
+  connectionCap: number;
   disconnects: Record<string, number>;
   /** Estimated hashes per second per payout address over the rate window. */
   hashrate: Record<string, number>;
@@ -49,6 +58,10 @@ export class StratumMetrics {
   sinkErrors = 0;
   strikes = 0;
   bans = 0;
+  addressBans = 0;
+  droppedMessages = 0;
+  readonly refused: Record<string, number> = {};
+  connectionCap = 0;
   readonly disconnects: Record<string, number> = {};
   private readonly rates = new Map<string, RateBuckets>();
   private readonly bucketMs: number;
@@ -66,6 +79,10 @@ export class StratumMetrics {
 
   disconnect(reason: string): void {
     this.disconnects[reason] = (this.disconnects[reason] ?? 0) + 1;
+  }
+
+  refuse(reason: string): void {
+    this.refused[reason] = (this.refused[reason] ?? 0) + 1;
   }
 
   accept(address: string, difficulty: number, now: number): void {
@@ -125,6 +142,10 @@ export class StratumMetrics {
       sinkErrors: this.sinkErrors,
       strikes: this.strikes,
       bans: this.bans,
+      addressBans: this.addressBans,
+      droppedMessages: this.droppedMessages,
+      refused: { ...this.refused },
+      connectionCap: this.connectionCap,
       disconnects: { ...this.disconnects },
       hashrate,
       hashrateWindowSeconds: this.windowSeconds,

@@ -2,15 +2,18 @@ import { EventEmitter } from "node:events";
 import net from "node:net";
 import pino, { type Logger } from "pino";
 import type { BlockTemplate, SubmitResult, TemplateSource } from "../chain/types";
-import { difficultyToTarget, hashToDisplayHex, serializeBlock, sha256d } from "../pow";
-import { BanList } from "./bans";
+import { difficultyToTarget, HeaderHashSet, hashToDisplayHex, serializeBlock, sha256d } from "../pow";
+import { unpayableReason } from "./address";
+import { BanList, WindowCounter } from "./bans";
 import { resolveConfig, type StratumConfig, type StratumConfigInput } from "./config";
 import type { AcceptedShare, FoundBlock, ShareSink } from "./events";
+import { ErrorCode } from "./errors";
 import { ExtranonceAllocator } from "./extranonce";
-import { makeWork, TemplateWork, type SessionJob, type Work } from "./jobs";
+import { connectionCap, ConnectionLimiter, type AdmitRefusal } from "./limits";
+import { makeWork, TemplateWork, type Work } from "./jobs";
 import { StratumMetrics, type StratumStats } from "./metrics";
 import { errorLine, trueLine, type RpcId } from "./rpc";
-import { Session } from "./session";
+import { Session, type ResumableState } from "./session";
 
 export interface StratumServerOptions {
   source: TemplateSource;
@@ -21,6 +24,8 @@ export interface StratumServerOptions {
 
 const SESSION = Symbol("stratumSession");
 const BROADCAST_SLICE = 500;
+/** Closed sessions remembered for a resume (their jobs); the oldest is forgotten beyond. */
+const MAX_RESUMABLE = 10_000;
 type TaggedSocket = net.Socket & { [SESSION]?: Session };
 
 // Shared listeners (one function for all sockets instead of closures per connection).
@@ -47,6 +52,8 @@ export class StratumServer extends EventEmitter {
   readonly sink: ShareSink;
   readonly metrics: StratumMetrics;
   readonly bans: BanList;
+  /** Connections per source address and in total (limits.ts). */
+  readonly limiter: ConnectionLimiter;
   readonly extranonces: ExtranonceAllocator;
   readonly sessions = new Set<Session>();
   readonly startTarget: bigint;
@@ -56,6 +63,11 @@ export class StratumServer extends EventEmitter {
 
   work: Work | null = null;
   generation = 0;
+  /** Header hashes of the shares accepted on the current previous block (one header, one credit). */
+  duplicates: HeaderHashSet;
+  /** Closed sessions' jobs by subscription id, for a resume on the same block. */
+  private readonly resumable = new Map<string, ResumableState & { extranonce1: string }>();
+  private readonly refused: Set<string>;
   private lastWorkAt = 0;
   private jobCounter = 0;
   private broadcastToken = 0;
@@ -76,12 +88,15 @@ export class StratumServer extends EventEmitter {
     this.sink = opts.sink;
     this.metrics = new StratumMetrics(this.config.hashrateWindowSeconds);
     this.bans = new BanList(this.config.bans);
+    this.limiter = new ConnectionLimiter(this.config.limits, this.config.maxConnections);
     this.extranonces = new ExtranonceAllocator(this.config.extranonce1Size);
     this.startTarget = difficultyToTarget(this.config.startDifficulty);
     this.minDifficultyNumber = Number(this.config.minDifficulty);
     this.maxDifficultyNumber = Number(this.config.maxDifficulty);
     this.versionMask = this.config.versionMask >>> 0;
     this.payoutScript = Buffer.from(this.config.payoutScript, "hex");
+    this.duplicates = new HeaderHashSet({ maxEntries: this.config.maxSharesPerBlock });
+    this.refused = new Set(this.config.refusedAddresses.map((a) => a.toLowerCase()));
     this.tcp = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.tcp.on("error", (err) => this.log.error({ err }, "stratum listener error"));
   }
@@ -109,6 +124,12 @@ export class StratumServer extends EventEmitter {
       throw err;
     }
     this.listening = true;
+    // Keep limits.fdReserve descriptors free for the API, RPC, store and chain files.
+    this.limiter.cap = connectionCap(this.config.maxConnections, this.config.limits.fdReserve);
+    this.metrics.connectionCap = this.limiter.cap;
+    if (this.limiter.cap < this.config.maxConnections) {
+      this.log.info({ cap: this.limiter.cap, maxConnections: this.config.maxConnections, fdReserve: this.config.limits.fdReserve }, "stratum connection cap lowered to the file-descriptor limit");
+    }
     this.sweepTimer = setInterval(() => this.sweep(), this.config.sweepIntervalMs);
     this.sweepTimer.unref();
     this.log.info({ host: this.config.host, port: this.port }, "stratum listening");
@@ -156,19 +177,44 @@ export class StratumServer extends EventEmitter {
     for (const s of this.sessions) s.setVersionMask(this.versionMask);
   }
 
-  /** Clamps a formatted difficulty to the configured bounds, keeping the configured exact strings at the ends. */
+  /**
+   * Clamps a formatted difficulty to the configured bounds, keeping the configured exact strings at
+   * the ends, and then to the current network difficulty (which wins over the configured minimum):
+   * a miner told a difficulty above the network's would throw blocks away.
+   */
   clampDifficultyText(text: string): string {
     const n = Number(text);
-    if (n <= this.minDifficultyNumber) return this.config.minDifficulty;
-    if (n >= this.maxDifficultyNumber) return this.config.maxDifficulty;
-    return text;
+    let out = text;
+    if (n <= this.minDifficultyNumber) out = this.config.minDifficulty;
+    else if (n >= this.maxDifficultyNumber) out = this.config.maxDifficulty;
+    const tw = this.work?.tw;
+    if (tw !== undefined && Number(out) >= tw.maxDifficultyNumber) out = tw.maxDifficulty;
+    return out;
+  }
+
+  /** Why `address` (lower-case) cannot be a payout address, or undefined (see address.ts). */
+  unpayableReason(address: string): string | undefined {
+    return unpayableReason(address, this.refused);
+  }
+
+  /** The jobs of a closed session resumed by `subscriptionId` with the same extranonce1, if still current. */
+  takeResumable(subscriptionId: string, extranonce1: string): ResumableState | null {
+    const r = this.resumable.get(subscriptionId);
+    if (r === undefined) return null;
+    this.resumable.delete(subscriptionId);
+    return r.extranonce1 === extranonce1 && r.generation === this.generation ? r : null;
   }
 
   // --- work ----------------------------------------------------------------------------------
 
   private useTemplate(template: BlockTemplate, newBlock: boolean): void {
     try {
-      if (newBlock || this.work === null) this.generation++;
+      if (newBlock || this.work === null) {
+        this.generation++;
+        // Headers on the old previous block can never be accepted again: forget them.
+        this.duplicates = new HeaderHashSet({ maxEntries: this.config.maxSharesPerBlock });
+        this.resumable.clear();
+      }
       const tw = new TemplateWork(template, this.generation, {
         poolTag: this.config.poolTag,
         extranonce1Size: this.config.extranonce1Size,
@@ -206,14 +252,20 @@ export class StratumServer extends EventEmitter {
     const socket = raw as TaggedSocket;
     const ip = normalizeIp(socket.remoteAddress);
     socket.on("error", onSocketError);
-    if (this.closing || this.bans.isBanned(ip)) {
-      this.metrics.disconnect(this.closing ? "shutdown" : "banned");
+    if (this.closing) {
+      this.metrics.disconnect("shutdown");
       socket.destroy();
       return;
     }
-    if (this.sessions.size >= this.config.maxConnections) {
-      this.metrics.disconnect("too-many-connections");
-      socket.destroy();
+    const now = Date.now();
+    const ban = this.bans.banOf(ip, now);
+    if (ban !== null) {
+      this.refuseConnection(socket, "banned", `address refused for ${Math.ceil((ban.until - now) / 1000)} s after repeated abuse (${ban.reason})`);
+      return;
+    }
+    const refusal = this.limiter.admit(ip, now);
+    if (refusal !== null) {
+      this.refuseConnection(socket, refusal, this.refusalMessage(refusal));
       return;
     }
     socket.setKeepAlive(true, this.config.keepAliveMs);
@@ -222,13 +274,31 @@ export class StratumServer extends EventEmitter {
     socket.on("data", onSocketData);
     socket.on("close", onSocketClose);
     this.sessions.add(session);
+    session.admitted = true;
     this.metrics.connections++;
     this.metrics.totalConnections++;
     this.safeEmit("connection", session);
   }
 
+  /** Refuses a new connection: one Stratum error line saying why, then close (counted by reason). */
+  private refuseConnection(socket: net.Socket, reason: string, message: string): void {
+    this.metrics.refuse(reason);
+    this.metrics.disconnect(reason);
+    socket.end(errorLine(null, ErrorCode.OTHER, message));
+    socket.destroySoon();
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
+  private refusalMessage(r: AdmitRefusal): string {
+    const l = this.config.limits;
+    if (r === "too-many-connections") return `server full (${this.limiter.cap} connections); try again later`;
+    if (r === "too-many-from-address") return `too many connections from your address (limit ${l.maxConnectionsPerAddress})`;
+    return `too many new connections from your address (limit ${l.connectsPerSecondPerAddress}/s, burst ${l.connectBurstPerAddress})`;
+  }
+
   removeSession(s: Session): void {
     if (!this.sessions.delete(s)) return;
+    if (s.admitted) this.limiter.release(s.ip);
     if (!s.closed) {
       s.closed = true;
       this.metrics.disconnect("client-closed");
@@ -236,26 +306,55 @@ export class StratumServer extends EventEmitter {
     this.metrics.connections--;
     if (s.subscribed) this.metrics.subscribed--;
     if (s.authorized) this.metrics.authorized--;
-    if (s.extranonce1 !== null) this.extranonces.release(s.extranonce1, s.subscriptionId);
+    if (s.extranonce1 !== null) {
+      this.extranonces.release(s.extranonce1, s.subscriptionId);
+      this.keepResumable(s);
+    }
     s.jobs.clear();
     this.safeEmit("disconnect", s);
   }
 
+  private keepResumable(s: Session): void {
+    const state = s.subscriptionId !== null && s.generation === this.generation ? s.resumableState() : null;
+    if (state === null) return;
+    if (this.resumable.size >= MAX_RESUMABLE) {
+      const oldest = this.resumable.keys().next().value;
+      if (oldest !== undefined) this.resumable.delete(oldest);
+    }
+    this.resumable.set(s.subscriptionId!, { ...state, extranonce1: s.extranonce1! });
+  }
+
+  /** A protocol strike against one connection; bans.maxStrikes within the window close it. */
   strike(s: Session, reason: string): void {
     this.metrics.strikes++;
     this.log.debug({ session: s.id, ip: s.ip, reason }, "stratum strike");
-    if (this.bans.strike(s.ip)) this.banned(s, reason);
+    const bans = this.config.bans;
+    if (!bans.enabled) return;
+    s.strikes ??= new WindowCounter(bans.windowMs);
+    if (s.strikes.add(1, Date.now()) >= bans.maxStrikes) this.punish(s, "banned", `too many protocol errors (last: ${reason})`);
   }
 
+  /** Closes a connection for abuse (e.g. invalid shares), saying why. */
   banSession(s: Session, reason: string): void {
-    this.bans.ban(s.ip);
-    this.banned(s, reason);
+    this.punish(s, "banned", reason);
   }
 
-  private banned(s: Session, reason: string): void {
+  /**
+   * Closes an abusive connection with the reason in a Stratum error, and counts an offence against
+   * its address: only bans.maxOffencesPerAddress of them within the window refuse the address, for
+   * bans.banMs. Other connections from the address (a farm behind one NAT) are left alone.
+   */
+  punish(s: Session, disconnectReason: string, detail: string): void {
+    if (s.closed) return;
     this.metrics.bans++;
-    this.log.warn({ ip: s.ip, reason, bannedForMs: this.config.bans.banMs }, "stratum client banned");
-    s.close("banned");
+    s.send(errorLine(null, ErrorCode.OTHER, `disconnected: ${detail}`));
+    s.close(disconnectReason);
+    if (this.bans.strike(s.ip, 1, Date.now(), detail)) {
+      this.metrics.addressBans++;
+      this.log.warn({ ip: s.ip, reason: detail, bannedForMs: this.config.bans.banMs }, "stratum address refused after repeated abuse");
+    } else {
+      this.log.info({ session: s.id, ip: s.ip, reason: detail }, "stratum connection closed for abuse");
+    }
   }
 
   /** Timeouts, vardiff for silent miners, periodic fresh ntime, expiry of remembered state. */
@@ -266,13 +365,15 @@ export class StratumServer extends EventEmitter {
       if (s.closed) continue;
       if (!(s.authorized && s.subscribed) && now - s.connectedAt > cfg.authTimeoutMs) s.close("auth-timeout");
       else if (now - s.lastActivity > cfg.idleTimeoutMs) s.close("idle-timeout");
-      else s.maybeRetarget(now, true);
+      else s.checkTimeouts(now);
+      if (!s.closed) s.maybeRetarget(now, true);
     }
     if (this.work !== null && now - this.lastWorkAt >= cfg.jobRefreshMs) {
       this.issue(makeWork(this.work.tw, now, false));
     }
     this.extranonces.sweep(now);
     this.bans.sweep(now);
+    this.limiter.sweep(now);
     this.metrics.sweep(now);
   }
 
@@ -301,7 +402,7 @@ export class StratumServer extends EventEmitter {
   }
 
   /** Stores an accepted share, then answers the miner; a block also gets its FoundBlock record. */
-  recordShare(s: Session, id: RpcId, share: AcceptedShare, job: SessionJob, key: string, blockSubmit: Promise<FoundBlock> | null): void {
+  recordShare(s: Session, id: RpcId, share: AcceptedShare, seen: HeaderHashSet, headerHash: Buffer, blockSubmit: Promise<FoundBlock> | null): void {
     this.pendingRecords++;
     let stored: Promise<void>;
     try {
@@ -318,7 +419,8 @@ export class StratumServer extends EventEmitter {
       },
       (err: unknown) => {
         this.pendingRecords--;
-        job.seen?.delete(key);
+        // Not stored, so not credited: the miner may send it again.
+        seen.delete(headerHash);
         this.metrics.sinkErrors++;
         this.metrics.reject("internal");
         this.log.error({ err, session: s.id, address: share.address }, "share not stored");

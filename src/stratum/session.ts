@@ -1,12 +1,14 @@
 import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
-import { difficultyToTarget, formatDifficulty, hashToDisplayHex, uint32ToHex } from "../pow";
+import { formatDifficulty, HASH_ADDED, HASH_SET_FULL, hashToDisplayHex, uint32ToHex, unitsToTarget } from "../pow";
+import { difficultyToUnitsFloor, unitsToDifficulty } from "../shares/difficulty";
 import { parseUsername } from "./address";
 import { WindowCounter } from "./bans";
 import { ErrorCode, StratumError } from "./errors";
 import type { AcceptedShare } from "./events";
-import { LineFramer, type LineHandler } from "./framing";
+import { LINE_TOO_LONG, LineFramer, type LineHandler } from "./framing";
 import { notifyMiddle, type SessionJob } from "./jobs";
+import { TokenBucket } from "./limits";
 import { errorLine, isParseError, parseRequest, resultLine, setDifficultyLine, trueLine, type RpcId } from "./rpc";
 import { hashShare, parseSubmitParams } from "./shares";
 import type { StratumServer } from "./server";
@@ -34,19 +36,33 @@ export class Session implements LineHandler {
   /** Negotiated BIP310 mask (0 = no version rolling). */
   versionMask = 0;
 
+  /** Current difficulty: canonical decimal (≤ 12 decimals), as a number, in units (× 10^12) and as a target. */
   difficulty: string;
   difficultyNumber: number;
+  difficultyUnits: bigint;
   target: bigint;
   /** Floor from mining.configure minimum-difficulty (0 = none). */
   minDifficulty = 0;
   retargetAt = 0;
   vardiff: VardiffState | null = null;
   readonly jobs = new Map<string, SessionJob>();
-  private staleIds: Set<string> | null = null;
+  staleIds: Set<string> | null = null;
   /** Block generation of the last job sent. */
-  private generation = -1;
+  generation = -1;
+  /** A resumed session's jobs, restored at authorize when the payout address is the same. */
+  private resumed: ResumableState | null = null;
   private invalidShares: WindowCounter | null = null;
-  private paused = false;
+  /** Message budget (limits.messagesPerSecond / messageBurst). */
+  private readonly budget: TokenBucket;
+  /** Messages dropped over budget, and protocol strikes, within bans.windowMs. */
+  private dropped: WindowCounter | null = null;
+  strikes: WindowCounter | null = null;
+  /** When reading stopped because the client does not read its replies (0 = reading). */
+  outputPausedAt = 0;
+  /** Reading stopped until the next event-loop turn (the per-turn line budget is spent). */
+  private turnPaused = false;
+  /** Counted by the server's ConnectionLimiter (released when the session is removed). */
+  admitted = false;
 
   constructor(
     readonly server: StratumServer,
@@ -56,11 +72,14 @@ export class Session implements LineHandler {
     now: number,
   ) {
     this.framer = new LineFramer(server.config.maxLineBytes);
+    this.budget = new TokenBucket(server.config.limits.messagesPerSecond, server.config.limits.messageBurst, now);
     this.connectedAt = now;
     this.lastActivity = now;
-    this.difficulty = server.config.startDifficulty;
-    this.difficultyNumber = Number(this.difficulty);
-    this.target = server.startTarget;
+    this.difficulty = "";
+    this.difficultyNumber = 0;
+    this.difficultyUnits = 0n;
+    this.target = 0n;
+    this.setDifficultyQuiet(server.clampDifficultyText(server.config.startDifficulty));
   }
 
   get subscribed(): boolean {
@@ -74,13 +93,96 @@ export class Session implements LineHandler {
   onData(chunk: Buffer): void {
     if (this.closed) return;
     this.lastActivity = Date.now();
+    this.framer.append(chunk);
+    this.drainLines();
+  }
+
+  /**
+   * Handles the buffered lines within this connection's budgets (issue 16): at most
+   * limits.maxLinesPerTurn per event-loop turn, after which reading stops until the next turn so
+   * that one socket cannot starve the others; and one token per line from the message bucket, the
+   * lines over budget being dropped unanswered (a connection that keeps going over is closed).
+   */
+  private drainLines(): void {
+    const limits = this.server.config.limits;
+    const now = Date.now();
+    let completed = false;
+    let handled = 0;
     this.socket.cork();
-    const ok = this.framer.push(chunk, this);
-    this.socket.uncork();
-    if (!ok) {
-      this.server.strike(this, "line-too-long");
-      this.send(errorLine(null, ErrorCode.OTHER, `line longer than ${this.framer.maxLineBytes} bytes`));
-      this.close("line-too-long");
+    try {
+      // Nothing more is handled while the client does not read what it was sent.
+      while (!this.closed && this.outputPausedAt === 0) {
+        if (handled >= limits.maxLinesPerTurn) {
+          this.yieldTurn();
+          break;
+        }
+        const line = this.framer.next();
+        if (line === null) break;
+        if (line === LINE_TOO_LONG) {
+          this.server.strike(this, "line-too-long");
+          this.send(errorLine(null, ErrorCode.OTHER, `line longer than ${this.framer.maxLineBytes} bytes`));
+          this.close("line-too-long");
+          break;
+        }
+        completed = true;
+        if (!this.budget.take(1, now)) {
+          this.overBudget(now);
+          continue;
+        }
+        handled++;
+        this.onLine(line);
+      }
+    } finally {
+      this.socket.uncork();
+    }
+    // The incomplete-line clock starts when a line is left unfinished (limits.lineTimeoutMs).
+    const f = this.framer;
+    if (f.buffered === 0 || this.turnPaused || this.outputPausedAt !== 0) f.partialSince = 0;
+    else if (completed || f.partialSince === 0) f.partialSince = now;
+  }
+
+  private yieldTurn(): void {
+    if (this.turnPaused) return;
+    this.turnPaused = true;
+    this.socket.pause();
+    setImmediate(() => {
+      this.turnPaused = false;
+      if (this.closed) return;
+      this.drainLines();
+      this.maybeResume();
+    });
+  }
+
+  /** Reads again unless the turn budget or unread output still holds reading back. */
+  private maybeResume(): void {
+    if (!this.closed && !this.turnPaused && this.outputPausedAt === 0) this.socket.resume();
+  }
+
+  /** A message over budget: dropped; the first of a window gets an error; too many close the connection. */
+  private overBudget(now: number): void {
+    const s = this.server;
+    const limits = s.config.limits;
+    s.metrics.droppedMessages++;
+    if (this.dropped === null) this.dropped = new WindowCounter(s.config.bans.windowMs);
+    const n = this.dropped.add(1, now);
+    if (n === 1) this.send(errorLine(null, ErrorCode.OTHER, `rate limit: more than ${limits.messagesPerSecond} messages/s; messages are being dropped`));
+    if (n >= limits.maxDroppedMessages) s.punish(this, "rate-limit", `message rate limit exceeded (${limits.messagesPerSecond}/s, burst ${limits.messageBurst})`);
+  }
+
+  /** An answer that rejects costs limits.rejectCost extra tokens (stale and unknown jobs included). */
+  chargeReject(): void {
+    this.budget.charge(this.server.config.limits.rejectCost, Date.now());
+  }
+
+  /** Slow-client timeouts, from the server's sweep: unfinished line, output that is not read. */
+  checkTimeouts(now: number): void {
+    const limits = this.server.config.limits;
+    if (this.closed) return;
+    if (this.outputPausedAt !== 0 && now - this.outputPausedAt > limits.slowReaderTimeoutMs) {
+      this.close("slow-reader", true);
+    } else if (this.framer.partialSince !== 0 && now - this.framer.partialSince > limits.lineTimeoutMs) {
+      this.send(errorLine(null, ErrorCode.OTHER, `incomplete line: no newline within ${limits.lineTimeoutMs} ms`));
+      this.close("line-timeout");
     }
   }
 
@@ -90,6 +192,7 @@ export class Session implements LineHandler {
     if (isParseError(req)) {
       if (req.malformed) {
         this.send(errorLine(req.id, ErrorCode.OTHER, req.error));
+        this.chargeReject();
         this.server.strike(this, "malformed");
       } else if (req.error !== "missing method") {
         this.send(errorLine(req.id, ErrorCode.OTHER, req.error));
@@ -124,6 +227,7 @@ export class Session implements LineHandler {
           this.send(resultLine(id, "pong"));
           return;
         default:
+          this.chargeReject();
           this.send(errorLine(id, ErrorCode.OTHER, "unknown method"));
       }
     } catch (err) {
@@ -150,7 +254,10 @@ export class Session implements LineHandler {
       this.extranonce1Buf = Buffer.from(en1, "hex");
       this.subscriptionId = resumed ? resumeId! : randomBytes(8).toString("hex");
       this.server.metrics.subscribed++;
-      if (resumed) this.server.log.debug({ session: this.id, extranonce1: en1 }, "session resumed");
+      if (resumed) {
+        this.resumed = this.server.takeResumable(this.subscriptionId, en1);
+        this.server.log.debug({ session: this.id, extranonce1: en1, jobs: this.resumed?.jobs.length ?? 0 }, "session resumed");
+      }
     }
     const sid = this.subscriptionId;
     this.send(
@@ -170,6 +277,11 @@ export class Session implements LineHandler {
     let parsed;
     try {
       parsed = parseUsername(params[0]);
+      const unpayable = this.server.unpayableReason(parsed.address);
+      if (unpayable !== undefined) {
+        this.send(errorLine(id, ErrorCode.UNAUTHORIZED, unpayable, false));
+        return;
+      }
     } catch (err) {
       this.send(errorLine(id, ErrorCode.UNAUTHORIZED, (err as Error).message, false));
       // Checking an address costs a keccak: repeated failures count towards a ban.
@@ -256,7 +368,7 @@ export class Session implements LineHandler {
     this.send(trueLine(id));
   }
 
-  /** Sets the difficulty a miner asked for, within the pool's bounds. */
+  /** Sets the difficulty a miner asked for, within the pool's bounds and never above the network's. */
   private applySuggested(d: number, live: boolean): void {
     if (!Number.isFinite(d) || d <= 0) return;
     const bounded = Math.min(this.server.maxDifficultyNumber, Math.max(this.floor(), d));
@@ -272,10 +384,33 @@ export class Session implements LineHandler {
 
   // --- jobs and difficulty -------------------------------------------------------------------
 
-  /** First work after authorize: set_difficulty, then a clean notify. */
+  /**
+   * First work after authorize: set_difficulty, then a clean notify. A resumed session whose
+   * address is the same gets its jobs back (shares it found before the disconnect still count) and
+   * a notify with clean_jobs=false.
+   */
   private startWork(): void {
+    const restored = this.restoreResumed();
+    const work = this.server.work;
+    if (work !== null && this.difficultyUnits > work.tw.maxDifficultyUnits) this.setDifficultyQuiet(work.tw.maxDifficulty);
     this.send(setDifficultyLine(this.difficulty));
-    if (this.server.work !== null) this.sendJob(true);
+    if (work !== null) this.sendJob(!restored);
+  }
+
+  private restoreResumed(): boolean {
+    const r = this.resumed;
+    this.resumed = null;
+    if (r === null || r.address !== this.address || r.generation !== this.server.generation) return false;
+    for (const job of r.jobs) this.jobs.set(job.id, job);
+    this.staleIds = r.staleIds;
+    this.generation = r.generation;
+    return this.jobs.size > 0;
+  }
+
+  /** What a resumed session needs back (see StratumServer.takeResumable). */
+  resumableState(): ResumableState | null {
+    if (this.address === null || this.jobs.size === 0) return null;
+    return { address: this.address, generation: this.generation, jobs: [...this.jobs.values()], staleIds: this.staleIds };
   }
 
   /** Sends the server's current work as a new job at the current difficulty. */
@@ -286,11 +421,17 @@ export class Session implements LineHandler {
     // Work from a newer block is always clean, even if the broadcast that said so was superseded.
     const clean = cleanRequested || this.generation !== work.tw.generation;
     this.generation = work.tw.generation;
-    const parts = work.tw.partsFor(address);
-    let middle = work.notifyCache.get(address);
+    if (this.difficultyUnits > work.tw.maxDifficultyUnits) {
+      // The network's difficulty fell below ours: a share must never be worth more than a block.
+      this.setDifficultyQuiet(work.tw.maxDifficulty);
+      this.send(setDifficultyLine(this.difficulty));
+    }
+    const key = `${address}:${this.difficulty}`;
+    const parts = work.tw.partsFor(address, this.difficultyUnits, key);
+    let middle = work.notifyCache.get(key);
     if (middle === undefined) {
       middle = notifyMiddle(work, parts);
-      work.notifyCache.set(address, middle);
+      work.notifyCache.set(key, middle);
     }
     const id = this.server.nextJobId();
     if (clean && this.jobs.size > 0) {
@@ -298,7 +439,7 @@ export class Session implements LineHandler {
       this.staleIds = new Set(this.jobs.keys());
       this.jobs.clear();
     }
-    this.jobs.set(id, { id, work, parts, difficulty: this.difficulty, target: this.target, seen: null });
+    this.jobs.set(id, { id, work, parts, difficulty: this.difficulty, difficultyUnits: this.difficultyUnits, target: this.target });
     if (this.jobs.size > this.server.config.maxJobsPerSession) {
       const oldest = this.jobs.keys().next().value;
       if (oldest !== undefined) this.jobs.delete(oldest);
@@ -306,10 +447,13 @@ export class Session implements LineHandler {
     this.send(`{"id":null,"method":"mining.notify","params":["${id}${middle}${clean}]}\n`);
   }
 
+  /** Sets the difficulty (rounded down to 12 decimals, the finest the coinbase and the store hold) without telling the miner. */
   private setDifficultyQuiet(text: string): void {
-    this.difficulty = text;
-    this.difficultyNumber = Number(text);
-    this.target = difficultyToTarget(text);
+    const units = difficultyToUnitsFloor(text);
+    this.difficultyUnits = units;
+    this.difficulty = unitsToDifficulty(units);
+    this.difficultyNumber = Number(this.difficulty);
+    this.target = unitsToTarget(units);
   }
 
   /** New difficulty: set_difficulty, then a fresh job (clean_jobs=false) so it applies at once. */
@@ -352,6 +496,7 @@ export class Session implements LineHandler {
     } catch (err) {
       if (!(err instanceof StratumError)) throw err;
       s.metrics.reject(err.reason);
+      this.chargeReject();
       this.send(errorLine(id, err.code, err.message));
       if (err.reason !== "stale" && err.reason !== "job-not-found") this.countInvalid();
     }
@@ -401,30 +546,35 @@ export class Session implements LineHandler {
       }
       version = ((version & ~this.versionMask) | (bits & this.versionMask)) >>> 0;
     }
-    const key = p.extranonce2 + p.ntime + p.nonce + (p.versionBits ?? "");
-    if (job.seen !== null && job.seen.has(key)) throw new StratumError(ErrorCode.DUPLICATE, "duplicate share", "duplicate");
-
     const h = hashShare(job, this.extranonce1Buf, p.extranonce2, version, ntime, parseInt(p.nonce, 16));
     const isBlock = h.hashValue <= tw.networkTarget;
+    // This previous block's set: a found block replaces it at once (the chain may announce synchronously).
+    const seen = s.duplicates;
     // The block goes out first: nothing below may delay or prevent it.
     const blockSubmit = isBlock ? s.submitBlock(h.header, h.coinbase, tw) : null;
 
-    let credited = job.difficulty;
-    if (!isBlock && h.hashValue > job.target) {
-      // Judged at the job's difficulty, or the lower current one just after a retarget.
-      if (now - this.retargetAt <= s.config.retargetGraceMs && this.target > job.target && h.hashValue <= this.target) {
-        credited = this.difficulty;
-      } else {
-        throw new StratumError(ErrorCode.LOW_DIFFICULTY, "low difficulty share (hash above the share target)", "low-difficulty");
-      }
+    // Judged and credited at the difficulty the job was sent with, which its coinbase commits to
+    // (never above the network's, so a block always meets it).
+    if (h.hashValue > job.target) {
+      throw new StratumError(
+        ErrorCode.LOW_DIFFICULTY,
+        job.difficulty === this.difficulty
+          ? "low difficulty share (hash above the share target)"
+          : `low difficulty share: job ${job.id} was sent at difficulty ${job.difficulty} (committed in its coinbase); difficulty ${this.difficulty} applies from the next job`,
+        "low-difficulty",
+      );
     }
-    if (job.seen === null) job.seen = new Set();
-    job.seen.add(key);
+    // One header, one credit: whatever job id, spelling or connection the same header comes under.
+    const dup = seen.add(h.hash);
+    if (dup === HASH_SET_FULL && !isBlock) {
+      throw new StratumError(ErrorCode.OTHER, `too many shares on this block (stratum.maxSharesPerBlock ${seen.maxEntries}); the pool must raise its difficulty`, "share-limit");
+    }
+    if (dup !== HASH_ADDED && dup !== HASH_SET_FULL) throw new StratumError(ErrorCode.DUPLICATE, "duplicate share", "duplicate");
 
     const share: AcceptedShare = {
       address: this.address,
       worker,
-      difficulty: credited,
+      difficulty: job.difficulty,
       jobId: job.id,
       height: tw.template.height,
       prevhash: tw.prevhash,
@@ -441,7 +591,7 @@ export class Session implements LineHandler {
       isBlock,
       time: now,
     };
-    s.recordShare(this, id, share, job, key, blockSubmit);
+    s.recordShare(this, id, share, seen, h.hash, blockSubmit);
     if (this.vardiff !== null) {
       this.vardiff.shares++;
       this.maybeRetarget(now, false);
@@ -468,32 +618,51 @@ export class Session implements LineHandler {
     const pending = socket.writableLength;
     if (pending > this.server.config.pauseWriteBufferBytes) {
       if (pending > this.server.config.maxWriteBufferBytes) {
-        this.close("slow-reader");
+        this.close("slow-reader", true);
         return;
       }
-      if (!this.paused) {
-        // Stop reading requests from a client that does not read its replies.
-        this.paused = true;
+      if (this.outputPausedAt === 0) {
+        // Stop reading requests from a client that does not read its replies; the sweep closes
+        // it if it stays so for limits.slowReaderTimeoutMs.
+        this.outputPausedAt = Date.now();
         socket.pause();
         socket.once("drain", () => {
-          this.paused = false;
-          if (!this.closed) socket.resume();
+          this.outputPausedAt = 0;
+          if (this.closed) return;
+          this.drainLines();
+          this.maybeResume();
         });
       }
     }
   }
 
-  /** Closes the connection (after flushing what was written) and records why. */
-  close(reason: string): void {
+  /**
+   * Closes the connection and records why: stops reading at once, flushes what was written (unless
+   * `now`: a client that does not read gets nothing more), and destroys the socket within 2 s.
+   */
+  close(reason: string, now = false): void {
     if (this.closed) return;
     this.closed = true;
     this.server.metrics.disconnect(reason);
     this.server.log.debug({ session: this.id, ip: this.ip, reason }, "closing stratum connection");
+    this.socket.pause();
+    if (now) {
+      this.socket.destroy();
+      return;
+    }
     this.socket.end();
     this.socket.destroySoon();
     // A client that never reads keeps end() from completing: force it after a short while.
     setTimeout(() => this.socket.destroy(), 2000).unref();
   }
+}
+
+/** A closed session's jobs, kept for a resume by its subscription id. */
+export interface ResumableState {
+  address: string;
+  generation: number;
+  jobs: SessionJob[];
+  staleIds: Set<string> | null;
 }
 
 const STALE = () => new StratumError(ErrorCode.JOB_NOT_FOUND, "stale job (a new block was found)", "stale");

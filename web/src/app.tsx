@@ -21,6 +21,7 @@ function LiveIndicator() {
 
 const loadClaimPage = () => import("./pages/claim/ClaimPage").then((m) => m.ClaimPage);
 const loadAuditPage = () => import("./pages/audit/AuditPage").then((m) => m.AuditPage);
+const loadSchemesPage = () => import("./pages/schemes/SchemesPage").then((m) => m.SchemesPage);
 
 function Page({ route }: { route: Route }) {
   switch (route.page) {
@@ -32,6 +33,8 @@ function Page({ route }: { route: Route }) {
       return <Lazy load={loadClaimPage} props={{ address: route.address }} />;
     case "audit":
       return <Lazy load={loadAuditPage} props={{ epoch: route.epoch }} />;
+    case "schemes":
+      return <Lazy load={loadSchemesPage} props={{ address: route.address }} />;
     case "unknown":
       return (
         <div class="notice notice-error" role="alert">
@@ -62,6 +65,9 @@ export function App() {
           </a>
           <a href={href.audit()} class={route.page === "audit" ? "current" : ""}>
             Audit
+          </a>
+          <a href={href.schemes()} class={route.page === "schemes" ? "current" : ""}>
+            Payout schemes
           </a>
         </nav>
         <LiveIndicator />

@@ -5,9 +5,10 @@ export type Route =
   | { page: "miner"; address?: string }
   | { page: "claim"; address?: string }
   | { page: "audit"; epoch?: string }
+  | { page: "schemes"; address?: string }
   | { page: "unknown"; path: string };
 
-/** #/pool, #/miner/0x…, #/claim[/0x…], #/audit[/N]; an empty hash is the pool page. */
+/** #/pool, #/miner/0x…, #/claim[/0x…], #/audit[/N], #/schemes[/0x…]; an empty hash is the pool page. */
 export function parseRoute(hash: string): Route {
   const path = decodeURIComponent(hash.replace(/^#\/?/, ""));
   const [page = "", arg] = path.split("/").filter(Boolean);
@@ -21,6 +22,8 @@ export function parseRoute(hash: string): Route {
       return { page: "claim", address: arg };
     case "audit":
       return { page: "audit", epoch: arg };
+    case "schemes":
+      return { page: "schemes", address: arg };
     default:
       return { page: "unknown", path };
   }
@@ -31,6 +34,7 @@ export const href = {
   miner: (address?: string) => (address ? `#/miner/${address}` : "#/miner"),
   claim: (address?: string) => (address ? `#/claim/${address}` : "#/claim"),
   audit: (epoch?: number | string) => (epoch !== undefined ? `#/audit/${epoch}` : "#/audit"),
+  schemes: (address?: string) => (address ? `#/schemes/${address}` : "#/schemes"),
 };
 
 export function navigate(to: string): void {

@@ -72,6 +72,8 @@ export interface MinerInfo {
   claimable: string;
   epochs: { epoch: number; delta: string; cumulative: string }[];
   payouts: MinerPayout[];
+  /** Set aside by automatic payouts: its claim fails on its own (reason), retried at nextRetryAt (ms). */
+  payoutAside: { reason: string; amount: string; epoch: number; since: number; attempts: number; nextRetryAt: number } | null;
 }
 
 export type EpochState = "built" | "proposed" | "active" | "revoked";

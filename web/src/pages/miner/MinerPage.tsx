@@ -39,7 +39,7 @@ function MinerDetails({ address }: { address: string }) {
           )}
           <div class="stats">
             <StatCard label="Hash rate" testId="miner-hashrate">
-              {formatHashrate(m.hashrate)}
+              {formatHashrate(m.hashrate)} <a href={href.schemes(m.address)}>what each payout scheme pays it</a>
             </StatCard>
             <StatCard label="Shares in the current window" testId="miner-shares">
               {m.sharesInWindow.count} <small>difficulty {formatNumber(m.sharesInWindow.difficulty)}</small>

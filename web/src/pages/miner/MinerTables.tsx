@@ -67,6 +67,13 @@ export function MinerTables({ miner }: { miner: MinerInfo }) {
       </section>
       <section class="card">
         <h2>Payouts sent</h2>
+        {miner.payoutAside && (
+          <p class="notice" data-testid="miner-payout-aside">
+            Automatic payouts set this address aside: its claim fails on its own ({miner.payoutAside.reason}). The others are paid
+            without it; it is tried again at {formatTime(miner.payoutAside.nextRetryAt)} (attempt {miner.payoutAside.attempts}). You can
+            claim yourself from the claim page at any time.
+          </p>
+        )}
         {miner.payouts.length === 0 ? (
           <p class="muted">No automatic payout has been sent to this address yet.</p>
         ) : (

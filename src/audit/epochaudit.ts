@@ -1,0 +1,294 @@
+/**
+ * The whole audit of one epoch, fs-free: fed the epoch file's bytes, the previous epoch's, and the
+ * two share logs line by line, it returns every finding, never an exception (a malformed file, a
+ * truncated line, an unknown field, ids out of order are each a finding). Shared by `pool audit`
+ * (src/epochs/audit.ts reads the files), the watchtower (src/watch) and the browser audit.
+ *
+ * Rule for the whole auditor: never trust a field the operator wrote when the proof-of-work chain,
+ * the contract or the share's own bytes can decide it. So:
+ *  - the share's own bytes: its proof of work rebuilt, its weight and payee from its coinbase
+ *    (src/epochs/sharecheck.ts), one header one credit;
+ *  - the proof-of-work chain (`chain`, src/audit/chaincheck.ts): nbits, previous block, height,
+ *    ntime bounds, payout script, chain order, the epoch's blocks and their rewards;
+ *  - the contract (`contract`, src/audit/contract.ts): this epoch's root, total and data hash, and
+ *    the previous epoch file's, as PayoutPool recorded them (RootProposed, not revoked);
+ *  - itself (src/audit/consistency.ts): contiguous ids or listed gaps, shares byte-identical
+ *    across epochs, fee and factor changed only when announced ahead.
+ */
+import type { Hex } from "viem";
+import { keccak256Hex } from "../epochs/digest";
+import { EpochFormatError, parseEpochFile, type EpochFile } from "../epochs/format";
+import { CommitmentReader, DuplicateHeaderCheck, verifyShareWorkEntry } from "../epochs/sharecheck";
+import { parseShareLogEntry, parseShareLogHeader, type ShareLogEntry } from "../epochs/sharelog";
+import { AllocationRecomputer, compareAllocations, verifyContinuity, verifyTree } from "../epochs/verify";
+import { ChainAnchor } from "./chaincheck";
+import { PreviousShares, shareLineFingerprint, verifyParameters, WindowConsistency } from "./consistency";
+import { compareWithRecorded, type ContractLookup } from "./contract";
+import type { PowChainView } from "./powchain";
+
+export interface EpochAuditOptions {
+  /** Re-verify every share's proof of work and coinbase (default true). */
+  checkWork?: boolean;
+  /** The proof-of-work chain, read by the auditor itself; without it the chain checks are not made (the report says so). */
+  chain?: PowChainView;
+  /** The pool's coinbase output script (hex); default: the epoch file's `chain.payoutScript`. */
+  payoutScript?: string;
+  /** The pool server's ntime future limit (default 7200 s). */
+  ntimeFutureSeconds?: number;
+  /** Depth every block of the epoch must have (default 1). */
+  minConfirmations?: number;
+  /** What the contract recorded per epoch; without it the contract checks are not made. */
+  contract?: ContractLookup;
+  /** The contract's address, to check the file names it. */
+  contractAddress?: string;
+}
+
+export interface AuditReport {
+  ok: boolean;
+  epoch: number;
+  root: Hex;
+  totalCumulative: bigint;
+  dataHash: Hex;
+  shares: number;
+  leaves: number;
+  findings: string[];
+  /** What the audit was anchored to: the chain's source, and whether the contract was read. */
+  anchors: { chain: string | null; contract: boolean };
+}
+
+const MAX_LINE_FINDINGS = 20;
+
+export class EpochAudit {
+  readonly findings: string[] = [];
+  file: EpochFile | undefined;
+  dataHash: Hex = ("0x" + "00".repeat(32)) as Hex;
+  private previous: { file: EpochFile; dataHash: Hex } | null = null;
+  private readonly checkWork: boolean;
+  private anchor: ChainAnchor | undefined;
+  private recompute: AllocationRecomputer | undefined;
+  private readonly commitments = new CommitmentReader();
+  private readonly duplicates = new DuplicateHeaderCheck();
+  private previousShares: PreviousShares | undefined;
+  private consistency: WindowConsistency | undefined;
+  private readonly lastOfBlock: (ShareLogEntry | undefined)[] = [];
+  private lineNo = 0;
+  private prevLineNo = 0;
+  private lineFindings = 0;
+  private workFindings = 0;
+  private chainError: string | undefined;
+  shares = 0;
+
+  constructor(private readonly options: EpochAuditOptions = {}) {
+    this.checkWork = options.checkWork ?? true;
+  }
+
+  private lineFinding(m: string): void {
+    if (++this.lineFindings <= MAX_LINE_FINDINGS) this.findings.push(m);
+  }
+
+  /**
+   * Reads the epoch file and the previous one (null for none): structure, unknown fields, tree,
+   * continuity, parameters, and the contract's records of both. False when the file cannot be
+   * read at all (the report then holds only that finding).
+   */
+  async loadFile(bytes: Uint8Array, previousBytes: Uint8Array | null): Promise<boolean> {
+    this.dataHash = keccak256Hex(Buffer.from(bytes));
+    const unknown = (where: string) => (field: string) => this.findings.push(`format: ${where} has an unknown field "${field}"`);
+    try {
+      this.file = parseEpochFile(Buffer.from(bytes), unknown("the epoch file"));
+    } catch (err) {
+      this.findings.push(`format: ${err instanceof EpochFormatError ? err.message : `epoch file unreadable: ${(err as Error).message}`}`);
+      return false;
+    }
+    const file = this.file;
+    if (this.options.contractAddress && file.contract.toLowerCase() !== this.options.contractAddress.toLowerCase()) {
+      this.findings.push(`file: names contract ${file.contract}, auditing ${this.options.contractAddress}`);
+    }
+    const tree = verifyTree(file);
+    this.findings.push(...tree.findings.map((f) => `tree: ${f}`));
+
+    if (previousBytes) {
+      try {
+        this.previous = { file: parseEpochFile(Buffer.from(previousBytes), unknown("the previous epoch file")), dataHash: keccak256Hex(Buffer.from(previousBytes)) };
+      } catch (err) {
+        this.findings.push(`continuity: the previous epoch file is unreadable: ${(err as Error).message}`);
+      }
+    } else if (file.previous !== null) {
+      this.findings.push(`continuity: epoch ${file.epoch} builds on epoch ${file.previous.epoch}; pass its file to check that no amount decreased`);
+    }
+    if (this.previous || file.previous === null) this.findings.push(...verifyContinuity(file, this.previous).map((f) => `continuity: ${f}`));
+    if (this.previous) {
+      const paid = new Set(this.previous.file.blocks.map((b) => b.hash.toLowerCase()));
+      file.blocks.forEach((b, i) => {
+        if (paid.has(b.hash.toLowerCase())) this.findings.push(`continuity: block ${i} (${b.hash}) was already paid in epoch ${this.previous!.file.epoch}`);
+      });
+    }
+    this.findings.push(...verifyParameters(file, this.previous?.file ?? null).map((f) => `parameters: ${f}`));
+
+    if (this.options.contract) await this.checkContract(file);
+
+    const script = this.options.payoutScript ?? file.chain.payoutScript;
+    if (this.options.chain) {
+      if (!script) this.findings.push("chain: the pool's payout script is unknown (the file states none): pass it (--payout-script) to check what shares and blocks pay");
+      this.anchor = new ChainAnchor({
+        chain: this.options.chain,
+        payoutScript: script ?? "6a",
+        ntimeFutureSeconds: this.options.ntimeFutureSeconds,
+        minConfirmations: this.options.minConfirmations,
+      });
+    }
+    try {
+      this.recompute = new AllocationRecomputer(file);
+    } catch (err) {
+      this.findings.push(`pplns: ${(err as Error).message}`);
+    }
+    if (this.previous) {
+      const minId = Math.min(...file.blocks.map((b) => b.window.firstShareId));
+      const maxId = Math.max(...this.previous.file.blocks.map((b) => b.window.lastShareId));
+      this.previousShares = new PreviousShares(this.previous.file.epoch, minId, maxId);
+    }
+    this.consistency = new WindowConsistency(file, this.previousShares);
+    return true;
+  }
+
+  private async checkContract(file: EpochFile): Promise<void> {
+    const lookup = this.options.contract!;
+    const where = this.options.contractAddress ?? "the contract";
+    try {
+      this.findings.push(...compareWithRecorded(`epoch ${file.epoch}`, await lookup(file.epoch), { root: file.root, totalCumulative: BigInt(file.totalCumulative), dataHash: this.dataHash }, where));
+      if (file.previous) {
+        const recorded = await lookup(file.previous.epoch);
+        if (this.previous) {
+          const p = this.previous;
+          this.findings.push(...compareWithRecorded(`the previous epoch ${p.file.epoch}'s file`, recorded, { root: p.file.root, totalCumulative: BigInt(p.file.totalCumulative), dataHash: p.dataHash }, where));
+        } else if (recorded) {
+          if (recorded.root.toLowerCase() !== file.previous.root.toLowerCase() || recorded.dataHash.toLowerCase() !== file.previous.dataHash.toLowerCase()) {
+            this.findings.push(`contract: the file builds on epoch ${file.previous.epoch} root ${file.previous.root}, the contract's is ${recorded.root}`);
+          }
+        } else this.findings.push(`contract: no live root for the previous epoch ${file.previous.epoch} on ${where}`);
+      }
+    } catch (err) {
+      this.findings.push(`contract: could not read ${where}: ${(err as Error).message.split("\n")[0]}`);
+    }
+  }
+
+  /** The previous epoch's share log is missing: repeated headers from it cannot be ruled out. */
+  previousLogMissing(name: string): void {
+    if (!this.previous) return;
+    this.findings.push(`duplicates: the previous epoch's share log ${name} is missing: headers repeated from epoch ${this.previous.file.epoch} cannot be ruled out`);
+  }
+
+  /** One line of the previous epoch's share log (its header line first). */
+  previousLine(line: string): void {
+    if (!this.previous) return;
+    const n = ++this.prevLineNo;
+    if (n === 1) {
+      try {
+        parseShareLogHeader(line);
+      } catch (err) {
+        this.lineFinding(`previous share log: ${(err as Error).message}`);
+      }
+      return;
+    }
+    let e: ShareLogEntry;
+    try {
+      e = parseShareLogEntry(line, n);
+    } catch (err) {
+      this.lineFinding(`previous share log: ${(err as Error).message}`);
+      return;
+    }
+    this.duplicates.add(e, undefined, `epoch ${this.previous.file.epoch}`);
+    if (this.previousShares?.wants(e.id)) this.previousShares.add(e.id, shareLineFingerprint(line));
+  }
+
+  /** keccak256 of the previous share log's bytes, once read. */
+  previousLogDigest(digest: string): void {
+    if (this.previous && digest.toLowerCase() !== this.previous.file.shareLog.digest.toLowerCase()) {
+      this.findings.push(`duplicates: the previous epoch's share log does not match its digest ${this.previous.file.shareLog.digest}`);
+    }
+  }
+
+  /** One line of this epoch's share log (its header line first). */
+  async line(line: string): Promise<void> {
+    const file = this.file;
+    if (!file) return;
+    const n = ++this.lineNo;
+    if (n === 1) {
+      try {
+        const header = parseShareLogHeader(line);
+        if (header.epoch !== file.epoch || header.blocks !== file.blocks.length) this.findings.push(`share log: header says epoch ${header.epoch} with ${header.blocks} blocks`);
+      } catch (err) {
+        this.lineFinding(`share log: ${(err as Error).message}`);
+      }
+      return;
+    }
+    let e: ShareLogEntry;
+    try {
+      e = parseShareLogEntry(line, n, (field) => this.lineFinding(`share log line ${n}: unknown field "${field}"`));
+    } catch (err) {
+      this.lineFinding(`share log: ${(err as Error).message}${line.length > 0 && !line.endsWith("}") ? " (truncated line?)" : ""}`);
+      return;
+    }
+    this.shares++;
+    this.consistency?.add(e.block, e.id, shareLineFingerprint(line));
+    let bits: string | undefined;
+    if (this.anchor && this.chainError === undefined) {
+      try {
+        bits = await this.anchor.share(e);
+      } catch (err) {
+        this.chainError = (err as Error).message.split("\n")[0];
+        this.findings.push(`chain: could not read the chain from ${this.anchor.source}: ${this.chainError}; the chain checks are incomplete`);
+      }
+    }
+    let hash: Buffer | undefined;
+    if (this.checkWork) {
+      const verdict = verifyShareWorkEntry(e, this.commitments, bits);
+      hash = verdict.hash;
+      if (verdict.problem && ++this.workFindings <= 20) this.findings.push(`work: ${verdict.problem}`);
+    }
+    this.duplicates.add(e, hash, `epoch ${file.epoch}`);
+    this.recompute?.add(e);
+    if (e.block >= 0 && e.block < file.blocks.length) this.lastOfBlock[e.block] = e;
+  }
+
+  /** Ends the audit: `logDigest` is keccak256 of this epoch's share log bytes. */
+  async finish(logDigest: string): Promise<AuditReport> {
+    const file = this.file;
+    if (!file) {
+      return { ok: false, epoch: 0, root: ("0x" + "00".repeat(32)) as Hex, totalCumulative: 0n, dataHash: this.dataHash, shares: 0, leaves: 0, findings: this.findings, anchors: { chain: null, contract: false } };
+    }
+    const f = this.findings;
+    if (logDigest.toLowerCase() !== file.shareLog.digest.toLowerCase()) f.push(`share log: keccak256 ${logDigest} differs from the digest in the epoch file ${file.shareLog.digest}`);
+    if (this.lineFindings > MAX_LINE_FINDINGS) f.push(`share log: ${this.lineFindings} malformed lines or fields in all`);
+    if (this.workFindings > 20) f.push(`work: ${this.workFindings} shares failed in all`);
+    f.push(...this.duplicates.findings.map((x) => `duplicate header: ${x}`));
+    if (this.duplicates.duplicates > this.duplicates.findings.length) f.push(`duplicate header: ${this.duplicates.duplicates} repeated headers in all`);
+    if (this.recompute) {
+      const allocations = this.recompute.finish();
+      f.push(...this.recompute.findings.map((x) => `pplns: ${x}`));
+      f.push(...compareAllocations(file, allocations).map((x) => `allocation: ${x}`));
+    }
+    if (this.consistency) f.push(...this.consistency.finish().map((x) => `consistency: ${x}`));
+    if (this.anchor) {
+      for (let i = 0; i < file.blocks.length; i++) {
+        try {
+          await this.anchor.block(i, file.blocks[i], this.lastOfBlock[i]);
+        } catch (err) {
+          f.push(`chain: could not read block ${i} from ${this.anchor.source}: ${(err as Error).message}`);
+        }
+      }
+      f.push(...this.anchor.findings.map((x) => `chain: ${x}`), ...this.anchor.overflow().map((x) => `chain: ${x}`));
+    }
+    return {
+      ok: f.length === 0,
+      epoch: file.epoch,
+      root: file.root,
+      totalCumulative: BigInt(file.totalCumulative),
+      dataHash: this.dataHash,
+      shares: this.shares,
+      leaves: file.leaves.accounts.length,
+      findings: f,
+      anchors: { chain: this.options.chain?.source ?? null, contract: this.options.contract !== undefined },
+    };
+  }
+}

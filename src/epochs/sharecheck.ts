@@ -1,0 +1,122 @@
+/**
+ * The auditor's checks of single shares, without file access (shared by `pool audit`, the
+ * watchtower and the browser audit): the proof of work rebuilt from the share's own bytes, the
+ * address and share difficulty its coinbase commits to, and "one header, one credit" across the
+ * windows of an epoch and the previous epoch's.
+ */
+import {
+  bitsToTarget,
+  coinbaseCommitments,
+  displayHexToInternal,
+  HASH_ADDED,
+  HeaderHashSet,
+  hashToDisplayHex,
+  unitsToTarget,
+  verifyShareWork,
+} from "../pow";
+import { unitsToDifficulty } from "../shares/difficulty";
+import type { ShareLogEntry } from "./sharelog";
+
+/** What the coinbase of a share commits to, parsed once per distinct coinb1 (shares of one job share it). */
+export class CommitmentReader {
+  private lastCoinb1 = "";
+  private last: { address: string; units: bigint; difficulty: string } | string = "";
+
+  /**
+   * The payout address and share difficulty (units and canonical decimal) that `coinb1` commits
+   * to, or a string saying why it commits to none.
+   */
+  read(coinb1: string): { address: string; units: bigint; difficulty: string } | string {
+    if (coinb1 === this.lastCoinb1) return this.last;
+    const c = coinbaseCommitments(coinb1);
+    let r: { address: string; units: bigint; difficulty: string } | string;
+    if (c === undefined) r = "its coinbase commits to no payout address";
+    else if (c.shareDifficultyUnits === undefined) r = "its coinbase commits to no share difficulty";
+    else r = { address: c.address, units: c.shareDifficultyUnits, difficulty: unitsToDifficulty(c.shareDifficultyUnits) };
+    this.lastCoinb1 = coinb1;
+    this.last = r;
+    return r;
+  }
+}
+
+export interface ShareWorkVerdict {
+  /** Why the share's work does not hold, or undefined when it does. */
+  problem?: string;
+  /** sha256d of the rebuilt header (internal byte order), when it could be rebuilt. */
+  hash?: Buffer;
+}
+
+/**
+ * Rebuilds a share's header from its own bytes and checks: the hash is the logged one; it meets
+ * the share target of the difficulty its coinbase commits to (never a difficulty field written
+ * beside it, and with no exception for blocks); that difficulty is at most the network's of the
+ * share's nbits; "is a block" matches the network target; the coinbase pays the credited address.
+ * `networkBits`, when the caller read them from the proof-of-work chain (src/audit/chaincheck.ts),
+ * replace the share's own nbits field as the network target (the chain decides, not the operator).
+ */
+export function verifyShareWorkEntry(e: ShareLogEntry, commitments: CommitmentReader = new CommitmentReader(), networkBits?: string): ShareWorkVerdict {
+  let work;
+  try {
+    work = verifyShareWork(e);
+  } catch (err) {
+    return { problem: `share ${e.id}: cannot rebuild its header: ${(err as Error).message}` };
+  }
+  const problem = (m: string): ShareWorkVerdict => ({ problem: `share ${e.id}: ${m}`, hash: work.hash });
+  const hash = hashToDisplayHex(work.hash);
+  if (hash !== e.hash.toLowerCase()) return problem(`header hashes to ${hash}, the log says ${e.hash}`);
+  const c = commitments.read(e.coinb1);
+  if (typeof c === "string") return problem(c);
+  if (c.address !== e.address.toLowerCase()) return problem(`credited to ${e.address} but its coinbase pays ${c.address}`);
+  const bits = networkBits ?? e.nbits;
+  let network: bigint;
+  try {
+    network = bitsToTarget(bits);
+  } catch (err) {
+    return problem((err as Error).message);
+  }
+  const target = unitsToTarget(c.units);
+  if (target < network) return problem(`its coinbase commits to difficulty ${c.difficulty}, above the network difficulty of nbits ${bits}`);
+  if (work.hashValue > target) return problem(`hash ${hash} does not meet difficulty ${c.difficulty} (committed in its coinbase)`);
+  const isBlock = work.hashValue <= network;
+  if (e.isBlock && !isBlock) return problem(`marked as a block but does not meet the network target ${bits}`);
+  if (!e.isBlock && isBlock) return problem(`meets the network target ${bits} but is not marked as a block`);
+  return { hash: work.hash };
+}
+
+/**
+ * "One header, one credit" over share logs: the same header hash under two share ids, within an
+ * epoch's windows or between the previous epoch's and this one's, is a duplicate. (The same id in
+ * two windows is the same share counted for two blocks, as PPLNS windows overlap.)
+ */
+export class DuplicateHeaderCheck {
+  private readonly set = new HeaderHashSet({ withValues: true, initialCapacity: 1 << 16 });
+  readonly findings: string[] = [];
+  duplicates = 0;
+
+  constructor(private readonly maxFindings = 20) {}
+
+  /**
+   * Adds a share; `hash` is its header hash in internal order when already computed, otherwise
+   * it is read from the entry's display hex. `label` says where the share was seen.
+   */
+  add(e: ShareLogEntry, hash?: Buffer, label = "this epoch"): void {
+    let h = hash;
+    if (h === undefined) {
+      try {
+        h = displayHexToInternal(e.hash);
+      } catch {
+        return; // a malformed hash is the work check's and the parser's finding
+      }
+    }
+    const earlier = this.set.add(h, e.id);
+    if (earlier === HASH_ADDED || earlier === e.id) return;
+    this.duplicates++;
+    if (this.findings.length < this.maxFindings) {
+      this.findings.push(`share ${e.id} (${label}) repeats the header of share ${earlier}: hash ${e.hash.toLowerCase()} credited twice`);
+    }
+  }
+
+  get size(): number {
+    return this.set.size;
+  }
+}

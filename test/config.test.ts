@@ -1,0 +1,126 @@
+import { expect } from "chai";
+import { loadConfig, ConfigError } from "../src/config";
+import { prettyLine, wantsPretty } from "../src/log";
+import { toUnits, unitsFor } from "../src/evm/asset";
+
+const GOOD = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+/** The same address with one letter's case flipped: a valid address, an invalid EIP-55 checksum. */
+const BAD_CHECKSUM = "0x70997970c51812dc3A010C7d01b50e0d17dc79C8";
+
+/** Every value must be refused with a ConfigError naming `setting`, never coerced. */
+function refuses(setting: string, source: { env?: Record<string, string>; overrides?: Record<string, unknown> }, message?: string) {
+  let err: unknown;
+  try {
+    loadConfig({ env: source.env ?? {}, overrides: source.overrides });
+  } catch (e) {
+    err = e;
+  }
+  expect(err, `${setting} ← ${JSON.stringify(source)} was accepted`).to.be.instanceOf(ConfigError);
+  expect((err as Error).message, JSON.stringify(source)).to.contain(setting);
+  if (message) expect((err as Error).message).to.contain(message);
+}
+
+describe("config: values are validated, never coerced", () => {
+  it("refuses null, empty, blank and boolean values for numbers, naming the setting", () => {
+    for (const v of [true, false, null, "", " ", "1e3", "0x10", [1], "8080 "]) refuses("stratum.port", { overrides: { stratum: { port: v } } });
+    for (const v of [true, null, "", "  "]) refuses("pplns.feeBps", { overrides: { pplns: { feeBps: v } } });
+    for (const v of [true, null, ""]) refuses("stratum.startDifficulty", { overrides: { stratum: { startDifficulty: v } } });
+    for (const v of [null, "", "yes", 1, 0]) refuses("committer.fundEpochs", { overrides: { committer: { fundEpochs: v } } });
+    for (const v of [null, "", " ", 7]) refuses("dataDir", { overrides: { dataDir: v } });
+    for (const v of [null, true, "x", "0", ""]) refuses("pplns.factor", { overrides: { pplns: { factor: v } } });
+  });
+
+  it("refuses a variable that is set but blank instead of treating it as 0 or unset", () => {
+    refuses("pplns.feeBps", { env: { POOL_FEE_BPS: " " } }, "POOL_FEE_BPS is set but empty");
+    refuses("pplns.feeBps", { env: { POOL_FEE_BPS: "" } });
+    refuses("stratum.port", { env: { POOL_STRATUM_PORT: "\t" } });
+    refuses("evm.contract", { env: { POOL_CONTRACT: "" } });
+  });
+
+  it("refuses an address with a bad EIP-55 checksum and accepts lower case and the checksummed form", () => {
+    refuses("pplns.feeAddress", { overrides: { pplns: { feeAddress: BAD_CHECKSUM } } }, "bad EIP-55 checksum");
+    refuses("pplns.feeAddress", { env: { POOL_FEE_ADDRESS: BAD_CHECKSUM } }, GOOD);
+    expect(loadConfig({ env: {}, overrides: { pplns: { feeAddress: GOOD.toLowerCase() } } }).pplns.feeAddress).to.equal(GOOD);
+    expect(loadConfig({ env: {}, overrides: { pplns: { feeAddress: GOOD } } }).pplns.feeAddress).to.equal(GOOD);
+  });
+
+  it("refuses difficulties the store cannot hold (more than 12 decimals, or below 10^-12)", () => {
+    refuses("stratum.minDifficulty", { overrides: { stratum: { minDifficulty: "0.0000000000001" } } }, "more than 12 decimals");
+    refuses("stratum.startDifficulty", { overrides: { stratum: { startDifficulty: "0.1000000000001" } } }, "more than 12 decimals");
+    refuses("stratum.maxDifficulty", { overrides: { stratum: { maxDifficulty: 1e-13 } } });
+    refuses("chain.networkDifficulty", { overrides: { chain: { networkDifficulty: "0.0000000000000" } } });
+    // Trailing zeros past the 12th decimal change nothing: accepted.
+    expect(loadConfig({ env: {}, overrides: { stratum: { startDifficulty: "0.0010000000000000" } } }).stratum.startDifficulty).to.equal("0.0010000000000000");
+  });
+
+  it("refuses a start difficulty outside [min, max], compared exactly", () => {
+    refuses("stratum.startDifficulty", { overrides: { stratum: { startDifficulty: "0.00009", minDifficulty: "0.0001" } } }, "below stratum.minDifficulty");
+    refuses("stratum.startDifficulty", { overrides: { stratum: { startDifficulty: "5", maxDifficulty: "4" } } }, "above stratum.maxDifficulty");
+    // Equal to the minimum at the 12th decimal: fine.
+    const c = loadConfig({ env: {}, overrides: { stratum: { startDifficulty: "0.000000000001", minDifficulty: "0.000000000001" } } });
+    expect(c.stratum.startDifficulty).to.equal("0.000000000001");
+    refuses("stratum.minDifficulty", { overrides: { stratum: { minDifficulty: "10", maxDifficulty: "9.999999999999", startDifficulty: "9.999999999999" } } }, "above stratum.maxDifficulty");
+  });
+
+  it("takes the payout threshold and the operator-balance alarm in whole units of the asset", () => {
+    expect(loadConfig({ env: { POOL_PAYOUT_THRESHOLD: "0.01" } }).payouts.threshold).to.equal("0.01");
+    refuses("payouts.threshold", { overrides: { payouts: { threshold: 0.01 } } }, "decimal string");
+    refuses("payouts.threshold", { env: { POOL_PAYOUT_THRESHOLD: "-1" } });
+    expect(toUnits("payouts.threshold", "0.01", 8)).to.equal(1_000_000n);
+    expect(toUnits("payouts.threshold", ".5", 18)).to.equal(500_000_000_000_000_000n);
+    expect(() => toUnits("payouts.threshold", "0.000000001", 8)).to.throw(ConfigError, "payouts.threshold");
+  });
+
+  it("takes POOL_TOKEN=native as the deploy script does, and checks the satoshi mapping against the asset's decimals", () => {
+    expect(loadConfig({ env: { POOL_TOKEN: "native" } }).evm.token).to.equal("0x0000000000000000000000000000000000000000");
+    expect(unitsFor({ symbol: "tBTC", decimals: 8 }, 1n)).to.deep.equal({ unitsPerSatoshi: 1n });
+    expect(unitsFor({ symbol: "tBTC", decimals: 8 }, undefined)).to.deep.equal({ unitsPerSatoshi: 1n });
+    expect(() => unitsFor({ symbol: "tBTC", decimals: 8 }, 10n)).to.throw(ConfigError, "one satoshi is 1 of its smallest units");
+    expect(() => unitsFor({ symbol: "USDC", decimals: 6 }, 1n)).to.throw(ConfigError, "fewer than a satoshi's 8");
+    expect(() => unitsFor({ symbol: "ETH", decimals: 18 }, 1n)).to.throw(ConfigError, "one satoshi is 10000000000");
+    expect(() => unitsFor({ symbol: "ETH", decimals: 18 }, 10_000_000_000n)).to.throw(ConfigError, "the epoch format pays rewards in satoshis");
+    expect(unitsFor({ symbol: "ETH", decimals: 18 }, undefined).warning).to.contain("a 50 BTC block = 0.000000005 ETH");
+    refuses("evm.unitsPerSatoshi", { env: { POOL_UNITS_PER_SATOSHI: "0" } });
+  });
+
+  it("log level and format are settings; pretty lines are readable", () => {
+    refuses("log.level", { env: { POOL_LOG_LEVEL: "loud" } });
+    refuses("log.format", { overrides: { log: { format: "xml" } } });
+    expect(loadConfig({ env: { POOL_LOG_LEVEL: "debug", POOL_LOG_FORMAT: "json" } }).log).to.deep.equal({ level: "debug", format: "json" });
+    expect(wantsPretty("auto", { isTTY: true })).to.equal(true);
+    expect(wantsPretty("auto", { isTTY: false })).to.equal(false);
+    expect(wantsPretty("pretty", {})).to.equal(true);
+    expect(wantsPretty("json", { isTTY: true })).to.equal(false);
+    const line = prettyLine(JSON.stringify({ level: 40, time: Date.UTC(2026, 0, 2, 3, 4, 5, 6), pid: 1, hostname: "h", part: "committer", epoch: 3, reason: "two words", msg: "root still pending" }));
+    expect(line).to.equal('03:04:05.006 WARN  [committer] root still pending epoch=3 reason="two words"');
+  });
+});
+
+describe("pool rebuild-epoch: which store", () => {
+  it("names the store it would open and refuses to create one", async () => {
+    const fs = await import("node:fs");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const { rebuildEpochCommand } = await import("../src/cli/rebuild");
+    const { UsageError } = await import("../src/cli/args");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pool-rebuild-"));
+    const saved = process.env.POOL_DATA_DIR;
+    process.env.POOL_DATA_DIR = dir;
+    try {
+      const err = await rebuildEpochCommand([], () => undefined).then(() => undefined, (e: Error) => e);
+      expect(err).to.be.instanceOf(UsageError);
+      expect(err!.message).to.contain(`no share store at ${path.join(dir, "shares.sqlite")}`).and.to.contain("no --config");
+      expect(fs.existsSync(path.join(dir, "shares.sqlite")), "no store was created").to.equal(false);
+
+      const { openShareStore } = await import("../src/shares");
+      await (await openShareStore({ kind: "sqlite", dataDir: dir })).close();
+      const lines: string[] = [];
+      expect(await rebuildEpochCommand([], (l) => lines.push(l))).to.equal(1);
+      expect(lines[0]).to.equal(`store: ${path.join(dir, "shares.sqlite")} (from POOL_* variables and the defaults (no --config))`);
+      expect(lines[1]).to.equal("nothing to rebuild: the latest epoch is none");
+    } finally {
+      if (saved === undefined) delete process.env.POOL_DATA_DIR;
+      else process.env.POOL_DATA_DIR = saved;
+    }
+  });
+});

@@ -1,0 +1,243 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pino from "pino";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { zeroAddress, type Address } from "viem";
+import { ConfigError } from "../src/config";
+import { connectEvm, hardhatDevKey, type EvmClients } from "../src/evm/clients";
+import { deployPayoutPool } from "../src/evm/deploy";
+import { startEmbeddedEvm, type EmbeddedEvm } from "../src/evm/embedded";
+import { payoutPoolAbi } from "../src/evm/payoutPoolAbi";
+import { deployTestBtc } from "../src/evm/testToken";
+import { Miner } from "../src/miner";
+import { startPool, type RunningPool } from "../src/pool";
+import { getJson, waitFor } from "./pool.helpers";
+
+const MINER = privateKeyToAccount(hardhatDevKey(6)).address;
+const GUARDIAN = privateKeyToAccount(hardhatDevKey(1)).address;
+
+/** Captures a pino logger's records (objects) for assertions on what the operator reads. */
+function capturingLogger() {
+  const records: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: "info" }, { write: (line: string) => void records.push(JSON.parse(line)) });
+  return { logger, records };
+}
+
+/**
+ * A deployment as an operator runs it: a contract deployed beforehand on a node that mines only
+ * when it receives a transaction (Hardhat's automine, like `npx hardhat node`), and the pool started
+ * against it with evm.rpcUrl, evm.contract and evm.operatorKey.
+ */
+describe("deployment: a pool against a deployed contract", function () {
+  this.timeout(240_000);
+  let evm: EmbeddedEvm;
+  let clients: EvmClients;
+  const pools: RunningPool[] = [];
+  let miner: Miner | undefined;
+
+  const deploy = async (challengeWindow: number, opts: { token?: Address; operator?: Address } = {}) =>
+    (
+      await deployPayoutPool(clients, {
+        token: opts.token ?? zeroAddress,
+        admin: clients.account!.address,
+        operator: opts.operator ?? clients.account!.address,
+        guardian: GUARDIAN,
+        challengeWindow,
+        maxPause: 3600,
+      })
+    ).address;
+  const settings = (dataDir: string, contract: Address, extra: Record<string, unknown> = {}) => ({
+    dataDir,
+    stratum: { port: 0, startDifficulty: "0.00005", minDifficulty: "0.00001", targetShareSeconds: 2 },
+    api: { port: 0 },
+    evm: { rpcUrl: evm.rpcUrl, contract, operatorKey: hardhatDevKey(0), ...((extra.evm as object) ?? {}) },
+    chain: { networkDifficulty: "0.0002" },
+    committer: { pollSeconds: 0.2 },
+    ...Object.fromEntries(Object.entries(extra).filter(([k]) => k !== "evm")),
+  });
+  const start = async (overrides: Record<string, unknown>, logger = pino({ level: "silent" })) => {
+    const pool = await startPool({ env: {}, overrides, logger });
+    pools.push(pool);
+    return pool;
+  };
+  const stop = async (pool: RunningPool) => {
+    await miner?.stop();
+    miner = undefined;
+    await pool.stop();
+    pools.splice(pools.indexOf(pool), 1);
+  };
+  const mine = async (pool: RunningPool) => {
+    miner = new Miner({ url: pool.stratumUrl, user: `${MINER}.rig` });
+    await miner.start();
+  };
+  const roots = async (contract: Address) => {
+    const [active, pending] = await Promise.all([
+      clients.publicClient.readContract({ address: contract, abi: payoutPoolAbi, functionName: "activeRoot" }),
+      clients.publicClient.readContract({ address: contract, abi: payoutPoolAbi, functionName: "pendingRoot" }),
+    ]);
+    return { active: Number(active[1]), pending: Number(pending[1]) };
+  };
+  const proposals = async (contract: Address) =>
+    (await clients.publicClient.getContractEvents({ address: contract, abi: payoutPoolAbi, eventName: "RootProposed", fromBlock: 0n })).length;
+  const tmp = (tag: string) => fs.mkdtempSync(path.join(os.tmpdir(), `pool-deploy-${tag}-`));
+  const refused = async (overrides: Record<string, unknown>): Promise<Error> => {
+    const err = await startPool({ env: {}, overrides, logger: pino({ level: "silent" }) }).then(
+      async (p) => {
+        await p.stop();
+        return undefined;
+      },
+      (e: Error) => e,
+    );
+    expect(err, "the pool refused to start").to.be.instanceOf(Error);
+    return err!;
+  };
+
+  before(async () => {
+    evm = await startEmbeddedEvm({ port: 0 });
+    clients = await connectEvm(evm.rpcUrl, hardhatDevKey(0));
+  });
+
+  after(async () => {
+    await miner?.stop();
+    for (const p of [...pools]) await p.stop();
+    await evm?.close();
+  });
+
+  it("bug 1: accepts a root on a chain that mines only on transactions, by the wall clock, with no manual block", async () => {
+    const WINDOW = 4;
+    const contract = await deploy(WINDOW);
+    const { logger, records } = capturingLogger();
+    const pool = await start(settings(tmp("idle"), contract), logger);
+    await mine(pool);
+    await waitFor("epoch 1 pending", 120_000, async () => (await roots(contract)).pending === 1);
+    await miner!.stop();
+    miner = undefined;
+    const proposed = await clients.publicClient.readContract({ address: contract, abi: payoutPoolAbi, functionName: "pendingRoot" });
+    const validAt = Number(proposed[3]);
+    // Nothing but the committer sends transactions now: the chain's time stands still at the proposal.
+    await waitFor("epoch 1 active without anyone mining a block", 30_000, async () => (await roots(contract)).active === 1);
+    const acceptedAt = Number((await clients.publicClient.getBlock({ blockTag: "latest" })).timestamp);
+    expect(acceptedAt, "the acceptRoot block itself is at or past validAt").to.be.gte(validAt);
+    await waitFor("store marks epoch 1 accepted", 5_000, async () => (await pool.store.epoch(1))?.state === "accepted");
+    expect(records.some((r) => r.msg === "root active" && r.epoch === 1), "the acceptance is logged").to.equal(true);
+    await stop(pool);
+  });
+
+  it("bug 2 + 3: the API reports the contract's challenge window; a data dir of deployment A is refused against contract B, naming both", async () => {
+    const dataDir = tmp("bind");
+    const contractA = await deploy(1);
+    const poolA = await start(settings(dataDir, contractA, { evm: { challengeWindow: 30 } }));
+    // Bug 3: the configured window (30) is not the deployed contract's (1).
+    expect((await getJson(`${poolA.apiUrl}/api/config`)).challengeWindow).to.equal(1);
+    await mine(poolA);
+    await waitFor("epoch 1 active on A", 120_000, async () => (await roots(contractA)).active >= 1);
+    await stop(poolA);
+    expect(fs.readdirSync(path.join(dataDir, "epochs")).some((f) => /^epoch-000001\.json$/.test(f))).to.equal(true);
+
+    const contractB = await deploy(60);
+    const err = await refused(settings(dataDir, contractB));
+    expect(err).to.be.instanceOf(ConfigError);
+    expect(err.message).to.contain("evm.contract");
+    expect(err.message.toLowerCase()).to.contain(contractA.toLowerCase());
+    expect(err.message.toLowerCase()).to.contain(contractB.toLowerCase());
+    expect(err.message).to.contain("shares.sqlite");
+    expect(await proposals(contractB), "nothing was proposed to B").to.equal(0);
+
+    // A fresh store with A's epoch files copied in is refused too, naming the file.
+    const copied = tmp("copied");
+    fs.cpSync(path.join(dataDir, "epochs"), path.join(copied, "epochs"), { recursive: true });
+    const fileErr = await refused(settings(copied, contractB));
+    expect(fileErr.message).to.match(/epoch file .*epoch-000001\.json belongs to contract/);
+    expect(fileErr.message.toLowerCase()).to.contain(contractA.toLowerCase());
+    expect(fileErr.message.toLowerCase()).to.contain(contractB.toLowerCase());
+    expect(await proposals(contractB)).to.equal(0);
+
+    // Bug 3 against B: its own 60 s, whatever the configuration says.
+    const poolB = await start(settings(tmp("b"), contractB, { evm: { challengeWindow: 5 } }));
+    const config = await getJson(`${poolB.apiUrl}/api/config`);
+    expect(config.challengeWindow).to.equal(60);
+    expect(config.maxPause).to.equal(3600);
+    await stop(poolB);
+  });
+
+  it("checks every external part at start and names the setting", async () => {
+    const contract = await deploy(1);
+    const dir = tmp("checks");
+    const noCode = privateKeyToAccount(generatePrivateKey()).address;
+
+    let err = await refused(settings(dir, contract, { evm: { rpcUrl: "http://127.0.0.1:1" } }));
+    expect(err.message).to.contain("evm.rpcUrl").and.to.contain("http://127.0.0.1:1");
+
+    err = await refused(settings(dir, noCode));
+    expect(err.message).to.contain("evm.contract").and.to.contain(`no contract at ${noCode}`);
+
+    const token = (await deployTestBtc(clients)).address;
+    err = await refused(settings(dir, token));
+    expect(err.message).to.contain("evm.contract").and.to.contain("is not a PayoutPool");
+
+    err = await refused(settings(dir, contract, { evm: { token: noCode } }));
+    expect(err.message).to.contain("evm.token");
+
+    err = await refused(settings(dir, contract, { evm: { operatorKey: hardhatDevKey(7) } }));
+    expect(err.message).to.contain("evm.operatorKey").and.to.contain("does not hold OPERATOR_ROLE");
+
+    const broke = generatePrivateKey();
+    const brokeOperator = await deploy(1, { operator: privateKeyToAccount(broke).address });
+    err = await refused(settings(dir, brokeOperator, { evm: { operatorKey: broke } }));
+    expect(err.message).to.contain("evm.operatorKey").and.to.contain("no native coin");
+
+    err = await refused(settings(dir, contract, { store: { postgresUrl: "postgres://pool:secret@127.0.0.1:1/pool" } }));
+    expect(err.message).to.contain("store.postgresUrl").and.to.contain("ECONNREFUSED");
+    expect(err.message, "the password is not printed").to.not.contain("secret");
+
+    err = await refused(
+      settings(dir, contract, { chain: { bitcoindUrl: "http://127.0.0.1:1", bitcoindCookie: path.join(dir, "no-such.cookie"), payoutScript: "0014" + "11".repeat(20) } }),
+    );
+    expect(err.message).to.contain("chain.bitcoindCookie").and.to.contain("no-such.cookie");
+
+    const deploymentFile = path.join(dir, "record.json");
+    fs.writeFileSync(deploymentFile, JSON.stringify({ chainId: 1, address: contract, token: null }));
+    err = await refused({ ...settings(dir, contract), evm: { rpcUrl: evm.rpcUrl, operatorKey: hardhatDevKey(0), deployment: deploymentFile } });
+    expect(err.message).to.contain("evm.deployment").and.to.contain("is for chain 1");
+  });
+
+  it("reads the contract from a deployment record (evm.deployment) instead of evm.contract", async () => {
+    const contract = await deploy(1);
+    const dir = tmp("record");
+    const file = path.join(dir, "localhost.json");
+    fs.writeFileSync(file, JSON.stringify({ network: "localhost", chainId: 31337, address: contract, token: null, challengeWindow: 1, blockNumber: 1 }));
+    const pool = await start({ ...settings(dir, contract), evm: { rpcUrl: evm.rpcUrl, operatorKey: hardhatDevKey(0), deployment: file } });
+    expect(pool.contract.toLowerCase()).to.equal(contract.toLowerCase());
+    expect(pool.asset).to.deep.equal({ token: null, symbol: "ETH", decimals: 18, unitsPerSatoshi: "1" });
+    await stop(pool);
+  });
+});
+
+describe("deployment: PostgreSQL database that does not exist", function () {
+  this.timeout(60_000);
+  it("names store.postgresUrl and says to create it", async function () {
+    const { findPostgresUser } = await import("./pg.helpers");
+    const found = await findPostgresUser();
+    if ("reason" in found) {
+      console.log(`    (skipped: no PostgreSQL on 127.0.0.1:5432: ${found.reason})`);
+      return this.skip();
+    }
+    const url = `postgres://${found.user}@127.0.0.1:5432/no_such_pool_db_${process.pid}`;
+    const err = await startPool({
+      env: {},
+      logger: pino({ level: "silent" }),
+      overrides: { dataDir: fs.mkdtempSync(path.join(os.tmpdir(), "pool-pgdb-")), stratum: { port: 0 }, api: { port: 0 }, evm: { embeddedPort: 0, challengeWindow: 1 }, store: { postgresUrl: url } },
+    }).then(
+      async (p) => {
+        await p.stop();
+        return undefined;
+      },
+      (e: Error) => e,
+    );
+    expect(err).to.be.instanceOf(ConfigError);
+    expect(err!.message).to.contain("store.postgresUrl").and.to.contain("does not exist").and.to.contain("createdb");
+  });
+});
+
