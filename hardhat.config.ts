@@ -1,6 +1,7 @@
 import type { HardhatUserConfig } from "hardhat/config";
-import { subtask } from "hardhat/config";
-import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import type { HttpNetworkUserConfig } from "hardhat/types";
+import { subtask, task } from "hardhat/config";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, TASK_RUN } from "hardhat/builtin-tasks/task-names";
 import "@nomicfoundation/hardhat-toolbox-viem";
 import path from "path";
 
@@ -19,6 +20,48 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
   return { compilerPath, isSolcJs: true, version: SOLC_VERSION, longVersion: solc.version() };
 });
 
+/**
+ * Networks from the environment, so that `--network sepolia` needs no edit of this file:
+ *   <NAME>_RPC_URL       defines network <name> (lower case): SEPOLIA_RPC_URL → `--network sepolia`
+ *   <NAME>_DEPLOYER_KEY  its signing key (0x + 64 hex); without it the node's own accounts sign
+ * The chain id is read from the node. `localhost` is EVM_RPC_URL (default http://127.0.0.1:8545).
+ * Variables of the pool itself (POOL_*) and EVM_RPC_URL are not networks.
+ */
+export function networksFromEnv(env: NodeJS.ProcessEnv): Record<string, HttpNetworkUserConfig & { urlVariable: string }> {
+  const networks: Record<string, HttpNetworkUserConfig & { urlVariable: string }> = {
+    localhost: { url: env.EVM_RPC_URL ?? "http://127.0.0.1:8545", urlVariable: "EVM_RPC_URL" },
+  };
+  for (const [variable, value] of Object.entries(env)) {
+    const m = /^([A-Z][A-Z0-9_]*)_RPC_URL$/.exec(variable);
+    if (!m || variable === "EVM_RPC_URL" || m[1].startsWith("POOL_") || !value?.trim()) continue;
+    const name = m[1].toLowerCase();
+    if (name === "hardhat" || name === "localhost") continue;
+    const keyVariable = `${m[1]}_DEPLOYER_KEY`;
+    const key = env[keyVariable]?.trim();
+    if (key !== undefined && key !== "" && !/^0x[0-9a-fA-F]{64}$/.test(key)) {
+      throw new Error(`${keyVariable} must be a 0x-prefixed 32-byte private key (network ${name})`);
+    }
+    networks[name] = { url: value.trim(), urlVariable: variable, ...(key ? { accounts: [key] } : {}) };
+  }
+  return networks;
+}
+
+const envNetworks = networksFromEnv(process.env);
+
+// `hardhat run --network X`: a node that does not answer is one line naming the variable, not a stack trace.
+task(TASK_RUN, async (args, hre, runSuper) => {
+  const net = envNetworks[hre.network.name];
+  if (net && "url" in hre.network.config) {
+    try {
+      await hre.network.provider.request({ method: "eth_chainId" });
+    } catch (err) {
+      console.error(`error: network ${hre.network.name}: no EVM node answers at ${net.url} (${net.urlVariable}): ${(err as Error).message.split("\n")[0]}`);
+      process.exit(1);
+    }
+  }
+  return runSuper(args);
+});
+
 const config: HardhatUserConfig = {
   solidity: {
     version: SOLC_VERSION,
@@ -26,7 +69,7 @@ const config: HardhatUserConfig = {
   },
   networks: {
     hardhat: { chainId: 31337 },
-    localhost: { url: process.env.EVM_RPC_URL ?? "http://127.0.0.1:8545", chainId: 31337 },
+    ...Object.fromEntries(Object.entries(envNetworks).map(([name, { urlVariable: _v, ...net }]) => [name, net])),
   },
   mocha: { timeout: 300_000 },
 };

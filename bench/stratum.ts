@@ -10,6 +10,9 @@
  * without ever reading, each reconnecting as soon as it is closed (from their own loopback
  * addresses, 127.0.0.2-5 and 127.0.1.1-20); the row reports the honest submits' latency and the
  * server's largest RSS during the run.
+ * Then (issue 15, --epoch-accounts N, default 1 000 000; --no-epoch skips it) the same load again
+ * while the server process builds and records a cold epoch of N accounts with the pool's builder
+ * (build worker on): bench/lib/epoch-row.ts.
  * STRATUM_BENCH_DEBUG=1 prints GC pauses, event-loop delay and a latency histogram;
  * STRATUM_BENCH_TRACE=file.csv writes every submit's send time and latency;
  * STRATUM_BENCH_SERVER_FLAGS="--flag ..." passes node flags to the server process.
@@ -27,6 +30,7 @@ import { LoadGenerator, percentile } from "../src/miner/load";
 import { MemoryShareSink } from "../src/stratum/memory-sink";
 import { StratumServer } from "../src/stratum/server";
 import { once, runRole } from "./lib/child";
+import { duringEpochBuild, serveEpochBuild } from "./lib/epoch-row";
 
 // Every sha256d value passes at this difficulty (its target clamps to 2^256-1).
 const TINY_DIFFICULTY = "0.0000000001";
@@ -156,6 +160,7 @@ async function serverRole(): Promise<void> {
       process.exit(0);
     }
   });
+  serveEpochBuild();
   process.send!({ type: "ready", port, ceiling, hashesPerShare });
 }
 
@@ -200,6 +205,7 @@ async function main(): Promise<void> {
   child.send({ type: "stop" });
   const server = await once<ServerStats>(child, "stats");
   const abuse = process.argv.includes("--no-abuse") ? null : await underAbuse(child, load, ready.port, rate, seconds, tickMs);
+  const epochBuild = process.argv.includes("--no-epoch") ? null : await duringEpochBuild<ServerStats>(child, load, { accounts: arg("epoch-accounts", 1_000_000), rate, tickMs });
   load.close();
   child.send({ type: "exit" });
 
@@ -242,6 +248,7 @@ async function main(): Promise<void> {
     clientEventLoopDelayMs: round2(loopDelay(clientEld)),
     serverRssMaxMiB: Number(server.rssMaxMiB.toFixed(1)),
     underAbuse: abuse,
+    duringEpochBuild: epochBuild,
   };
   if (process.env.STRATUM_BENCH_DEBUG) {
     console.log(`CPU user/system s: server ${(server.cpu.user / 1e6).toFixed(2)}/${(server.cpu.system / 1e6).toFixed(2)}, client ${(clientCpu.user / 1e6).toFixed(2)}/${(clientCpu.system / 1e6).toFixed(2)}`);
@@ -280,6 +287,13 @@ async function main(): Promise<void> {
       "under abuse": { "server CPU (cores)": abuse.serverCpuUtilisation, "server loop delay p99 ms": abuse.serverEventLoopDelayMs.p99, "abusers' CPU (cores)": abuse.abusers.cpuCores },
     });
     console.log("abusers:", JSON.stringify(abuse.abusers), "server:", JSON.stringify(abuse.server));
+  }
+  if (epochBuild) {
+    console.table({
+      quiet: { "p50 ms": result.latencyMs.p50, "p99 ms": result.latencyMs.p99, "max ms": result.latencyMs.max, "accepted/s": result.acceptedPerSecond, "server loop delay max ms": result.serverEventLoopDelayMs.max },
+      [`while a ${epochBuild.accounts}-account epoch builds`]: { "p50 ms": epochBuild.latencyMs.p50, "p99 ms": epochBuild.latencyMs.p99, "max ms": epochBuild.latencyMs.max, "accepted/s": epochBuild.acceptedPerSecond, "server loop delay max ms": epochBuild.serverEventLoopDelayMs.max },
+    });
+    console.log("epoch build:", JSON.stringify({ seconds: epochBuild.buildSeconds, phasesMs: epochBuild.buildPhasesMs, serverRssMaxMiB: epochBuild.serverRssMaxMiB, load: epochBuild.loadAverage1m }));
   }
   const out = path.join(__dirname, "results", "stratum.json");
   fs.mkdirSync(path.dirname(out), { recursive: true });

@@ -203,6 +203,45 @@ describe("deployment: a pool against a deployed contract", function () {
     expect(err.message).to.contain("evm.deployment").and.to.contain("is for chain 1");
   });
 
+  it("tells the operator what needs them: low gas, an underfunded contract, a revoked epoch waiting for rebuild-epoch", async () => {
+    const contract = await deploy(3600);
+    const { logger, records } = capturingLogger();
+    const pool = await start(settings(tmp("alerts"), contract, { committer: { pollSeconds: 0.2, fundEpochs: false }, evm: { minOperatorBalance: "1000000" } }), logger);
+    const metric = async (name: string) => {
+      const text = await (await fetch(`${pool.apiUrl}/metrics`)).text();
+      const m = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
+      return m ? Number(m[1]) : undefined;
+    };
+    const alerted = (msg: RegExp) => records.some((r) => r.part === "alerts" && msg.test(String(r.msg)));
+    await waitFor("the low-gas alert", 10_000, async () => (await metric("pool_alert_operator_balance_low")) === 1);
+    expect(alerted(/operator key is low on gas coin/)).to.equal(true);
+
+    await mine(pool);
+    await waitFor("the underfunded alert", 120_000, async () => (await metric("pool_alert_contract_underfunded")) === 1);
+    expect((await metric("pool_contract_shortfall"))!).to.be.greaterThan(0);
+    expect(alerted(/contract is underfunded for the next root/)).to.equal(true);
+    expect(await proposals(contract), "nothing proposed while underfunded").to.equal(0);
+    await miner!.stop();
+    miner = undefined;
+
+    // Funded from another account: the root goes out, the alert clears.
+    const funder = await connectEvm(evm.rpcUrl, hardhatDevKey(3));
+    const hash = await funder.walletClient!.writeContract({ address: contract, abi: payoutPoolAbi, functionName: "fund", args: [10n ** 18n], value: 10n ** 18n });
+    await clients.publicClient.waitForTransactionReceipt({ hash });
+    await waitFor("epoch 1 pending", 30_000, async () => (await roots(contract)).pending === 1);
+    await waitFor("the underfunded alert cleared", 10_000, async () => (await metric("pool_alert_contract_underfunded")) === 0);
+
+    // The guardian revokes it: the pool waits for the operator, and says so.
+    const epoch = (await pool.store.epoch(1))!;
+    const guardian = await connectEvm(evm.rpcUrl, hardhatDevKey(1));
+    const revoke = await guardian.walletClient!.writeContract({ address: contract, abi: payoutPoolAbi, functionName: "revokeRoot", args: [1n, epoch.root as `0x${string}`] });
+    await clients.publicClient.waitForTransactionReceipt({ hash: revoke });
+    await waitFor("the revoked-epoch alert", 20_000, async () => (await metric("pool_alert_revoked_epoch_waiting")) === 1);
+    expect(alerted(/epoch 1 was revoked and waits for `pool rebuild-epoch`/)).to.equal(true);
+    expect(await metric("pool_alert_root_overdue_seconds")).to.equal(0);
+    await stop(pool);
+  });
+
   it("reads the contract from a deployment record (evm.deployment) instead of evm.contract", async () => {
     const contract = await deploy(1);
     const dir = tmp("record");

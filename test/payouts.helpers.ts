@@ -183,10 +183,10 @@ export class Fixture {
     return tree;
   }
 
-  service(opts: { threshold: bigint; maxGasPerBatch?: number; retryBaseMs?: number } & Partial<Pick<PayoutServiceOptions, "maxGasPerAccount" | "aside">>): PayoutService {
+  service(opts: { threshold: bigint; maxGasPerBatch?: number; retryBaseMs?: number; evm?: EvmClients } & Partial<Pick<PayoutServiceOptions, "maxGasPerAccount" | "aside">>): PayoutService {
     const s = new PayoutService({
       store: this.store,
-      evm: this.operator,
+      evm: opts.evm ?? this.operator,
       contract: this.contract,
       dataDir: this.dataDir,
       threshold: opts.threshold,

@@ -70,6 +70,38 @@ describe("automatic payouts isolate accounts that cannot be paid", function () {
     for (const a of bad) expect(await f.pc.readContract({ address: f.contract, abi: payoutPoolAbi, functionName: "claimed", args: [a as Address] })).to.equal(0n);
   });
 
+  it("a receiver flipped by a front-runner between the simulation and the send reverts the batch on chain: the relay bisects on chain, pays the 10 honest, sets the receiver aside", async () => {
+    const honest = randomAccounts(10);
+    const toggle = await hre.viem.deployContract("ToggleReceiver");
+    await toggle.write.setAccepting([true]);
+    const ledger = new Map<string, bigint>(honest.map((a, i) => [a, COIN + BigInt(i)]));
+    ledger.set(toggle.address.toLowerCase(), 2n * COIN);
+    await f.publish(ledger);
+    // The front-runner: its flip lands right before the relay's first batch (every estimate passed).
+    let flipped = false;
+    const wallet = operator.walletClient!;
+    const frontRun = new Proxy(wallet, {
+      get(target, prop, receiver) {
+        if (prop !== "writeContract") return Reflect.get(target, prop, receiver);
+        return async (...args: Parameters<typeof wallet.writeContract>) => {
+          if (!flipped) {
+            flipped = true;
+            await toggle.write.setAccepting([false]);
+          }
+          return target.writeContract(...args);
+        };
+      },
+    });
+    const s = f.service({ threshold: 1n, evm: { ...operator, walletClient: frontRun } });
+    await s.runOnce();
+    expect(flipped).to.equal(true);
+    for (const a of honest) expect(await f.balance(a), a).to.equal(ledger.get(a));
+    expect(s.asideList().map((e) => e.account.toLowerCase())).to.deep.equal([toggle.address.toLowerCase()]);
+    // The first batch reverted when sent (Hardhat refuses a reverting transaction; a public node
+    // mines it as failed: both are "not paid"); bisecting then found the receiver by simulation.
+    expect((await s.list()).filter((b) => b.status === "confirmed").flatMap((b) => b.accounts.map((a) => a.account.toLowerCase()))).to.have.members(honest.map((a) => a.toLowerCase()));
+  });
+
   it("a set-aside account is retried alone once its delay is due, and paid when it can receive again", async () => {
     const honest = randomAccounts(5);
     const toggle = await hre.viem.deployContract("ToggleReceiver");

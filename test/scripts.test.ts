@@ -74,7 +74,7 @@ describe("operator scripts (in-process Hardhat network)", function () {
     const pool = await hre.viem.getContractAt("PayoutPool", deployment.address);
     expect(await pool.read.challengeWindow()).to.equal(600n);
 
-    const funded = await run(fund, { AMOUNT: parseEther("3").toString(), DEPLOYMENT });
+    const funded = await run(fund, { AMOUNT: "3", DEPLOYMENT }); // whole units of the asset (3 ETH)
     expect(funded.result.totalFunded).to.equal(parseEther("3"));
     expect(funded.output).to.match(/tx 0x[0-9a-f]{64}/);
 
@@ -122,8 +122,8 @@ describe("operator scripts (in-process Hardhat network)", function () {
     expect(deployment.token).to.equal(getAddress(token.address));
     expect(deployment.operator).to.equal(accounts[0]); // roles default to the signer locally
 
-    await expectInputError(run(fund, { AMOUNT: "1001", DEPLOYMENT }), "AMOUNT");
-    const funded = await run(fund, { AMOUNT: "700", DEPLOYMENT });
+    await expectInputError(run(fund, { AMOUNT_UNITS: "1001", DEPLOYMENT }), "AMOUNT");
+    const funded = await run(fund, { AMOUNT_UNITS: "700", DEPLOYMENT });
     expect(funded.result.hashes).to.have.length(2); // approve + fund
     expect(funded.output).to.contain("approved 700").and.to.contain("RWD");
     expect(await token.read.balanceOf([deployment.address])).to.equal(700n);
@@ -157,10 +157,13 @@ describe("operator scripts (in-process Hardhat network)", function () {
     await expectInputError(run(deploy, { POOL_TOKEN: "native", MAX_PAUSE: "1209601", DEPLOYMENT }), "MAX_PAUSE");
     await expectInputError(run(status, { DEPLOYMENT: path.join(dir, "missing.json") }), "DEPLOYMENT");
     await expectInputError(run(fund, { DEPLOYMENT }), "AMOUNT");
-    await expectInputError(run(fund, { AMOUNT: "1.5", DEPLOYMENT }), "AMOUNT");
+    await expectInputError(run(fund, { AMOUNT: "1.5.0", DEPLOYMENT }), "AMOUNT must be a decimal amount in whole units");
+    await expectInputError(run(fund, { AMOUNT: "1", AMOUNT_UNITS: "1", DEPLOYMENT }), "not both");
+    await expectInputError(run(fund, { AMOUNT_UNITS: "1.5", DEPLOYMENT }), "AMOUNT_UNITS");
 
     await run(deploy, { POOL_TOKEN: "native", DEPLOYMENT });
-    await run(fund, { AMOUNT: "100", DEPLOYMENT });
+    await expectInputError(run(fund, { AMOUNT: "0.0000000000000000001", DEPLOYMENT }), "more decimals than the asset's 18");
+    await run(fund, { AMOUNT: "0.0000000000000001", DEPLOYMENT }); // 100 wei, in whole units
     const tree = new PayoutTree([{ account: accounts[4], cumulative: 60n }, { account: accounts[5], cumulative: 40n }]);
     await expectInputError(run(proposeRoot, { DEPLOYMENT }), "EPOCH_FILE");
     await expectInputError(run(proposeRoot, { EPOCH_FILE: path.join(dir, "nope.json"), DEPLOYMENT }), "no such file");

@@ -202,6 +202,34 @@ describe("stratum: credit only real, unique work", function () {
     h.client.close();
   });
 
+  it("with the share set full and a node slow to take the block, copies of the block header are still duplicates (22), and share-limit refusals never ban the miner", async () => {
+    pool = await startPool({ ...EASY, maxSharesPerBlock: 1, bans: { enabled: true, maxInvalidShares: 3 } }, { bits: undefined, networkDifficulty: "0.0001" });
+    // A node that takes 200 ms to answer submitblock, as bitcoind's RPC may: the new block's work comes late.
+    const submitBlock = pool.chain.submitBlock.bind(pool.chain);
+    pool.chain.submitBlock = async (hex: string) => {
+      await new Promise((r) => setTimeout(r, 200));
+      return submitBlock(hex);
+    };
+    const h = await handshake(pool.port, USER);
+    const target = difficultyToTarget(h.difficulty);
+    const network = bitsToTarget(h.notify.params[6] as string);
+    const notBlock = (v: bigint) => v <= target && v > network;
+    expect((await submit(h.client, mine(USER, h.notify, h.extranonce1, "0a000000", notBlock).params)).result).to.equal(true);
+    // The set is full: more shares are refused with 20, which is not the miner's fault (3 do not ban it).
+    for (const en2 of ["0b000000", "0c000000", "0d000000"]) {
+      expect((await submit(h.client, mine(USER, h.notify, h.extranonce1, en2, notBlock).params)).error![1]).to.match(/too many shares on this block/);
+    }
+    expect(h.client.closed, JSON.stringify(pool.server.stats().disconnects)).to.equal(false);
+    const block = mine(USER, h.notify, h.extranonce1, "0e000000", (v) => v <= network, { maxHashes: 50_000_000 });
+    const [first, second, third] = await Promise.all([submit(h.client, block.params), submit(h.client, block.params), submit(h.client, [...block.params.slice(0, 2), block.params[2].toUpperCase(), ...block.params.slice(3)])]);
+    expect(first.result).to.equal(true);
+    expect(second.error).to.deep.equal(DUP);
+    expect(third.error).to.deep.equal(DUP);
+    await until(() => pool.sink.blocks.length === 1, 5000, "the block to be recorded");
+    expect(pool.sink.shares.filter((x) => x.isBlock)).to.have.length(1);
+    h.client.close();
+  });
+
   it("refuses payout addresses that can never be paid with [24, reason]: zero, precompiles 0x01-0x11 and 0x100, the pool's contract", async () => {
     const contract = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
     pool = await startPool({ ...EASY, refusedAddresses: [contract] });

@@ -5,9 +5,9 @@ import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { getAddress, isAddress, zeroAddress, type Address, type Hex } from "viem";
 import type { EvmClients } from "../evm/clients";
 import { erc20Abi, payoutPoolAbi } from "../evm/payoutPoolAbi";
+import type { ClaimsIndex } from "./claims";
 import type { AsideEntry } from "../payouts/aside";
-import type { PayoutTree } from "../merkle";
-import { loadEpochTree } from "../epochs/tree";
+import { EpochProofWorker } from "../epochs/proof-worker";
 import type { EpochRecord, ShareStore } from "../shares/types";
 import type { HashrateTracker } from "./hashrate";
 import { PoolMetrics } from "./metrics";
@@ -48,6 +48,8 @@ export interface ApiContext {
   webDir?: string;
   /** The epoch folder published at `/epochs/<file>` (what `publish.baseUrl` points at); absent = not served. */
   epochsDir?: string;
+  /** Every payment of the contract by account, from its events (src/api/claims.ts); absent = not listed. */
+  claims?: ClaimsIndex;
   /** The proof-of-work chain's headers (hex, genesis first) for auditors: the embedded chain's; absent for bitcoind. */
   headerChain?: () => string[];
 }
@@ -63,7 +65,9 @@ export class HttpError extends Error {
 
 export function buildApi(ctx: ApiContext): FastifyInstance {
   const app = Fastify({ logger: false });
-  const trees = new Map<number, PayoutTree>();
+  // Issue 15: epoch trees are loaded and proofs computed on a worker thread, off this event loop.
+  const proofs = new EpochProofWorker();
+  app.addHook("onClose", async () => proofs.close());
   const token = ctx.evm.publicClient.readContract({ address: ctx.contract, abi: payoutPoolAbi, functionName: "token" });
   token.catch(() => undefined);
 
@@ -86,14 +90,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     if (!isAddress(text)) throw new HttpError(400, `not a valid address: "${text}" (expected 0x followed by 40 hex digits, with a correct checksum if mixed-case)`);
     return getAddress(text);
   };
-  const treeOf = (record: EpochRecord): PayoutTree => {
-    let tree = trees.get(record.number);
-    if (!tree || tree.root.toLowerCase() !== record.root.toLowerCase()) {
-      tree = loadEpochTree(record.filePath).tree;
-      trees.set(record.number, tree);
-    }
-    return tree;
-  };
+  const entryOf = (record: EpochRecord, address: string) => proofs.lookup({ number: record.number, filePath: record.filePath, root: record.root }, address);
   const activeEpoch = async (): Promise<EpochRecord | undefined> => {
     const [, epoch] = await ctx.evm.publicClient.readContract({ address: ctx.contract, abi: payoutPoolAbi, functionName: "activeRoot" });
     return epoch === 0n ? undefined : ctx.store.epoch(Number(epoch));
@@ -163,13 +160,14 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   app.get<{ Params: { address: string } }>("/api/miners/:address", async (req) => {
     const address = addressOf(req.params.address);
     const key = address.toLowerCase();
-    const [active, claimed, window, payouts] = await Promise.all([
+    const [active, claimed, window, payouts, claims] = await Promise.all([
       activeEpoch(),
       ctx.evm.publicClient.readContract({ address: ctx.contract, abi: payoutPoolAbi, functionName: "claimed", args: [address] }),
       ctx.windowFor(key),
       ctx.payouts(),
+      ctx.claims?.claimsOf(key) ?? [],
     ]);
-    const allocated = active ? (treeOf(active).proofFor(address)?.cumulative ?? 0n) : 0n;
+    const allocated = active ? ((await entryOf(active, address))?.cumulative ?? 0n) : 0n;
     // A revoked epoch's deltas are rolled back in the store, so the history holds live epochs only.
     const history = (await ctx.store.ledgerHistory(key)).map((d) => ({ epoch: d.epoch, delta: d.delta.toString(), cumulative: d.cumulative.toString() }));
     return {
@@ -184,6 +182,9 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       payouts: payouts.flatMap((p) =>
         p.accounts.filter((a) => a.account.toLowerCase() === key).map((a) => ({ txHash: p.txHash, amount: a.amount, time: p.time, status: p.status })),
       ),
+      // Every payment the contract made to this address (claims sent from a wallet or the CLI, and
+      // automatic payouts), from the chain's Claimed / ClaimedMany events, newest first.
+      claims: [...claims].reverse(),
       // Set aside by automatic payouts (its claim fails on its own: see docs/payouts.md), or null.
       payoutAside: ctx.payoutsAside?.().find((e) => e.account.toLowerCase() === key) ?? null,
     };
@@ -244,7 +245,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     const address = addressOf(req.params.address);
     const active = await activeEpoch();
     if (!active) throw new HttpError(404, "no root is active yet");
-    const entry = treeOf(active).proofFor(address);
+    const entry = await entryOf(active, address);
     if (!entry) throw new HttpError(404, `${address} has no allocation in the active root (epoch ${active.number})`);
     return { account: entry.account, cumulative: entry.cumulative.toString(), proof: entry.proof, epoch: active.number, root: active.root as Hex, contract: ctx.contract, chainId: ctx.publicConfig.chainId };
   });

@@ -29,7 +29,38 @@ export interface ChainAnchorOptions {
   maxFindings?: number;
 }
 
-interface PrevInfo {
+const HEX_RE = /^(?:[0-9a-fA-F]{2})*$/;
+
+/** What checkShare found for one share. */
+export interface ShareChainResult {
+  /** [kind, message] pairs, in the order found. */
+  findings: [string, string][];
+  /** The height the share mines (its previous block's + 1); undefined when that block is not in the chain. */
+  height?: number;
+  /** The chain's bits for the share. */
+  bits?: string;
+}
+
+/**
+ * The key under which a share's payout check is cached. The outputs of a coinbase are in coinb2;
+ * when coinb1's scriptSig length covers exactly the rest of coinb1 and both extranonces (so the
+ * outputs are parsed from coinb2's first byte), coinb2 alone decides them, and shares of different
+ * miners (different coinb1) share one entry. Otherwise the whole coinbase is the key. `built`: the
+ * coinbase was already built from these fields (so they are hex).
+ */
+export function payCacheKey(e: Pick<ShareLogEntry, "coinb1" | "coinb2" | "extranonce1" | "extranonce2">, built = false): string {
+  const c1 = e.coinb1;
+  // Unless the coinbase was already built from them, the three must be hex (else it cannot be read at all).
+  if (!built && !HEX_RE.test(c1 + e.extranonce1 + e.extranonce2)) return `1|${c1}|${e.extranonce1}|${e.extranonce2}|${e.coinb2}`;
+  // version (4) + input count 0x01 + prevout (36) + scriptSig length (a one-byte varint < 0xfd)
+  if (c1.length >= 84 && c1.charCodeAt(8) === 48 && c1.charCodeAt(9) === 49 && e.extranonce1.length % 2 === 0 && e.extranonce2.length % 2 === 0) {
+    const len = parseInt(c1.slice(82, 84), 16);
+    if (len < 0xfd && (c1.length - 84 + e.extranonce1.length + e.extranonce2.length) / 2 === len) return "2|" + e.coinb2;
+  }
+  return `1|${c1}|${e.extranonce1.length}|${e.extranonce2.length}|${e.coinb2}`;
+}
+
+export interface PrevInfo {
   /** The block the share builds on, or undefined when it is not in the chain. */
   prev?: ChainBlockInfo;
   /** The chain's block at prev.height + 1, when the chain has one. */
@@ -132,11 +163,24 @@ export class ChainAnchor {
   }
 
   /**
-   * Checks one share. `coinbase` is its serialized coinbase when the work check already built it.
-   * Returns the chain's bits for the share (undefined when its previous block is not in the chain).
+   * The chain's facts for the block a share builds on (`prevhash` in mining.notify form): the
+   * previous block, the chain's next block, and the bits a block on it must have. Cached; throws
+   * when the chain cannot be read.
    */
-  async share(e: ShareLogEntry, coinbase?: Buffer): Promise<string | undefined> {
-    const info = await this.prevInfo(e.prevhash);
+  async lookup(prevhash: string): Promise<PrevInfo> {
+    return this.prevInfo(prevhash);
+  }
+
+  /**
+   * Checks one share against the chain without the order check (which depends on the shares
+   * before it: `order`). `info` is `lookup(e.prevhash)`, `coinbase` its serialized coinbase when
+   * the work check already built it, `committedHeight` the height its coinb1 commits to when
+   * already read (CommitmentReader). Returns the findings as [kind, message] pairs, the height the
+   * share mines (undefined when its previous block is not in the chain) and the chain's bits for it.
+   * Stateless but for caches: the worker threads of src/audit/parallel.ts run it.
+   */
+  checkShare(e: ShareLogEntry, info: PrevInfo, coinbase?: Buffer, committedHeight?: number): ShareChainResult {
+    const findings: [string, string][] = [];
     if (!info.prev) {
       let shown = e.prevhash;
       try {
@@ -144,25 +188,39 @@ export class ChainAnchor {
       } catch {
         /* shown as written */
       }
-      this.finding("previous block", `share ${e.id}: builds on block ${shown}, which is not in the chain (${this.chain.source})`);
-      this.pays(e, coinbase);
-      return undefined;
+      findings.push(["previous block", `share ${e.id}: builds on block ${shown}, which is not in the chain (${this.chain.source})`]);
+      this.pays(e, findings, coinbase);
+      return { findings };
     }
     const height = info.prev.height + 1;
     if (e.nbits.toLowerCase() !== info.bits) {
-      this.finding("nbits", `share ${e.id}: nbits ${e.nbits} are not the chain's bits ${info.bits} at height ${height}: its work is judged against a target the chain never had`);
+      findings.push(["nbits", `share ${e.id}: nbits ${e.nbits} are not the chain's bits ${info.bits} at height ${height}: its work is judged against a target the chain never had`]);
     }
-    const committed = coinbaseHeight(e.coinb1);
-    if (committed !== height) this.finding("height", `share ${e.id}: its coinbase commits to height ${committed ?? "none"}, but it builds on block ${info.prev.hash} (height ${info.prev.height})`);
+    const committed = committedHeight ?? coinbaseHeight(e.coinb1);
+    if (committed !== height) findings.push(["height", `share ${e.id}: its coinbase commits to height ${committed ?? "none"}, but it builds on block ${info.prev.hash} (height ${info.prev.height})`]);
     const ntime = /^[0-9a-fA-F]{8}$/.test(e.ntime) ? parseInt(e.ntime, 16) : NaN;
-    if (!(ntime > info.prev.mtp)) this.finding("ntime", `share ${e.id}: ntime ${e.ntime} (${ntime}) is not above the median time past ${info.prev.mtp} of block ${info.prev.height}`);
+    if (!(ntime > info.prev.mtp)) findings.push(["ntime", `share ${e.id}: ntime ${e.ntime} (${ntime}) is not above the median time past ${info.prev.mtp} of block ${info.prev.height}`]);
     else {
       const reference = Math.max(info.next?.time ?? Math.floor(Date.now() / 1000), info.prev.time);
       const limit = reference + MAX_FUTURE_BLOCK_TIME + this.ntimeFuture;
-      if (ntime > limit) this.finding("ntime", `share ${e.id}: ntime ${ntime} is more than ${MAX_FUTURE_BLOCK_TIME + this.ntimeFuture} s after ${info.next ? `block ${height}'s time` : "now"} (${reference})`);
+      if (ntime > limit) findings.push(["ntime", `share ${e.id}: ntime ${ntime} is more than ${MAX_FUTURE_BLOCK_TIME + this.ntimeFuture} s after ${info.next ? `block ${height}'s time` : "now"} (${reference})`]);
     }
-    // Chain order: within one block's window, shares (by id, oldest first) never go back to an
-    // earlier previous block; an older share swapped in among newer ones does.
+    this.pays(e, findings, coinbase);
+    return { findings, height, bits: info.bits };
+  }
+
+  /** Records a finding of one kind (as checkShare returned it). */
+  record(kind: string, message: string): void {
+    this.finding(kind, message);
+  }
+
+  /**
+   * Chain order: within one block's window, shares (by id, oldest first) never go back to an
+   * earlier previous block; an older share swapped in among newer ones does. `height` is what
+   * checkShare returned (undefined: its previous block is not in the chain, nothing to compare).
+   */
+  order(e: { block: number; id: number }, height: number | undefined): void {
+    if (height === undefined) return;
     if (e.block !== this.orderBlock) {
       this.orderBlock = e.block;
       this.orderHeight = -1;
@@ -172,13 +230,23 @@ export class ChainAnchor {
       this.orderHeight = height;
       this.orderId = e.id;
     }
-    this.pays(e, coinbase);
-    return info.bits;
+  }
+
+  /**
+   * Checks one share (checkShare, then order). `coinbase` is its serialized coinbase when the work
+   * check already built it. Returns the chain's bits for the share (undefined when its previous
+   * block is not in the chain).
+   */
+  async share(e: ShareLogEntry, coinbase?: Buffer): Promise<string | undefined> {
+    const r = this.checkShare(e, await this.prevInfo(e.prevhash), coinbase);
+    for (const [kind, message] of r.findings) this.finding(kind, message);
+    this.order(e, r.height);
+    return r.bits;
   }
 
   /** The share's coinbase pays the pool's script: every output carrying value goes to it. */
-  private pays(e: ShareLogEntry, coinbase?: Buffer): void {
-    const key = `${e.coinb1}|${e.extranonce1.length}|${e.extranonce2.length}|${e.coinb2}`;
+  private pays(e: ShareLogEntry, findings: [string, string][], coinbase?: Buffer): void {
+    const key = payCacheKey(e, coinbase !== undefined);
     let problem: string | undefined;
     if (this.payCache.has(key)) problem = this.payCache.get(key);
     else {
@@ -186,7 +254,7 @@ export class ChainAnchor {
       if (this.payCache.size > 100_000) this.payCache.clear();
       this.payCache.set(key, problem);
     }
-    if (problem) this.finding("payout script", `share ${e.id}: ${problem}`);
+    if (problem) findings.push(["payout script", `share ${e.id}: ${problem}`]);
   }
 
   private payProblem(e: ShareLogEntry, coinbase?: Buffer): string | undefined {

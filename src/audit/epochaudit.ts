@@ -18,12 +18,13 @@
 import type { Hex } from "viem";
 import { keccak256Hex } from "../epochs/digest";
 import { EpochFormatError, parseEpochFile, type EpochFile } from "../epochs/format";
-import { CommitmentReader, DuplicateHeaderCheck, verifyShareWorkEntry } from "../epochs/sharecheck";
+import { DuplicateHeaderCheck } from "../epochs/sharecheck";
 import { parseShareLogEntry, parseShareLogHeader, type ShareLogEntry } from "../epochs/sharelog";
 import { AllocationRecomputer, compareAllocations, verifyContinuity, verifyTree } from "../epochs/verify";
 import { ChainAnchor } from "./chaincheck";
 import { PreviousShares, shareLineFingerprint, verifyParameters, WindowConsistency } from "./consistency";
 import { compareWithRecorded, type ContractLookup } from "./contract";
+import { LineChecker, type LineOutcome } from "./linecheck";
 import type { PowChainView } from "./powchain";
 
 export interface EpochAuditOptions {
@@ -66,7 +67,10 @@ export class EpochAudit {
   private readonly checkWork: boolean;
   private anchor: ChainAnchor | undefined;
   private recompute: AllocationRecomputer | undefined;
-  private readonly commitments = new CommitmentReader();
+  private checker: LineChecker | undefined;
+  private previousMinId = Number.MAX_SAFE_INTEGER;
+  private previousMaxId = 0;
+  private anchorScript = "6a";
   private readonly duplicates = new DuplicateHeaderCheck();
   private previousShares: PreviousShares | undefined;
   private consistency: WindowConsistency | undefined;
@@ -130,9 +134,10 @@ export class EpochAudit {
     const script = this.options.payoutScript ?? file.chain.payoutScript;
     if (this.options.chain) {
       if (!script) this.findings.push("chain: the pool's payout script is unknown (the file states none): pass it (--payout-script) to check what shares and blocks pay");
+      this.anchorScript = script ?? "6a";
       this.anchor = new ChainAnchor({
         chain: this.options.chain,
-        payoutScript: script ?? "6a",
+        payoutScript: this.anchorScript,
         ntimeFutureSeconds: this.options.ntimeFutureSeconds,
         minConfirmations: this.options.minConfirmations,
       });
@@ -198,7 +203,11 @@ export class EpochAudit {
       return;
     }
     this.duplicates.add(e, undefined, `epoch ${this.previous.file.epoch}`);
-    if (this.previousShares?.wants(e.id)) this.previousShares.add(e.id, shareLineFingerprint(line));
+    if (this.previousShares?.wants(e.id)) {
+      this.previousShares.add(e.id, shareLineFingerprint(line));
+      if (e.id > this.previousMaxId) this.previousMaxId = e.id;
+      if (e.id < this.previousMinId) this.previousMinId = e.id;
+    }
   }
 
   /** keccak256 of the previous share log's bytes, once read. */
@@ -210,45 +219,83 @@ export class EpochAudit {
 
   /** One line of this epoch's share log (its header line first). */
   async line(line: string): Promise<void> {
-    const file = this.file;
-    if (!file) return;
-    const n = ++this.lineNo;
+    if (!this.file) return;
+    const n = this.lineNo + 1;
     if (n === 1) {
-      try {
-        const header = parseShareLogHeader(line);
-        if (header.epoch !== file.epoch || header.blocks !== file.blocks.length) this.findings.push(`share log: header says epoch ${header.epoch} with ${header.blocks} blocks`);
-      } catch (err) {
-        this.lineFinding(`share log: ${(err as Error).message}`);
-      }
+      this.headerLine(line);
       return;
     }
-    let e: ShareLogEntry;
+    this.fold(await this.lineChecker().check(line, n));
+  }
+
+  /** The share log's header line (line 1). */
+  headerLine(line: string): void {
+    const file = this.file;
+    if (!file) return;
+    this.lineNo = 1;
     try {
-      e = parseShareLogEntry(line, n, (field) => this.lineFinding(`share log line ${n}: unknown field "${field}"`));
+      const header = parseShareLogHeader(line);
+      if (header.epoch !== file.epoch || header.blocks !== file.blocks.length) this.findings.push(`share log: header says epoch ${header.epoch} with ${header.blocks} blocks`);
     } catch (err) {
-      this.lineFinding(`share log: ${(err as Error).message}${line.length > 0 && !line.endsWith("}") ? " (truncated line?)" : ""}`);
+      this.lineFinding(`share log: ${(err as Error).message}`);
+    }
+  }
+
+  /** The per-line checker for this epoch (what worker threads rebuild from `lineCheckSpec`). */
+  lineChecker(): LineChecker {
+    this.checker ??= new LineChecker({ checkWork: this.checkWork, anchor: this.anchor, blockHashes: this.blockHashes(), fingerprintIds: this.fingerprintIds() });
+    return this.checker;
+  }
+
+  /** The ids of the previous epoch's log that this epoch's lines are compared with (after its log was read). */
+  fingerprintIds(): { from: number; to: number } | undefined {
+    return this.previousShares && this.previousMaxId > 0 ? { from: this.previousMinId, to: this.previousMaxId } : undefined;
+  }
+
+  /** The epoch's block hashes, lower case. */
+  blockHashes(): Set<string> {
+    return new Set((this.file?.blocks ?? []).map((b) => b.hash.toLowerCase()));
+  }
+
+  /** The payout script and chain options the per-line checks use (for worker threads). */
+  get anchorOptions(): { payoutScript: string; ntimeFutureSeconds?: number; minConfirmations?: number } | undefined {
+    if (!this.anchor) return undefined;
+    return { payoutScript: this.anchorScript, ntimeFutureSeconds: this.options.ntimeFutureSeconds, minConfirmations: this.options.minConfirmations };
+  }
+
+  get checksWork(): boolean {
+    return this.checkWork;
+  }
+
+  /**
+   * The sequential half of a share line, in log order: caps on findings, the chain order, ids and
+   * gaps, "one header, one credit", the PPLNS windows. `outcome` is what a LineChecker gave for
+   * the next line (in this thread or a worker's).
+   */
+  fold(outcome: LineOutcome): void {
+    if (!this.file) return;
+    this.lineNo++;
+    for (const u of outcome.unknown) this.lineFinding(u);
+    const s = outcome.share;
+    if (!s) {
+      if (outcome.malformed !== undefined) this.lineFinding(outcome.malformed);
       return;
     }
     this.shares++;
-    this.consistency?.add(e.block, e.id, shareLineFingerprint(line));
-    let bits: string | undefined;
+    this.consistency?.add(s.block, s.id, s.fingerprint);
     if (this.anchor && this.chainError === undefined) {
-      try {
-        bits = await this.anchor.share(e);
-      } catch (err) {
-        this.chainError = (err as Error).message.split("\n")[0];
+      if (s.chainError !== undefined) {
+        this.chainError = s.chainError;
         this.findings.push(`chain: could not read the chain from ${this.anchor.source}: ${this.chainError}; the chain checks are incomplete`);
+      } else if (s.chain) {
+        for (const [kind, message] of s.chain) this.anchor.record(kind, message);
+        this.anchor.order(s, s.height);
       }
     }
-    let hash: Buffer | undefined;
-    if (this.checkWork) {
-      const verdict = verifyShareWorkEntry(e, this.commitments, bits);
-      hash = verdict.hash;
-      if (verdict.problem && ++this.workFindings <= 20) this.findings.push(`work: ${verdict.problem}`);
-    }
-    this.duplicates.add(e, hash, `epoch ${file.epoch}`);
-    this.recompute?.add(e);
-    if (e.block >= 0 && e.block < file.blocks.length) this.lastOfBlock[e.block] = e;
+    if (this.checkWork && s.work !== undefined && ++this.workFindings <= 20) this.findings.push(`work: ${s.work}`);
+    this.duplicates.add(s, s.headerHash, `epoch ${this.file.epoch}`);
+    this.recompute?.addWeighed(s.weighed);
+    if (s.block >= 0 && s.block < this.file.blocks.length) this.lastOfBlock[s.block] = s.entry;
   }
 
   /** Ends the audit: `logDigest` is keccak256 of this epoch's share log bytes. */

@@ -6,7 +6,7 @@
  * epoch's shares sit on a few hundred distinct previous blocks at most.
  */
 import { BitcoindRpc, RpcError, type RpcOptions } from "../chain/rpc";
-import type { ChainBlockInfo, PowChainView } from "./powchain";
+import type { ChainBlockInfo, ChainSpec, PowChainView } from "./powchain";
 
 interface BlockHeaderVerbose {
   hash: string;
@@ -26,9 +26,13 @@ export class BitcoindHeaderChain implements PowChainView {
   private readonly byHash = new Map<string, Promise<ChainBlockInfo | undefined>>();
   private readonly byHeight = new Map<number, Promise<ChainBlockInfo | undefined>>();
 
-  constructor(options: RpcOptions) {
+  constructor(private readonly options: RpcOptions) {
     this.rpc = new BitcoindRpc(options);
     this.source = `bitcoind ${this.rpc.endpoint}`;
+  }
+
+  workerSpec(): ChainSpec {
+    return { kind: "bitcoind", rpc: { ...this.options } };
   }
 
   block(hash: string): Promise<ChainBlockInfo | undefined> {

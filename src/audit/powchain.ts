@@ -37,7 +37,12 @@ export interface PowChainView {
   /** The main-chain block at this height, or undefined above the tip. */
   atHeight(height: number): Promise<ChainBlockInfo | undefined>;
   tipHeight(): Promise<number>;
+  /** How a worker thread opens the same chain (src/audit/parallel.ts); absent: it cannot. */
+  workerSpec?(): ChainSpec;
 }
+
+/** A serializable description of a chain view, to open it again on a worker thread. */
+export type ChainSpec = { kind: "headers"; headers: string[] } | { kind: "bitcoind"; rpc: { url: string; user?: string; password?: string; cookieFile?: string; timeoutMs?: number } };
 
 export class HeaderChainError extends Error {
   constructor(message: string) {
@@ -62,9 +67,11 @@ export class PublishedHeaderChain implements PowChainView {
   readonly source = "published header chain";
   private readonly blocks: ChainBlockInfo[] = [];
   private readonly byHash = new Map<string, number>();
+  private readonly headersHex: string[];
 
   constructor(headersHex: string[], options: { genesisHash?: string } = {}) {
     if (headersHex.length === 0) throw new HeaderChainError("header chain: no headers");
+    this.headersHex = headersHex.map((h) => h.trim().toLowerCase());
     const times: number[] = [];
     for (let h = 0; h < headersHex.length; h++) {
       const hex = headersHex[h].trim().toLowerCase();
@@ -116,6 +123,10 @@ export class PublishedHeaderChain implements PowChainView {
 
   async tipHeight(): Promise<number> {
     return this.blocks.length - 1;
+  }
+
+  workerSpec(): ChainSpec {
+    return { kind: "headers", headers: this.headersHex };
   }
 }
 

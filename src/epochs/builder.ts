@@ -4,17 +4,21 @@
  * builds the payout tree over the whole ledger and writes the share log and the epoch file.
  * Recording the epoch (ledger advance + blocks marked paid) is one store transaction, done last:
  * a crash before it leaves only files that the next run rewrites byte for byte.
+ *
+ * Where it runs: with `worker` set (the pool sets it), everything from the PPLNS walks to the
+ * epoch file runs on a worker thread (src/epochs/build-worker.ts) and the caller's event loop only
+ * awaits it; without, on the caller's thread (the same code, src/epochs/assemble.ts: same bytes).
  */
 import fs from "node:fs";
 import path from "node:path";
 import type { Hex } from "viem";
-import { PayoutTree, TREE_OPTIONS, normalizeAccount } from "../merkle";
-import { DEFAULT_FACTOR, WindowAccumulator, parseFactor, splitRewardColumns, windowUnitsForBits, type WindowSummary } from "../pplns";
-import { UNITS_PER_DIFFICULTY, difficultyToUnits, type BlockRecord, type LedgerDelta, type ShareStore } from "../shares";
+import { PayoutTree, normalizeAccount } from "../merkle";
+import { DEFAULT_FACTOR, parseFactor } from "../pplns";
+import type { BlockRecord, LedgerDelta, ShareStore, ShareStoreConfig } from "../shares";
 import { HEADER_CHAIN_FILE, headerChainText } from "../audit/powchain";
-import { EPOCH_FILE_FORMAT, EPOCH_FILE_VERSION, LEAF_FIELDS, ROUNDING_RULE, epochFileName, shareLogFileName, writeEpochFile, type EpochBlock, type EpochHeader, type EpochLeaves, type EpochWindowGap } from "./format";
-import { advanceLedgerColumns, sortLedger, type SortedLedger } from "./ledger";
-import { ShareLogWriter } from "./sharelog";
+import { assembleEpoch, previousLedger, type AssembleJob, type EpochParams } from "./assemble";
+import { EpochBuildWorker, type WorkerEpoch } from "./build-worker";
+import { parseEpochFile, type EpochHeader, type EpochLeaves } from "./format";
 
 export interface EpochBuilderConfig {
   store: ShareStore;
@@ -47,9 +51,18 @@ export interface EpochBuilderConfig {
    * from its own node (the embedded chain): written to `epochs/headers.txt` before each epoch file.
    */
   headerChain?: () => Iterable<string>;
+  /**
+   * Build on a worker thread that opens this store config (the same database as `store`) for its
+   * reads: the caller's event loop stays free. Call close() when done. Absent: build in-process.
+   */
+  worker?: { store: ShareStoreConfig };
 }
 
-/** Everything about an epoch the committer and the API need. */
+/**
+ * Everything about an epoch the committer and the API need. From a worker build, `leaves` and
+ * `tree` stay in the worker: here they are read back from the epoch file on first access
+ * (synchronously, seconds for a million accounts: the pool never reads them).
+ */
 export interface BuiltEpoch {
   number: number;
   header: EpochHeader;
@@ -66,16 +79,9 @@ export interface BuiltEpoch {
   deltas: LedgerDelta[];
   /** Store ids of the blocks paid, as hashes. */
   blocks: string[];
+  /** The previous epoch's tree was at hand (kept by this builder or its worker): unchanged leaves were reused. */
+  reusedTree: boolean;
   timings: Record<string, number>;
-}
-
-interface BlockWindow {
-  block: BlockRecord;
-  windowUnits: bigint;
-  summary: WindowSummary;
-  /** Credited units per address (parallel arrays, one entry per address). */
-  addresses: string[];
-  weights: bigint[];
 }
 
 export class EpochBuilder {
@@ -89,6 +95,7 @@ export class EpochBuilder {
   private cached: { epoch: number; tree: PayoutTree } | undefined;
   /** One build at a time: two would write the same epoch's files. */
   private busy: Promise<unknown> = Promise.resolve();
+  private readonly worker: EpochBuildWorker | undefined;
 
   constructor(private readonly config: EpochBuilderConfig) {
     this.store = config.store;
@@ -110,10 +117,20 @@ export class EpochBuilder {
       if (change.factor !== undefined) parseFactor(change.factor);
       if (change.feeBps !== undefined && (!Number.isInteger(change.feeBps) || change.feeBps < 0 || change.feeBps > 10_000)) throw new RangeError("parameterChange.feeBps must be 0..10000");
     }
+    if (config.worker) {
+      if (config.worker.store?.kind !== config.store.kind) throw new TypeError(`worker.store must open the builder's own store (a ${config.store.kind} store), got ${String(config.worker.store?.kind)}`);
+      this.worker = new EpochBuildWorker(config.worker.store);
+      this.worker.start();
+    }
+  }
+
+  /** Ends the build worker (if any) once the builds under way are done. */
+  close(): Promise<void> {
+    return this.exclusive(async () => this.worker?.close());
   }
 
   /** Fee and factor that apply to epoch `number`, and the announcement its file carries. */
-  private parametersFor(number: number): { feeBps: number; factor: string; announce?: { fromEpoch: number; feeBps: number; factor: string } } {
+  private parametersFor(number: number): EpochParams {
     const c = this.config.parameterChange;
     const next = c ? { fromEpoch: c.fromEpoch, feeBps: c.feeBps ?? this.feeBps, factor: c.factor ?? this.factor } : undefined;
     if (next && number >= next.fromEpoch) return { feeBps: next.feeBps, factor: next.factor };
@@ -140,7 +157,12 @@ export class EpochBuilder {
   build(): Promise<BuiltEpoch | undefined> {
     return this.exclusive(async () => {
       const epoch = await this.prepareNow();
-      if (epoch) await this.record(epoch);
+      if (epoch) {
+        // The one step on the caller's thread that grows with the epoch: the store transaction.
+        const t = performance.now();
+        await this.record(epoch);
+        epoch.timings.recordMs = performance.now() - t;
+      }
       return epoch;
     });
   }
@@ -161,6 +183,7 @@ export class EpochBuilder {
         if (fs.existsSync(file) && !fs.existsSync(target)) fs.renameSync(file, target);
       }
       if (this.cached?.epoch === number) this.cached = undefined;
+      this.worker?.forget();
     });
   }
 
@@ -173,99 +196,51 @@ export class EpochBuilder {
   private async prepareNow(): Promise<BuiltEpoch | undefined> {
     const blocks = await this.payableBlocks();
     if (blocks.length === 0) return undefined;
-    const timings: Record<string, number> = {};
-    const clock = (name: string, start: number) => (timings[name] = (timings[name] ?? 0) + (performance.now() - start));
-
     const latest = await this.latestValidEpoch();
     const number = latest ? latest.number + 1 : 1;
-
-    const params = this.parametersFor(number);
-    let t = performance.now();
-    const windows: BlockWindow[] = [];
-    for (const block of blocks) windows.push(await this.blockWindow(block, params.factor));
-    clock("pplnsMs", t);
-
-    t = performance.now();
-    const feeAddress = this.feeAddress;
-    const splits = windows.map((w) => splitRewardColumns({ reward: w.block.reward, feeBps: params.feeBps, feeAddress, addresses: w.addresses, weights: w.weights }));
-    const additions = { accounts: [] as string[], amounts: [] as bigint[] };
-    windows.forEach((w, b) => {
-      const { fee, amounts } = splits[b];
-      if (fee > 0n) {
-        if (feeAddress === undefined) throw new Error("internal: a fee without a fee address");
-        additions.accounts.push(feeAddress);
-        additions.amounts.push(fee);
-      }
-      for (let i = 0; i < amounts.length; i++) {
-        if (amounts[i] > 0n) {
-          additions.accounts.push(w.addresses[i]);
-          additions.amounts.push(amounts[i]);
-        }
-      }
-    });
-    const previous = await this.previousLedger(latest?.number);
-    const leaves = advanceLedgerColumns(previous.ledger, additions);
-    clock("ledgerMs", t);
-
-    t = performance.now();
-    const tree = PayoutTree.fromSorted(leaves.accounts, leaves.cumulative, previous.tree);
-    clock("treeMs", t);
-
-    t = performance.now();
-    const shareLogPath = path.join(this.dir, shareLogFileName(number));
-    const log = await this.writeShareLog(shareLogPath, number, windows);
-    clock("shareLogMs", t);
-
-    const reward = blocks.reduce((s, b) => s + b.reward, 0n);
-    const header: EpochHeader = {
-      format: EPOCH_FILE_FORMAT,
-      version: EPOCH_FILE_VERSION,
+    const job: AssembleJob = {
+      dir: this.dir,
+      number,
+      blocks,
+      latest: latest ? { number: latest.number, root: latest.root, dataHash: latest.dataHash } : undefined,
+      params: this.parametersFor(number),
+      feeAddress: this.feeAddress,
       chain: { pow: this.config.powChain, evmChainId: this.config.evmChainId, ...(this.config.payoutScript ? { payoutScript: this.config.payoutScript } : {}) },
-      contract: normalizeAccount(this.config.contract),
-      epoch: number,
-      previous: latest ? { epoch: latest.number, root: latest.root as Hex, dataHash: latest.dataHash as Hex } : null,
-      pplns: { factor: params.factor, unitsPerDifficulty: UNITS_PER_DIFFICULTY.toString(), rounding: ROUNDING_RULE },
-      fee: { bps: params.feeBps, address: this.feeAddress ?? null },
-      ...(params.announce ? { parameters: params.announce } : {}),
-      blocks: windows.map((w, i) => epochBlock(w, splits[i].fee, log.gaps[i])),
-      shareLog: { file: path.basename(shareLogPath), hash: "keccak256", digest: log.digest, lines: log.lines },
-      reward: reward.toString(),
-      totalCumulative: tree.total.toString(),
-      root: tree.root,
-      tree: TREE_OPTIONS,
-      leafFields: LEAF_FIELDS,
+      contract: this.config.contract,
     };
 
+    // The header chain the epoch file's blocks are checked against, written before the file.
+    let headerChainMs: number | undefined;
     if (this.config.headerChain) {
-      t = performance.now();
+      const t = performance.now();
       writeTextAtomically(path.join(this.dir, HEADER_CHAIN_FILE), headerChainText(this.config.headerChain()));
-      clock("headerChainMs", t);
+      headerChainMs = performance.now() - t;
     }
 
-    t = performance.now();
-    const filePath = path.join(this.dir, epochFileName(number));
-    const { dataHash, bytes } = writeEpochFile(filePath, header, leaves);
-    clock("epochFileMs", t);
-
-    const deltas: LedgerDelta[] = [];
-    for (let i = 0; i < leaves.accounts.length; i++) {
-      if (leaves.delta[i] > 0n) deltas.push({ address: leaves.accounts[i], delta: leaves.delta[i], cumulative: leaves.cumulative[i] });
+    const hashes = blocks.map((b) => b.hash);
+    if (this.worker) {
+      const t = performance.now();
+      const e = await this.worker.prepare(job);
+      const timings = { ...e.timings, workerMs: performance.now() - t, ...(headerChainMs !== undefined ? { headerChainMs } : {}) };
+      return fromWorker(number, e, hashes, timings);
     }
+    const e = await assembleEpoch(this.store, job, await previousLedger(this.store, latest?.number, this.cached));
     return {
       number,
-      header,
-      leaves,
-      tree,
-      filePath,
-      shareLogPath,
-      dataHash,
-      bytes,
-      root: tree.root,
-      totalCumulative: tree.total,
-      reward,
-      deltas,
-      blocks: blocks.map((b) => b.hash),
-      timings,
+      header: e.header,
+      leaves: e.leaves,
+      tree: e.tree,
+      filePath: e.filePath,
+      shareLogPath: e.shareLogPath,
+      dataHash: e.dataHash,
+      bytes: e.bytes,
+      root: e.tree.root,
+      totalCumulative: e.tree.total,
+      reward: e.reward,
+      deltas: e.deltas,
+      blocks: hashes,
+      reusedTree: e.reusedTree,
+      timings: { ...e.timings, ...(headerChainMs !== undefined ? { headerChainMs } : {}) },
     };
   }
 
@@ -285,7 +260,8 @@ export class EpochBuilder {
       },
       epoch.deltas,
     );
-    this.cached = { epoch: epoch.number, tree: epoch.tree };
+    if (this.worker) this.worker.recorded(epoch.number, epoch.root);
+    else this.cached = { epoch: epoch.number, tree: epoch.tree };
   }
 
   private async latestValidEpoch() {
@@ -293,81 +269,42 @@ export class EpochBuilder {
     for (let i = epochs.length - 1; i >= 0; i--) if (epochs[i].state !== "revoked") return epochs[i];
     return undefined;
   }
-
-  /** The ledger after epoch `number`: from the cached tree when it is that epoch's, else the store. */
-  private async previousLedger(number: number | undefined): Promise<{ ledger: SortedLedger; tree?: PayoutTree }> {
-    if (number === undefined) return { ledger: { accounts: [], amounts: [] } };
-    const cached = this.cached;
-    if (cached && cached.epoch === number) {
-      const tree = cached.tree;
-      const accounts = new Array<string>(tree.size);
-      const amounts = new Array<bigint>(tree.size);
-      for (let i = 0; i < tree.size; i++) {
-        accounts[i] = tree.accountAt(i);
-        amounts[i] = tree.cumulativeAt(i);
-      }
-      return { ledger: { accounts, amounts }, tree };
-    }
-    return { ledger: sortLedger(await this.store.ledger()) };
-  }
-
-  private async blockWindow(block: BlockRecord, factor: string): Promise<BlockWindow> {
-    const windowUnits = windowUnitsForBits(block.nbits, factor);
-    const acc = new WindowAccumulator(windowUnits);
-    outer: for await (const batch of this.store.weightsNewestFirst(block.shareId)) {
-      for (const r of batch) if (!acc.addParts(r.account, r.whole, r.frac, r.id)) break outer;
-    }
-    const summary = acc.summary();
-    if (summary.lastShareId !== block.shareId) throw new Error(`block ${block.hash}: its share ${block.shareId} is not in the store`);
-    const { keys, weights } = acc.weightColumns();
-    const names = await this.store.accountAddresses(keys);
-    const addresses = keys.map((key) => {
-      const address = names.get(key);
-      if (address === undefined) throw new Error(`account ${key} missing from the store`);
-      return address;
-    });
-    return { block, windowUnits, summary, addresses, weights };
-  }
-
-  private async writeShareLog(file: string, epoch: number, windows: BlockWindow[]): Promise<{ digest: Hex; lines: number; gaps: EpochWindowGap[][] }> {
-    const writer = new ShareLogWriter(file, { epoch, blocks: windows.length });
-    const gaps: EpochWindowGap[][] = [];
-    try {
-      for (let b = 0; b < windows.length; b++) {
-        const { summary } = windows[b];
-        const first = summary.firstShareId as number;
-        let count = 0;
-        let previousId = first - 1;
-        const blockGaps: EpochWindowGap[] = [];
-        for await (const share of this.store.sharesInRange(first, summary.lastShareId as number)) {
-          // Ids the store never committed (a PostgreSQL sequence value of a rolled-back
-          // transaction): listed with the reason, so that an auditor can tell them from a dropped share.
-          if (share.id > previousId + 1) blockGaps.push({ from: previousId + 1, to: share.id - 1, reason: GAP_REASON[this.store.kind] });
-          previousId = share.id;
-          const credited = share.id === first ? summary.firstShareCredit : difficultyToUnits(share.difficulty);
-          writer.write({ ...share, block: b, credited });
-          count++;
-        }
-        if (count !== summary.shareCount) throw new Error(`block ${windows[b].block.hash}: window has ${summary.shareCount} shares, the store returned ${count}`);
-        gaps.push(blockGaps);
-      }
-      const { digest, lines } = writer.finish();
-      return { digest, lines, gaps };
-    } catch (err) {
-      writer.abort();
-      throw err;
-    }
-  }
 }
 
 /**
- * Why a window's ids skip, disclosed as the store knows it: a PostgreSQL sequence hands out ids
- * to transactions that may roll back; SQLite's ids never skip, so there shares were deleted.
+ * A BuiltEpoch from the worker's result: `tree` and `leaves` (kept in the worker) are read back
+ * from the epoch file on first access, checked against the root the worker reported.
  */
-const GAP_REASON = {
-  postgres: "ids taken from the PostgreSQL sequence by transactions that never committed",
-  sqlite: "not in the SQLite store, whose ids never skip: these shares were deleted",
-} as const;
+function fromWorker(number: number, e: WorkerEpoch, blocks: string[], timings: Record<string, number>): BuiltEpoch {
+  let loaded: { leaves: EpochLeaves; tree: PayoutTree } | undefined;
+  const load = () => {
+    if (!loaded) {
+      const file = parseEpochFile(fs.readFileSync(e.filePath));
+      const tree = PayoutTree.fromSorted(file.leaves.accounts, file.leaves.cumulative);
+      if (tree.root !== e.header.root) throw new Error(`epoch ${number}: the file's leaves give root ${tree.root}, the worker built ${e.header.root}`);
+      loaded = { leaves: file.leaves, tree };
+    }
+    return loaded;
+  };
+  const built = {
+    number,
+    header: e.header,
+    filePath: e.filePath,
+    shareLogPath: e.shareLogPath,
+    dataHash: e.dataHash,
+    bytes: e.bytes,
+    root: e.header.root,
+    totalCumulative: e.totalCumulative,
+    reward: e.reward,
+    deltas: e.deltas,
+    blocks,
+    reusedTree: e.reusedTree,
+    timings,
+  } as BuiltEpoch;
+  Object.defineProperty(built, "leaves", { enumerable: true, get: () => load().leaves });
+  Object.defineProperty(built, "tree", { enumerable: true, get: () => load().tree });
+  return built;
+}
 
 /** Writes a small text file atomically (temporary file, fsync, rename). */
 function writeTextAtomically(file: string, text: string): void {
@@ -381,27 +318,4 @@ function writeTextAtomically(file: string, text: string): void {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
-}
-
-function epochBlock(w: BlockWindow, fee: bigint, gaps: EpochWindowGap[] = []): EpochBlock {
-  const s = w.summary;
-  return {
-    height: w.block.height,
-    hash: w.block.hash,
-    reward: w.block.reward.toString(),
-    finder: w.block.finder,
-    shareId: w.block.shareId,
-    nbits: w.block.nbits,
-    window: {
-      units: w.windowUnits.toString(),
-      coveredUnits: s.coveredUnits.toString(),
-      complete: s.complete,
-      firstShareId: s.firstShareId as number,
-      lastShareId: s.lastShareId as number,
-      shareCount: s.shareCount,
-      firstShareCredit: s.firstShareCredit.toString(),
-      ...(gaps.length > 0 ? { gaps } : {}),
-    },
-    fee: fee.toString(),
-  };
 }

@@ -20,19 +20,19 @@ import type { ShareLogEntry } from "./sharelog";
 /** What the coinbase of a share commits to, parsed once per distinct coinb1 (shares of one job share it). */
 export class CommitmentReader {
   private lastCoinb1 = "";
-  private last: { address: string; units: bigint; difficulty: string } | string = "";
+  private last: { address: string; units: bigint; difficulty: string; height: number } | string = "";
 
   /**
-   * The payout address and share difficulty (units and canonical decimal) that `coinb1` commits
-   * to, or a string saying why it commits to none.
+   * The payout address, share difficulty (units and canonical decimal) and BIP34 height that
+   * `coinb1` commits to, or a string saying why it commits to no address or difficulty.
    */
-  read(coinb1: string): { address: string; units: bigint; difficulty: string } | string {
+  read(coinb1: string): { address: string; units: bigint; difficulty: string; height: number } | string {
     if (coinb1 === this.lastCoinb1) return this.last;
     const c = coinbaseCommitments(coinb1);
-    let r: { address: string; units: bigint; difficulty: string } | string;
+    let r: { address: string; units: bigint; difficulty: string; height: number } | string;
     if (c === undefined) r = "its coinbase commits to no payout address";
     else if (c.shareDifficultyUnits === undefined) r = "its coinbase commits to no share difficulty";
-    else r = { address: c.address, units: c.shareDifficultyUnits, difficulty: unitsToDifficulty(c.shareDifficultyUnits) };
+    else r = { address: c.address, units: c.shareDifficultyUnits, difficulty: unitsToDifficulty(c.shareDifficultyUnits), height: c.height };
     this.lastCoinb1 = coinb1;
     this.last = r;
     return r;
@@ -44,6 +44,32 @@ export interface ShareWorkVerdict {
   problem?: string;
   /** sha256d of the rebuilt header (internal byte order), when it could be rebuilt. */
   hash?: Buffer;
+  /** The serialized (non-witness) coinbase, when it could be built. */
+  coinbase?: Buffer;
+}
+
+// Few distinct difficulties and bits per epoch: their targets (bigint divisions) are cached.
+const shareTargets = new Map<bigint, bigint>();
+const networkTargets = new Map<string, bigint>();
+
+function cachedUnitsToTarget(units: bigint): bigint {
+  let t = shareTargets.get(units);
+  if (t === undefined) {
+    t = unitsToTarget(units);
+    if (shareTargets.size > 10_000) shareTargets.clear();
+    shareTargets.set(units, t);
+  }
+  return t;
+}
+
+function cachedBitsToTarget(bits: string): bigint {
+  let t = networkTargets.get(bits);
+  if (t === undefined) {
+    t = bitsToTarget(bits); // throws on malformed bits: not cached
+    if (networkTargets.size > 10_000) networkTargets.clear();
+    networkTargets.set(bits, t);
+  }
+  return t;
 }
 
 /**
@@ -61,7 +87,7 @@ export function verifyShareWorkEntry(e: ShareLogEntry, commitments: CommitmentRe
   } catch (err) {
     return { problem: `share ${e.id}: cannot rebuild its header: ${(err as Error).message}` };
   }
-  const problem = (m: string): ShareWorkVerdict => ({ problem: `share ${e.id}: ${m}`, hash: work.hash });
+  const problem = (m: string): ShareWorkVerdict => ({ problem: `share ${e.id}: ${m}`, hash: work.hash, coinbase: work.coinbase });
   const hash = hashToDisplayHex(work.hash);
   if (hash !== e.hash.toLowerCase()) return problem(`header hashes to ${hash}, the log says ${e.hash}`);
   const c = commitments.read(e.coinb1);
@@ -70,17 +96,17 @@ export function verifyShareWorkEntry(e: ShareLogEntry, commitments: CommitmentRe
   const bits = networkBits ?? e.nbits;
   let network: bigint;
   try {
-    network = bitsToTarget(bits);
+    network = cachedBitsToTarget(bits);
   } catch (err) {
     return problem((err as Error).message);
   }
-  const target = unitsToTarget(c.units);
+  const target = cachedUnitsToTarget(c.units);
   if (target < network) return problem(`its coinbase commits to difficulty ${c.difficulty}, above the network difficulty of nbits ${bits}`);
   if (work.hashValue > target) return problem(`hash ${hash} does not meet difficulty ${c.difficulty} (committed in its coinbase)`);
   const isBlock = work.hashValue <= network;
   if (e.isBlock && !isBlock) return problem(`marked as a block but does not meet the network target ${bits}`);
   if (!e.isBlock && isBlock) return problem(`meets the network target ${bits} but is not marked as a block`);
-  return { hash: work.hash };
+  return { hash: work.hash, coinbase: work.coinbase };
 }
 
 /**
@@ -99,7 +125,7 @@ export class DuplicateHeaderCheck {
    * Adds a share; `hash` is its header hash in internal order when already computed, otherwise
    * it is read from the entry's display hex. `label` says where the share was seen.
    */
-  add(e: ShareLogEntry, hash?: Buffer, label = "this epoch"): void {
+  add(e: Pick<ShareLogEntry, "id" | "hash">, hash?: Buffer, label = "this epoch"): void {
     let h = hash;
     if (h === undefined) {
       try {

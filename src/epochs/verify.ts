@@ -82,7 +82,48 @@ interface BlockColumns {
   whole: number[];
   frac: number[];
   credited: bigint[];
-  last?: ShareLogEntry;
+  last?: WeighedShare;
+}
+
+/**
+ * A share log entry as the allocation recomputation needs it, with the weight its coinbase
+ * commits to already read (`weighShare`): so the per-share parsing can run on worker threads and
+ * only this small record reaches the (sequential) window.
+ */
+export interface WeighedShare {
+  block: number;
+  id: number;
+  address: string;
+  credited: bigint;
+  hash: string;
+  isBlock: boolean;
+  nbits: string;
+  /** The committed difficulty as (whole, fraction × 10^12); meaningless when `problem` is set. */
+  whole: number;
+  frac: number;
+  /** Why the share carries no weight (no commitment, or an unusable one). */
+  problem?: string;
+  /** The logged difficulty differs from the committed one (the share still counts, at the committed one). */
+  mismatch?: string;
+}
+
+/** Reads the weight a share's coinbase commits to (never the log's difficulty field). */
+export function weighShare(e: ShareLogEntry, commitments: CommitmentReader): WeighedShare {
+  const w: WeighedShare = { block: e.block, id: e.id, address: e.address, credited: e.credited, hash: e.hash, isBlock: e.isBlock, nbits: e.nbits, whole: 0, frac: 0 };
+  const committed = commitments.read(e.coinb1);
+  if (typeof committed === "string") {
+    w.problem = `${committed}: it carries no weight`;
+    return w;
+  }
+  if (e.difficulty !== committed.difficulty) w.mismatch = `credited difficulty ${e.difficulty} differs from the difficulty ${committed.difficulty} its coinbase commits to`;
+  try {
+    const parts = unitsToParts(committed.units);
+    w.whole = parts.whole;
+    w.frac = parts.frac;
+  } catch (err) {
+    w.problem = (err as Error).message;
+  }
+  return w;
 }
 
 /**
@@ -112,6 +153,11 @@ export class AllocationRecomputer {
   }
 
   add(e: ShareLogEntry): void {
+    this.addWeighed(weighShare(e, this.commitments));
+  }
+
+  /** Adds a share already weighed by `weighShare` (possibly on another thread). */
+  addWeighed(e: WeighedShare): void {
     this.entries++;
     if (e.block !== this.current) {
       if (e.block < this.current || e.block >= this.file.blocks.length) {
@@ -127,19 +173,9 @@ export class AllocationRecomputer {
       return; // not counted: the window is recomputed from the lines in order
     }
     // The weight is the difficulty the share's coinbase commits to, never the log's field.
-    const committed = this.commitments.read(e.coinb1);
-    if (typeof committed === "string") {
-      this.finding(`share ${e.id}: ${committed}: it carries no weight`);
-      return;
-    }
-    if (e.difficulty !== committed.difficulty) {
-      this.finding(`share ${e.id}: credited difficulty ${e.difficulty} differs from the difficulty ${committed.difficulty} its coinbase commits to`);
-    }
-    let parts;
-    try {
-      parts = unitsToParts(committed.units);
-    } catch (err) {
-      this.finding(`share ${e.id}: ${(err as Error).message}`);
+    if (e.mismatch !== undefined) this.finding(`share ${e.id}: ${e.mismatch}`);
+    if (e.problem !== undefined) {
+      this.finding(`share ${e.id}: ${e.problem}`);
       return;
     }
     let key = this.keys.get(e.address);
@@ -150,8 +186,8 @@ export class AllocationRecomputer {
     }
     c.ids.push(e.id);
     c.keys.push(key);
-    c.whole.push(parts.whole);
-    c.frac.push(parts.frac);
+    c.whole.push(e.whole);
+    c.frac.push(e.frac);
     c.credited.push(e.credited);
     c.last = e;
   }

@@ -1,4 +1,5 @@
-import { createPublicClient, createWalletClient, defineChain, http, type Chain, type Hex, type PublicClient, type WalletClient, type Account, type Transport, toHex, nonceManager } from "viem";
+import { createNonceManager, createPublicClient, createWalletClient, defineChain, http, type Chain, type Hex, type PublicClient, type WalletClient, type Account, type Transport, toHex } from "viem";
+import { jsonRpc } from "viem/nonce";
 import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 
 /** A viem chain object for any EVM JSON-RPC endpoint (the chain id is read from the node). */
@@ -26,8 +27,11 @@ export async function connectEvm(rpcUrl: string, privateKey?: Hex): Promise<EvmC
   const transport = http(rpcUrl);
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 200 }) as PublicClient<Transport, Chain>;
   if (!privateKey) return { chain, publicClient };
-  // One nonce manager per key: the committer and the payout service send concurrently from it.
-  const account = privateKeyToAccount(privateKey, { nonceManager });
+  // One nonce manager per connection, shared by the committer and the payout service that send
+  // concurrently from it. Not viem's process-wide one: that keeps nonces by address and chain id
+  // across connections, so a process that meets a new chain with the same id (a restarted local
+  // node, the next test's embedded EVM) would send from a stale nonce and wait forever.
+  const account = privateKeyToAccount(privateKey, { nonceManager: createNonceManager({ source: jsonRpc() }) });
   const walletClient = createWalletClient({ chain, transport, account }) as WalletClient<Transport, Chain, Account>;
   return { chain, publicClient, walletClient, account };
 }

@@ -185,7 +185,9 @@ async function startAnvil(binary: string, stateDir: string, opts: EmbeddedEvmOpt
     // The pool saves the state itself (atomically, after each block); anvil only loads it.
     ...(fs.existsSync(stateFile) ? ["--load-state", stateFile] : []),
   ];
-  const child: ChildProcess = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
+  // Its own process group: a Ctrl-C meant for the pool must not end the chain before its last save
+  // (the pool stops it after saving; one left behind by a kill -9 is adopted by the next start).
+  const child: ChildProcess = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`anvil did not start within 30 s: ${output.slice(-500)}`)), 30_000);
@@ -245,6 +247,11 @@ async function startAnvil(binary: string, stateDir: string, opts: EmbeddedEvmOpt
     close: async () => {
       stopped = true;
       clearInterval(timer);
+      if (child.exitCode !== null || child.signalCode !== null) {
+        opts.log?.(`the embedded EVM had already exited (${child.signalCode ?? child.exitCode}): its state is the one saved after its last block`);
+        fs.rmSync(pidFile, { force: true });
+        return;
+      }
       await saveSerial(true).catch((err) => opts.log?.(`saving the embedded EVM's state at stop failed: ${(err as Error).message}`));
       const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", () => resolve())));
       child.kill("SIGTERM");

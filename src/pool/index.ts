@@ -27,6 +27,8 @@ import { StratumServer } from "../stratum/server";
 import { DEFAULT_STRATUM_CONFIG } from "../stratum/config";
 import { reconcileEmbeddedChain } from "./reconcile";
 import { windowReader } from "./window";
+import { OperatorAlerts } from "./alerts";
+import { ClaimsIndex } from "../api/claims";
 import { PayoutService } from "../payouts";
 
 export interface RunningPool {
@@ -143,6 +145,10 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
         await embeddedEvm!.saveState();
       }
     }
+    // Where the contract's events start (the miner pages read its claims from there).
+    let deployedAtBlock = 0n;
+    const recordFile = config.evm.deployment ?? (embeddedRecord && fs.existsSync(embeddedRecord) ? embeddedRecord : undefined);
+    if (recordFile) deployedAtBlock = BigInt(readDeploymentRecord(recordFile).blockNumber ?? 0);
     // What the contract is, pays in and waits: read from the chain, never taken from the configuration.
     const facts = await checkPayoutPool(evm.publicClient, contract, config.evm.deployment ? "evm.deployment" : "evm.contract");
     if (config.evm.token !== undefined && facts.token !== config.evm.token) {
@@ -237,7 +243,11 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       // Issue 12: what the auditor checks every share and block pays, and the published header chain.
       payoutScript: (config.chain.payoutScript ?? DEFAULT_STRATUM_CONFIG.payoutScript).toLowerCase(),
       ...(source instanceof EmbeddedChain ? { headerChain: () => source.headers() } : {}),
+      // Issue 15: the build (PPLNS walks, tree, share log, epoch file) runs on a worker thread with
+      // its own handle on the same store, so that Stratum replies never wait for it.
+      worker: { store: config.store.postgresUrl ? { kind: "postgres", connectionString: config.store.postgresUrl } : { kind: "sqlite", dataDir: config.dataDir } },
     });
+    cleanups.push(() => builder.close());
     const committer = new Committer({
       store,
       source,
@@ -283,6 +293,20 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
     });
     committer.start();
     cleanups.push(() => committer.stop());
+    const alerts = new OperatorAlerts({
+      store,
+      evm,
+      contract,
+      asset,
+      committer,
+      fundEpochs: config.committer.fundEpochs,
+      minOperatorBalance: config.evm.minOperatorBalance,
+      registry: metrics.registry,
+      logger: logger.child({ part: "alerts" }),
+      everyMs: Math.min(15_000, Math.max(1_000, config.committer.pollSeconds * 5_000)),
+    });
+    alerts.start();
+    cleanups.push(() => alerts.stop());
     payouts.start();
 
     // --- HTTP API
@@ -316,6 +340,7 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       windowFor: windowReader(store, source, config.pplns.factor),
       payouts: () => payouts.list(),
       payoutsAside: () => payouts.asideList(),
+      claims: new ClaimsIndex(evm, contract, deployedAtBlock),
       events,
       metrics,
       webDir: fs.existsSync(path.join(webDir, "index.html")) ? webDir : undefined,

@@ -131,3 +131,11 @@ export interface SessionJob {
   readonly difficultyUnits: bigint;
   readonly target: bigint;
 }
+
+/** A closed session's jobs, kept for a resume by its subscription id. */
+export interface ResumableState {
+  address: string;
+  generation: number;
+  jobs: SessionJob[];
+  staleIds: Set<string> | null;
+}

@@ -10,10 +10,11 @@ import type { AcceptedShare, FoundBlock, ShareSink } from "./events";
 import { ErrorCode } from "./errors";
 import { ExtranonceAllocator } from "./extranonce";
 import { connectionCap, ConnectionLimiter, type AdmitRefusal } from "./limits";
-import { makeWork, TemplateWork, type Work } from "./jobs";
+import { makeWork, TemplateWork, type ResumableState, type Work } from "./jobs";
 import { StratumMetrics, type StratumStats } from "./metrics";
 import { errorLine, trueLine, type RpcId } from "./rpc";
-import { Session, type ResumableState } from "./session";
+import type { SessionHost } from "./host";
+import { Session } from "./session";
 
 export interface StratumServerOptions {
   source: TemplateSource;
@@ -45,7 +46,7 @@ function onSocketClose(this: TaggedSocket): void {
  * Stratum V1 server. Emits "share" (AcceptedShare), "block" (FoundBlock, AcceptedShare),
  * "connection" (Session) and "disconnect" (Session).
  */
-export class StratumServer extends EventEmitter {
+export class StratumServer extends EventEmitter implements SessionHost<Session> {
   readonly config: StratumConfig;
   readonly log: Logger;
   readonly source: TemplateSource;
@@ -65,6 +66,8 @@ export class StratumServer extends EventEmitter {
   generation = 0;
   /** Header hashes of the shares accepted on the current previous block (one header, one credit). */
   duplicates: HeaderHashSet;
+  /** Block headers found on the current previous block (few; never full). */
+  blockHeaders = new BlockHeaderSet();
   /** Closed sessions' jobs by subscription id, for a resume on the same block. */
   private readonly resumable = new Map<string, ResumableState & { extranonce1: string }>();
   private readonly refused: Set<string>;
@@ -213,6 +216,7 @@ export class StratumServer extends EventEmitter {
         this.generation++;
         // Headers on the old previous block can never be accepted again: forget them.
         this.duplicates = new HeaderHashSet({ maxEntries: this.config.maxSharesPerBlock });
+        this.blockHeaders = new BlockHeaderSet();
         this.resumable.clear();
       }
       const tw = new TemplateWork(template, this.generation, {
@@ -460,4 +464,15 @@ export class StratumServer extends EventEmitter {
 function normalizeIp(addr: string | undefined): string {
   if (addr === undefined) return "unknown";
   return addr.startsWith("::ffff:") ? addr.slice(7) : addr;
+}
+
+/** The block headers found on one previous block: `add` is false for one already there. */
+export class BlockHeaderSet {
+  private readonly seen = new Set<string>();
+  add(hash: Buffer): boolean {
+    const key = hash.toString("hex");
+    if (this.seen.has(key)) return false;
+    this.seen.add(key);
+    return true;
+  }
 }

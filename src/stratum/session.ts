@@ -7,11 +7,11 @@ import { WindowCounter } from "./bans";
 import { ErrorCode, StratumError } from "./errors";
 import type { AcceptedShare } from "./events";
 import { LINE_TOO_LONG, LineFramer, type LineHandler } from "./framing";
-import { notifyMiddle, type SessionJob } from "./jobs";
+import type { SessionHost } from "./host";
+import { notifyMiddle, type ResumableState, type SessionJob } from "./jobs";
 import { TokenBucket } from "./limits";
 import { errorLine, isParseError, parseRequest, resultLine, setDifficultyLine, trueLine, type RpcId } from "./rpc";
 import { hashShare, parseSubmitParams } from "./shares";
-import type { StratumServer } from "./server";
 import { proposeDifficulty, VardiffState } from "./vardiff";
 
 const MAX_AGENT_LENGTH = 128;
@@ -65,7 +65,7 @@ export class Session implements LineHandler {
   admitted = false;
 
   constructor(
-    readonly server: StratumServer,
+    readonly server: SessionHost<Session>,
     readonly socket: Socket,
     readonly id: number,
     readonly ip: string,
@@ -498,7 +498,8 @@ export class Session implements LineHandler {
       s.metrics.reject(err.reason);
       this.chargeReject();
       this.send(errorLine(id, err.code, err.message));
-      if (err.reason !== "stale" && err.reason !== "job-not-found") this.countInvalid();
+      // Stale work and a full duplicate set are not the miner's fault.
+      if (err.reason !== "stale" && err.reason !== "job-not-found" && err.reason !== "share-limit") this.countInvalid();
     }
   }
 
@@ -565,6 +566,9 @@ export class Session implements LineHandler {
       );
     }
     // One header, one credit: whatever job id, spelling or connection the same header comes under.
+    // Blocks are also kept apart, in a set that is never full: a full share set must not let a
+    // block header be credited twice before the new block's work arrives.
+    if (isBlock && !s.blockHeaders.add(h.hash)) throw new StratumError(ErrorCode.DUPLICATE, "duplicate share", "duplicate");
     const dup = seen.add(h.hash);
     if (dup === HASH_SET_FULL && !isBlock) {
       throw new StratumError(ErrorCode.OTHER, `too many shares on this block (stratum.maxSharesPerBlock ${seen.maxEntries}); the pool must raise its difficulty`, "share-limit");
@@ -655,14 +659,6 @@ export class Session implements LineHandler {
     // A client that never reads keeps end() from completing: force it after a short while.
     setTimeout(() => this.socket.destroy(), 2000).unref();
   }
-}
-
-/** A closed session's jobs, kept for a resume by its subscription id. */
-export interface ResumableState {
-  address: string;
-  generation: number;
-  jobs: SessionJob[];
-  staleIds: Set<string> | null;
 }
 
 const STALE = () => new StratumError(ErrorCode.JOB_NOT_FOUND, "stale job (a new block was found)", "stale");

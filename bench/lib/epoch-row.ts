@@ -1,0 +1,137 @@
+/**
+ * bench:stratum's row "p99 while a 1 000 000-account epoch builds" (issue 15, part 2).
+ *
+ * Server side (in the Stratum server's process, as `npm start` runs both): on `epoch-fill` it fills
+ * a SQLite store of its own with a cold epoch of N accounts (N shares from N addresses and a
+ * confirmed block: test/epochs.fill.helpers.ts), outside any measurement; on `epoch-build` it runs
+ * the real EpochBuilder.build() with the pool's settings (build worker on, same store), and reports
+ * the build's duration and phases when it is recorded.
+ * Client side: the same honest load as the quiet row, in 1-s runs, from just before the build
+ * starts until it is recorded; its latencies, and the server's event-loop delay over that time.
+ */
+import type { ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { EpochBuilder } from "../../src/epochs/builder";
+import { percentile, type LoadGenerator } from "../../src/miner/load";
+import { openShareStore } from "../../src/shares";
+import { fillColdEpoch } from "../../test/epochs.fill.helpers";
+import { once } from "./child";
+
+interface Built {
+  type: "epoch-built";
+  ms: number;
+  accounts: number;
+  bytes: number;
+  timings: Record<string, number>;
+  error?: string;
+}
+
+/** Serves `epoch-fill` and `epoch-build` in the server process; its store is removed at exit. */
+export function serveEpochBuild(): void {
+  let builder: EpochBuilder | undefined;
+  process.on("message", async (msg: { type: string; accounts?: number }) => {
+    try {
+      if (msg.type === "epoch-fill") {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-stratum-epoch-"));
+        process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+        const store = await openShareStore({ kind: "sqlite", dataDir: dir });
+        const t = performance.now();
+        await fillColdEpoch(store, msg.accounts ?? 1_000_000);
+        builder = new EpochBuilder({
+          store,
+          dataDir: dir,
+          powChain: "bench",
+          evmChainId: 31337,
+          contract: "0x" + "c0".repeat(20),
+          factor: "2",
+          feeBps: 100,
+          feeAddress: "0x" + "fe".repeat(20),
+          confirmations: 1,
+          worker: { store: { kind: "sqlite", dataDir: dir } },
+        });
+        process.send!({ type: "epoch-filled", ms: performance.now() - t });
+      } else if (msg.type === "epoch-build") {
+        const t = performance.now();
+        const e = await builder!.build();
+        if (!e) throw new Error("nothing to build");
+        process.send!({ type: "epoch-built", ms: performance.now() - t, accounts: e.deltas.length, bytes: e.bytes, timings: e.timings } satisfies Built);
+      }
+    } catch (err) {
+      process.send!({ type: "epoch-built", ms: 0, accounts: 0, bytes: 0, timings: {}, error: String(err) } satisfies Built);
+    }
+  });
+}
+
+/** The row: the honest load while the server builds and records an epoch of `accounts` accounts. */
+export async function duringEpochBuild<S extends { loopDelayMs: Record<string, number>; rssMaxMiB: number; cpu: NodeJS.CpuUsage }>(
+  child: ChildProcess,
+  load: LoadGenerator,
+  opts: { accounts: number; rate: number; tickMs: number },
+) {
+  const fillStart = Date.now();
+  child.send({ type: "epoch-fill", accounts: opts.accounts });
+  const filled = await once<{ ms: number }>(child, "epoch-filled");
+  console.log(`epoch row: filled a store with ${opts.accounts} accounts in ${((Date.now() - fillStart) / 1000).toFixed(1)} s`);
+  await load.run(opts.rate, 1000, opts.tickMs); // warm again after the fill
+  let built: Built | undefined;
+  const done = once<Built>(child, "epoch-built").then((m) => (built = m));
+  child.send({ type: "start" });
+  const load0 = os.loadavg()[0];
+  const latencies: number[] = [];
+  let sent = 0;
+  let accepted = 0;
+  let rejected = 0;
+  let ms = 0;
+  let first = true;
+  while (!built) {
+    // Replies are awaited however late (a stall of the server must show in the latencies, not as lost submits).
+    const run = load.run(opts.rate, 1000, opts.tickMs, 120_000);
+    if (first) child.send({ type: "epoch-build" }); // the build starts inside the first second of load
+    first = false;
+    const r = await run;
+    for (const v of r.latencies) latencies.push(v);
+    sent += r.sent;
+    accepted += r.accepted;
+    rejected += Object.values(r.rejected).reduce((a, b) => a + b, 0);
+    ms += r.durationMs;
+  }
+  await done;
+  child.send({ type: "stop" });
+  const server = await once<S>(child, "stats");
+  if (built!.error) throw new Error(`epoch build failed in the server: ${built!.error}`);
+  const lat = Float64Array.from(latencies);
+  const t = built!.timings;
+  const round = (v: number | undefined) => (v === undefined ? undefined : Math.round(v));
+  return {
+    accounts: built!.accounts,
+    fillSeconds: Number((filled.ms / 1000).toFixed(1)),
+    buildSeconds: Number((built!.ms / 1000).toFixed(2)),
+    buildPhasesMs: {
+      inWorker: round(t.workerMs),
+      pplns: round(t.pplnsMs),
+      ledger: round(t.ledgerMs),
+      tree: round(t.treeMs),
+      shareLog: round(t.shareLogMs),
+      epochFile: round(t.epochFileMs),
+      unpackDeltasOnLoop: round(t.transferMs),
+      recordOnLoop: round(t.recordMs),
+    },
+    epochFileBytes: built!.bytes,
+    loadSeconds: Number((ms / 1000).toFixed(2)),
+    sent,
+    accepted,
+    rejected,
+    acceptedPerSecond: Math.round(accepted / (ms / 1000)),
+    latencyMs: {
+      p50: Number(percentile(lat, 50).toFixed(2)),
+      p99: Number(percentile(lat, 99).toFixed(2)),
+      max: Number(percentile(lat, 100).toFixed(2)),
+    },
+    serverEventLoopDelayMs: Object.fromEntries(Object.entries(server.loopDelayMs).map(([k, v]) => [k, Number(v.toFixed(2))])),
+    serverCpuUtilisation: Number(((server.cpu.user + server.cpu.system) / 1e6 / (ms / 1000)).toFixed(2)),
+    serverRssMaxMiB: Number(server.rssMaxMiB.toFixed(1)),
+    loadAverage1m: { before: Number(load0.toFixed(2)), after: Number(os.loadavg()[0].toFixed(2)) },
+  };
+}

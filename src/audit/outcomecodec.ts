@@ -1,0 +1,244 @@
+/**
+ * LineOutcomes (linecheck.ts) of a batch of share-log lines, packed into typed-array columns that
+ * a worker thread transfers to the main thread without copying, and unpacked there one line at a
+ * time for EpochAudit.fold. What every honest line has (ids, block, fingerprint, header hash,
+ * address, weight, credit, height) goes in columns; what is rare (findings, malformed lines,
+ * non-canonical strings, the entries of block shares) goes in a small `extras` list, copied by
+ * structured clone. Decoding gives back outcomes equal to the ones encoded (a test checks it).
+ */
+import { hashToDisplayHex } from "../pow";
+import type { ShareLogEntry } from "../epochs/sharelog";
+import type { WeighedShare } from "../epochs/verify";
+import type { LineOutcome, ShareOutcome } from "./linecheck";
+
+const PARSED = 1;
+const HEADER_HASH = 2;
+const CHAIN = 4;
+const HEIGHT = 8;
+const EXTRA = 16;
+const IS_BLOCK = 32;
+const ADDRESS_CANON = 64;
+const HASH_CANON = 128;
+const NBITS_CANON = 256;
+const CREDITED_NUM = 512;
+
+/** The rare parts of one line's outcome. */
+interface Extra {
+  i: number;
+  unknown?: string[];
+  malformed?: string;
+  work?: string;
+  chain?: [string, string][];
+  chainError?: string;
+  problem?: string;
+  mismatch?: string;
+  hash?: string;
+  address?: string;
+  nbits?: string;
+  credited?: string;
+  entry?: ShareLogEntry;
+}
+
+/** One batch's outcomes, ready for postMessage (`transfer` lists the buffers to move). */
+export interface EncodedOutcomes {
+  n: number;
+  flags: Uint16Array;
+  block: Int32Array;
+  id: Float64Array;
+  fingerprint: Uint32Array;
+  height: Int32Array;
+  whole: Float64Array;
+  frac: Float64Array;
+  credited: Float64Array;
+  nbits: Uint32Array;
+  headerHash: Uint8Array;
+  address: Uint8Array;
+  extras: Extra[];
+}
+
+const ADDRESS_RE = /^0x[0-9a-f]{40}$/;
+const NBITS_RE = /^[0-9a-f]{8}$/;
+const UPPER_HEX = /[A-F]/;
+
+export function encodeOutcomes(outcomes: LineOutcome[]): { encoded: EncodedOutcomes; transfer: ArrayBuffer[] } {
+  const n = outcomes.length;
+  const enc: EncodedOutcomes = {
+    n,
+    flags: new Uint16Array(n),
+    block: new Int32Array(n),
+    id: new Float64Array(n),
+    fingerprint: new Uint32Array(n),
+    height: new Int32Array(n),
+    whole: new Float64Array(n),
+    frac: new Float64Array(n),
+    credited: new Float64Array(n),
+    nbits: new Uint32Array(n),
+    headerHash: new Uint8Array(n * 32),
+    address: new Uint8Array(n * 20),
+    extras: [],
+  };
+  for (let i = 0; i < n; i++) {
+    const o = outcomes[i];
+    let flags = 0;
+    let extra: Extra | undefined;
+    const x = (): Extra => (extra ??= { i });
+    if (o.unknown.length > 0) x().unknown = o.unknown;
+    const s = o.share;
+    if (!s) {
+      if (o.malformed !== undefined) x().malformed = o.malformed;
+    } else {
+      flags |= PARSED;
+      enc.block[i] = s.block;
+      enc.id[i] = s.id;
+      enc.fingerprint[i] = s.fingerprint;
+      if (s.headerHash) {
+        flags |= HEADER_HASH;
+        enc.headerHash.set(s.headerHash, i * 32);
+        if (s.hashIsLogged ? !UPPER_HEX.test(s.hash) : s.hash === hashToDisplayHex(s.headerHash)) flags |= HASH_CANON;
+      }
+      if (!(flags & HASH_CANON)) x().hash = s.hash;
+      if (s.work !== undefined) x().work = s.work;
+      if (s.chain) {
+        flags |= CHAIN;
+        if (s.chain.length > 0) x().chain = s.chain;
+      }
+      if (s.height !== undefined) {
+        flags |= HEIGHT;
+        enc.height[i] = s.height;
+      }
+      if (s.chainError !== undefined) x().chainError = s.chainError;
+      if (s.entry) x().entry = s.entry;
+      const w = s.weighed;
+      enc.whole[i] = w.whole;
+      enc.frac[i] = w.frac;
+      if (w.isBlock) flags |= IS_BLOCK;
+      if (w.problem !== undefined) x().problem = w.problem;
+      if (w.mismatch !== undefined) x().mismatch = w.mismatch;
+      if (ADDRESS_RE.test(w.address)) {
+        flags |= ADDRESS_CANON;
+        enc.address.set(Buffer.from(w.address.slice(2), "hex"), i * 20);
+      } else x().address = w.address;
+      if (NBITS_RE.test(w.nbits)) {
+        flags |= NBITS_CANON;
+        enc.nbits[i] = parseInt(w.nbits, 16);
+      } else x().nbits = w.nbits;
+      if (w.credited <= BigInt(Number.MAX_SAFE_INTEGER)) {
+        flags |= CREDITED_NUM;
+        enc.credited[i] = Number(w.credited);
+      } else x().credited = w.credited.toString();
+      // The weighed share repeats block, id and hash (same values as the share's).
+    }
+    if (extra) {
+      flags |= EXTRA;
+      enc.extras.push(extra);
+    }
+    enc.flags[i] = flags;
+  }
+  const transfer = [enc.flags, enc.block, enc.id, enc.fingerprint, enc.height, enc.whole, enc.frac, enc.credited, enc.nbits, enc.headerHash, enc.address].map((a) => a.buffer as ArrayBuffer);
+  return { encoded: enc, transfer };
+}
+
+const NO_UNKNOWN: string[] = [];
+
+/**
+ * A decoded share line: the hash and nbits strings are made only when read (the fold reads them
+ * for the newest share of a window and in findings, not for every line).
+ */
+class DecodedWeighed implements WeighedShare {
+  problem?: string;
+  mismatch?: string;
+  private hashText?: string;
+  constructor(
+    private readonly enc: EncodedOutcomes,
+    private readonly i: number,
+    private readonly hashes: Buffer,
+    private readonly extra: Extra | undefined,
+    readonly block: number,
+    readonly id: number,
+    readonly address: string,
+    readonly credited: bigint,
+    readonly whole: number,
+    readonly frac: number,
+  ) {}
+
+  get isBlock(): boolean {
+    return (this.enc.flags[this.i] & IS_BLOCK) !== 0;
+  }
+
+  get hash(): string {
+    if (this.hashText === undefined) {
+      this.hashText = this.enc.flags[this.i] & HASH_CANON ? hashToDisplayHex(this.hashes.subarray(this.i * 32, this.i * 32 + 32)) : this.extra!.hash!;
+    }
+    return this.hashText;
+  }
+
+  get nbits(): string {
+    return this.enc.flags[this.i] & NBITS_CANON ? this.enc.nbits[this.i].toString(16).padStart(8, "0") : this.extra!.nbits!;
+  }
+}
+
+class DecodedShare implements ShareOutcome {
+  headerHash?: Buffer;
+  work?: string;
+  chain?: [string, string][];
+  height?: number;
+  chainError?: string;
+  entry?: ShareLogEntry;
+  constructor(
+    readonly weighed: DecodedWeighed,
+    readonly fingerprint: number,
+  ) {}
+
+  get block(): number {
+    return this.weighed.block;
+  }
+
+  get id(): number {
+    return this.weighed.id;
+  }
+
+  get hash(): string {
+    return this.weighed.hash;
+  }
+}
+
+/** Calls `each` with the outcome of every line of the batch, in order. */
+export function forEachOutcome(enc: EncodedOutcomes, each: (o: LineOutcome) => void): void {
+  const hashes = Buffer.from(enc.headerHash.buffer, enc.headerHash.byteOffset, enc.headerHash.byteLength);
+  const addresses = Buffer.from(enc.address.buffer, enc.address.byteOffset, enc.address.byteLength);
+  let e = 0;
+  for (let i = 0; i < enc.n; i++) {
+    const flags = enc.flags[i];
+    const extra = flags & EXTRA ? enc.extras[e++] : undefined;
+    if (!(flags & PARSED)) {
+      each({ unknown: extra?.unknown ?? NO_UNKNOWN, malformed: extra?.malformed });
+      continue;
+    }
+    const weighed = new DecodedWeighed(
+      enc,
+      i,
+      hashes,
+      extra,
+      enc.block[i],
+      enc.id[i],
+      flags & ADDRESS_CANON ? "0x" + addresses.toString("hex", i * 20, i * 20 + 20) : extra!.address!,
+      flags & CREDITED_NUM ? BigInt(enc.credited[i]) : BigInt(extra!.credited!),
+      enc.whole[i],
+      enc.frac[i],
+    );
+    const share = new DecodedShare(weighed, enc.fingerprint[i]);
+    if (flags & HEADER_HASH) share.headerHash = hashes.subarray(i * 32, i * 32 + 32);
+    if (flags & CHAIN) share.chain = extra?.chain ?? NO_CHAIN;
+    if (flags & HEIGHT) share.height = enc.height[i];
+    if (extra) {
+      if (extra.problem !== undefined) weighed.problem = extra.problem;
+      if (extra.mismatch !== undefined) weighed.mismatch = extra.mismatch;
+      if (extra.work !== undefined) share.work = extra.work;
+      if (extra.chainError !== undefined) share.chainError = extra.chainError;
+      if (extra.entry) share.entry = extra.entry;
+    }
+    each({ unknown: extra?.unknown ?? NO_UNKNOWN, share });
+  }
+}
+
+const NO_CHAIN: [string, string][] = [];

@@ -1,0 +1,228 @@
+/**
+ * The epoch build on a worker thread, so that the pool's event loop (Stratum replies, the API)
+ * never waits for it: the PPLNS walks, the reward splits, the ledger merge, the payout tree, the
+ * share log and the epoch file all run in the worker (src/epochs/assemble.ts, the same code the
+ * in-process build runs, hence the same bytes). The worker reads the share store through its own
+ * handle (a second SQLite connection: WAL readers neither block nor wait for the writer; or its
+ * own PostgreSQL pool) and keeps the latest recorded epoch's tree, whose unchanged leaves the next
+ * build reuses. Recording the epoch stays with the caller's store (one transaction).
+ *
+ * Messages (structured clone): host → worker `prepare` (an AssembleJob), `recorded` (the epoch and
+ * root the caller recorded: the worker keeps that tree), `forget` (revoked: drop it), `close`;
+ * worker → host the result of each `prepare`, its ledger deltas packed into three strings
+ * (unpacked by the host in slices, its loop turning in between).
+ */
+import { isMainThread, parentPort, workerData, type Worker } from "node:worker_threads";
+import type { Hex } from "viem";
+import type { PayoutTree } from "../merkle";
+import { openShareStore, type LedgerDelta, type ShareStore, type ShareStoreConfig } from "../shares";
+import { assembleEpoch, previousLedger, type AssembleJob } from "./assemble";
+import type { EpochHeader } from "./format";
+import { startModuleWorker } from "./thread";
+
+/** What the worker hands back for a prepared epoch (its tree and leaves stay in the worker). */
+export interface WorkerEpoch {
+  header: EpochHeader;
+  filePath: string;
+  shareLogPath: string;
+  dataHash: Hex;
+  bytes: number;
+  reward: bigint;
+  totalCumulative: bigint;
+  accounts: number;
+  deltas: LedgerDelta[];
+  /** The worker reused the tree it kept of the previous epoch. */
+  reusedTree: boolean;
+  /** Per phase, in the worker (ms); `transferMs`: unpacking the deltas on the host. */
+  timings: Record<string, number>;
+}
+
+/** Deltas as three strings: 40 hex digits per address (no 0x), comma-separated decimals. */
+interface PackedDeltas {
+  count: number;
+  addresses: string;
+  delta: string;
+  cumulative: string;
+}
+
+type Request = { type: "prepare"; id: number; job: AssembleJob } | { type: "recorded"; epoch: number; root: string } | { type: "forget" } | { type: "close"; id: number };
+type Reply =
+  | { id: number; ok: true; result: Omit<WorkerEpoch, "deltas"> & { deltas: PackedDeltas } }
+  | { id: number; ok: true; closed: true }
+  | { id: number; ok: false; error: string; name: string };
+
+const WORKER_MARK = "pplns-epoch-build-worker";
+/** Deltas unpacked per slice on the host. */
+const UNPACK_SLICE = 5_000;
+
+/**
+ * A long-lived build worker over one share store. `prepare` runs one build at a time (the
+ * EpochBuilder serializes them); the thread starts on the first build, does not keep the process
+ * alive, and is restarted after a crash (the failed build rejects with the worker's error).
+ */
+export class EpochBuildWorker {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
+
+  constructor(private readonly store: ShareStoreConfig) {
+    if (!store || (store.kind !== "sqlite" && store.kind !== "postgres")) throw new TypeError("the build worker needs the store's config ({ kind: sqlite | postgres, … })");
+  }
+
+  /** Starts the thread now (loading its code takes a few seconds), not at the first build. */
+  start(): void {
+    this.thread();
+  }
+
+  /** Builds the epoch and writes its files in the worker; rejects with the build's error. */
+  async prepare(job: AssembleJob): Promise<WorkerEpoch> {
+    const reply = await this.request({ type: "prepare", id: this.nextId++, job });
+    if (!reply.ok) throw Object.assign(new Error(reply.error), { name: reply.name });
+    if (!("result" in reply)) throw new Error("build worker: unexpected reply");
+    const t = performance.now();
+    const deltas = await unpackDeltas(reply.result.deltas);
+    return { ...reply.result, deltas, timings: { ...reply.result.timings, transferMs: performance.now() - t } };
+  }
+
+  /** The caller recorded `epoch` with `root`: the worker keeps its tree for the next build. */
+  recorded(epoch: number, root: string): void {
+    this.worker?.postMessage({ type: "recorded", epoch, root } satisfies Request);
+  }
+
+  /** The latest epoch was revoked: the worker drops the tree it kept. */
+  forget(): void {
+    this.worker?.postMessage({ type: "forget" } satisfies Request);
+  }
+
+  /** Closes the worker's store handle and ends the thread. */
+  async close(): Promise<void> {
+    const w = this.worker;
+    if (!w) return;
+    try {
+      await this.request({ type: "close", id: this.nextId++ });
+    } finally {
+      this.worker = undefined;
+      await w.terminate();
+    }
+  }
+
+  private request(msg: Extract<Request, { id: number }>): Promise<Reply> {
+    const worker = this.thread();
+    return new Promise((resolve, reject) => {
+      this.waiting.set(msg.id, { resolve, reject });
+      worker.postMessage(msg);
+    });
+  }
+
+  private thread(): Worker {
+    if (this.worker) return this.worker;
+    const worker = startModuleWorker(__filename, { mark: WORKER_MARK, store: this.store });
+    worker.on("message", (reply: Reply) => {
+      const w = this.waiting.get(reply.id);
+      if (!w) return;
+      this.waiting.delete(reply.id);
+      w.resolve(reply);
+    });
+    const fail = (err: Error) => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const w of this.waiting.values()) w.reject(err);
+      this.waiting.clear();
+    };
+    worker.on("error", (err) => fail(new Error(`epoch build worker failed: ${err.message}`)));
+    worker.on("exit", (code) => fail(new Error(`epoch build worker exited (code ${code})`)));
+    this.worker = worker;
+    return worker;
+  }
+}
+
+function packDeltas(deltas: readonly LedgerDelta[]): PackedDeltas {
+  const addresses = new Array<string>(deltas.length);
+  const delta = new Array<string>(deltas.length);
+  const cumulative = new Array<string>(deltas.length);
+  for (let i = 0; i < deltas.length; i++) {
+    addresses[i] = deltas[i].address.slice(2);
+    delta[i] = deltas[i].delta.toString();
+    cumulative[i] = deltas[i].cumulative.toString();
+  }
+  return { count: deltas.length, addresses: addresses.join(""), delta: delta.join(","), cumulative: cumulative.join(",") };
+}
+
+/** The deltas again, built UNPACK_SLICE at a time with the event loop turning between slices. */
+async function unpackDeltas(p: PackedDeltas): Promise<LedgerDelta[]> {
+  const out = new Array<LedgerDelta>(p.count);
+  let d = 0;
+  let c = 0;
+  for (let start = 0; start < p.count; start += UNPACK_SLICE) {
+    const end = Math.min(p.count, start + UNPACK_SLICE);
+    for (let i = start; i < end; i++) {
+      const dEnd = i + 1 < p.count ? p.delta.indexOf(",", d) : p.delta.length;
+      const cEnd = i + 1 < p.count ? p.cumulative.indexOf(",", c) : p.cumulative.length;
+      out[i] = { address: "0x" + p.addresses.slice(i * 40, i * 40 + 40), delta: BigInt(p.delta.slice(d, dEnd)), cumulative: BigInt(p.cumulative.slice(c, cEnd)) };
+      d = dEnd + 1;
+      c = cEnd + 1;
+    }
+    if (end < p.count) await new Promise((r) => setImmediate(r));
+  }
+  return out;
+}
+
+// ---- the worker thread ----------------------------------------------------------------------------
+
+async function serve(storeConfig: ShareStoreConfig): Promise<void> {
+  const port = parentPort!;
+  let store: ShareStore | undefined;
+  /** The tree of the latest epoch the host recorded, and of the one prepared last. */
+  let kept: { epoch: number; root: string; tree: PayoutTree } | undefined;
+  let prepared: { epoch: number; root: string; tree: PayoutTree } | undefined;
+  let queue: Promise<void> = Promise.resolve();
+  const handle = async (msg: Request): Promise<void> => {
+    if (msg.type === "recorded") {
+      if (prepared && prepared.epoch === msg.epoch && prepared.root === msg.root) kept = prepared;
+      else kept = undefined; // recorded elsewhere or differently: rebuild the ledger from the store
+      prepared = undefined;
+      return;
+    }
+    if (msg.type === "forget") {
+      kept = prepared = undefined;
+      return;
+    }
+    if (msg.type === "close") {
+      await store?.close();
+      store = undefined;
+      port.postMessage({ id: msg.id, ok: true, closed: true } satisfies Reply);
+      return;
+    }
+    try {
+      store ??= await openShareStore(storeConfig);
+      const latest = msg.job.latest;
+      const usable = kept && latest && kept.epoch === latest.number && kept.root === latest.root.toLowerCase() ? kept : undefined;
+      const previous = await previousLedger(store, latest?.number, usable);
+      const e = await assembleEpoch(store, msg.job, previous);
+      prepared = { epoch: msg.job.number, root: e.tree.root, tree: e.tree };
+      const t = performance.now();
+      const deltas = packDeltas(e.deltas);
+      const result = {
+        header: e.header,
+        filePath: e.filePath,
+        shareLogPath: e.shareLogPath,
+        dataHash: e.dataHash,
+        bytes: e.bytes,
+        reward: e.reward,
+        totalCumulative: e.tree.total,
+        accounts: e.leaves.accounts.length,
+        deltas,
+        reusedTree: e.reusedTree,
+        timings: { ...e.timings, packMs: performance.now() - t },
+      };
+      port.postMessage({ id: msg.id, ok: true, result } satisfies Reply);
+    } catch (err) {
+      const e = err as Error;
+      port.postMessage({ id: msg.id, ok: false, error: e?.message ?? String(err), name: e?.name ?? "Error" } satisfies Reply);
+    }
+  };
+  port.on("message", (msg: Request) => {
+    queue = queue.then(() => handle(msg));
+  });
+}
+
+if (!isMainThread && parentPort && workerData?.mark === WORKER_MARK) void serve(workerData.store as ShareStoreConfig);
