@@ -293,7 +293,7 @@ async function main(): Promise<void> {
       quiet: { "p50 ms": result.latencyMs.p50, "p99 ms": result.latencyMs.p99, "max ms": result.latencyMs.max, "accepted/s": result.acceptedPerSecond, "server loop delay max ms": result.serverEventLoopDelayMs.max },
       [`while a ${epochBuild.accounts}-account epoch builds`]: { "p50 ms": epochBuild.latencyMs.p50, "p99 ms": epochBuild.latencyMs.p99, "max ms": epochBuild.latencyMs.max, "accepted/s": epochBuild.acceptedPerSecond, "server loop delay max ms": epochBuild.serverEventLoopDelayMs.max },
     });
-    console.log("epoch build:", JSON.stringify({ seconds: epochBuild.buildSeconds, phasesMs: epochBuild.buildPhasesMs, serverRssMaxMiB: epochBuild.serverRssMaxMiB, load: epochBuild.loadAverage1m }));
+    console.log("epoch build:", JSON.stringify({ seconds: epochBuild.buildSeconds, phasesMs: epochBuild.buildPhasesMs, latencyByPhaseMs: epochBuild.latencyByPhaseMs, serverRssMaxMiB: epochBuild.serverRssMaxMiB, load: epochBuild.loadAverage1m }));
   }
   const out = path.join(__dirname, "results", "stratum.json");
   fs.mkdirSync(path.dirname(out), { recursive: true });

@@ -124,3 +124,55 @@ describe("pool rebuild-epoch: which store", () => {
     }
   });
 });
+
+describe("pool start: the web page wherever it runs", function () {
+  this.timeout(120_000);
+  it("builds the page when the checkout has none, and leaves a built one alone", async () => {
+    const fs = await import("node:fs");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const { ensureWebPage } = await import("../src/cli/webBuild");
+    const root = path.join(__dirname, "..");
+    // A copy of the project's web sources and Vite, without dist/: what `npx pool start` meets in a fresh checkout.
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), "pool-webbuild-"));
+    fs.cpSync(path.join(root, "web"), path.join(copy, "web"), { recursive: true });
+    fs.cpSync(path.join(root, "src"), path.join(copy, "src"), { recursive: true });
+    fs.symlinkSync(path.join(root, "node_modules"), path.join(copy, "node_modules"));
+    const first = ensureWebPage(copy);
+    expect(first.problem).to.equal(undefined);
+    expect(first.built).to.equal(true);
+    expect(fs.readFileSync(path.join(copy, "dist", "web", "index.html"), "utf8")).to.contain("<script");
+    expect(ensureWebPage(copy)).to.deep.equal({ built: false, dir: path.join(copy, "dist", "web") });
+    const bare = fs.mkdtempSync(path.join(os.tmpdir(), "pool-nobuild-"));
+    expect(ensureWebPage(bare).problem).to.contain("npm run build:web");
+  });
+});
+
+describe("hardhat.config.ts: networks from the environment", function () {
+  this.timeout(120_000);
+  it("defines --network <name> from <NAME>_RPC_URL and <NAME>_DEPLOYER_KEY, and refuses a malformed key by name", async () => {
+    const { networksFromEnv } = await import("../hardhat.config");
+    const key = "0x" + "11".repeat(32);
+    const nets = networksFromEnv({ SEPOLIA_RPC_URL: "https://rpc.example/sepolia", SEPOLIA_DEPLOYER_KEY: key, HOLESKY_RPC_URL: "http://10.0.0.1:8545", POOL_EVM_RPC_URL: "http://x", EVM_RPC_URL: "http://127.0.0.1:9545", BLANK_RPC_URL: " " });
+    expect(Object.keys(nets).sort()).to.deep.equal(["holesky", "localhost", "sepolia"]);
+    expect(nets.sepolia).to.deep.equal({ url: "https://rpc.example/sepolia", urlVariable: "SEPOLIA_RPC_URL", accounts: [key] });
+    expect(nets.holesky).to.deep.equal({ url: "http://10.0.0.1:8545", urlVariable: "HOLESKY_RPC_URL" });
+    expect(nets.localhost.url).to.equal("http://127.0.0.1:9545");
+    expect(nets.sepolia, "no chain id pinned: it is read from the node").to.not.have.property("chainId");
+    expect(() => networksFromEnv({ SEPOLIA_RPC_URL: "https://x", SEPOLIA_DEPLOYER_KEY: "0x12" })).to.throw("SEPOLIA_DEPLOYER_KEY");
+  });
+
+  it("a dead node is one line naming the variable, exit code 1", async () => {
+    const { execFile } = await import("node:child_process");
+    const path = await import("node:path");
+    const root = path.join(__dirname, "..");
+    const r = await new Promise<{ code: number; stderr: string }>((resolve) =>
+      execFile(path.join(root, "node_modules", ".bin", "hardhat"), ["run", "--network", "sepolia", "scripts/status.ts"], { cwd: root, env: { ...process.env, SEPOLIA_RPC_URL: "http://127.0.0.1:1" } }, (err, _out, stderr) =>
+        resolve({ code: (err as { code?: number } | null)?.code ?? 0, stderr }),
+      ),
+    );
+    expect(r.code).to.equal(1);
+    expect(r.stderr.trim().split("\n")).to.have.length(1);
+    expect(r.stderr).to.contain("network sepolia: no EVM node answers at http://127.0.0.1:1 (SEPOLIA_RPC_URL)");
+  });
+});

@@ -197,6 +197,9 @@ describe("deployment: a pool against a deployed contract", function () {
     );
     expect(err.message).to.contain("chain.bitcoindCookie").and.to.contain("no-such.cookie");
 
+    err = await refused(settings(dir, contract, { chain: { bitcoindUrl: "http://127.0.0.1:1", bitcoindUser: "u", bitcoindPassword: "p", payoutScript: "0014" + "11".repeat(20) } }));
+    expect(err.message).to.contain("chain.bitcoindUrl").and.to.contain("http://127.0.0.1:1");
+
     const deploymentFile = path.join(dir, "record.json");
     fs.writeFileSync(deploymentFile, JSON.stringify({ chainId: 1, address: contract, token: null }));
     err = await refused({ ...settings(dir, contract), evm: { rpcUrl: evm.rpcUrl, operatorKey: hardhatDevKey(0), deployment: deploymentFile } });
@@ -240,6 +243,29 @@ describe("deployment: a pool against a deployed contract", function () {
     expect(alerted(/epoch 1 was revoked and waits for `pool rebuild-epoch`/)).to.equal(true);
     expect(await metric("pool_alert_root_overdue_seconds")).to.equal(0);
     await stop(pool);
+  });
+
+  it("keeps the hash rate of the last hour across a restart (the shares are in the store)", async () => {
+    const contract = await deploy(3600);
+    const dir = tmp("hashrate");
+    const first = await start(settings(dir, contract));
+    await mine(first);
+    await waitFor("a few shares", 60_000, async () => (await first.store.shareCount()) >= 5);
+    await miner!.stop();
+    miner = undefined;
+    const before = await getJson(`${first.apiUrl}/api/hashrate?address=${MINER}`);
+    const rateBefore = (await getJson(`${first.apiUrl}/api/miners/${MINER}`)).hashrate;
+    expect(rateBefore).to.be.greaterThan(0);
+    await stop(first);
+
+    const second = await start(settings(dir, contract));
+    const after = await getJson(`${second.apiUrl}/api/hashrate?address=${MINER}`);
+    expect(after.points.map((p: { t: number }) => p.t), "the same 10-s buckets").to.deep.equal(before.points.map((p: { t: number }) => p.t));
+    expect(after.points.map((p: { hashrate: number }) => p.hashrate)).to.deep.equal(before.points.map((p: { hashrate: number }) => p.hashrate));
+    const rateAfter = (await getJson(`${second.apiUrl}/api/miners/${MINER}`)).hashrate;
+    expect(rateAfter).to.be.greaterThan(0);
+    expect(rateAfter).to.be.at.most(rateBefore); // the same shares, a little older
+    await stop(second);
   });
 
   it("reads the contract from a deployment record (evm.deployment) instead of evm.contract", async () => {

@@ -19,6 +19,7 @@ const MINERS = [
   { key: hardhatDevKey(4), worker: "fast", maxHashrate: 160_000 },
 ].map((m) => ({ ...m, address: privateKeyToAccount(m.key).address }));
 const RELAYER_ENV = "E2E_RELAYER_KEY";
+const RELAYER = privateKeyToAccount(hardhatDevKey(5)).address;
 
 
 
@@ -106,6 +107,9 @@ describe("end to end: mine, commit, claim, audit", function () {
       const again = await getJson(`${pool.apiUrl}/api/miners/${m.address}`);
       expect(again.claimed).to.equal(allocated.toString());
       expect(again.claimable).to.equal("0");
+      // The CLI claim (sent by the relayer key, not the pool) is in the miner's history, from the chain's events.
+      const tx = lines.find((l) => l.startsWith("transaction:"))!.split(/\s+/)[1];
+      expect(again.claims).to.deep.include({ txHash: tx, amount: allocated.toString(), cumulative: allocated.toString(), via: "claim", sender: RELAYER, blockNumber: again.claims[0].blockNumber, time: again.claims[0].time });
     }
     // The rest of the reward is the operator's 1 % fee leaf.
     const rewards = (await pool.store.blocks()).reduce((s, b) => s + b.reward, 0n);

@@ -203,6 +203,34 @@ describe("epochs: the build worker under a tampered store, and the caller's even
     expect(() => builder(store, path.join(dir, "kind-out"), { kind: "postgres", host: "127.0.0.1", database: "test" })).to.throw(TypeError, /worker\.store must open the builder's own store \(a sqlite store\), got postgres/);
   });
 
+  it("on Linux the build worker's thread runs at nice 19 while the caller's thread keeps nice 0", async function () {
+    if (process.platform !== "linux") this.skip();
+    const niceOf = (task: string) => Number(fs.readFileSync(`/proc/self/task/${task}/stat`, "utf8").split(") ")[1].split(" ")[16]);
+    const niced = () => fs.readdirSync("/proc/self/task").filter((t) => niceOf(t) === 19).length;
+    const before = niced();
+    const { store, config } = await filled("nice", 20);
+    const b = make(store, "nice-out", config);
+    expect((await b.prepare())?.number).to.equal(1); // the worker is up and has served a build
+    expect(niced()).to.equal(before + 1);
+    expect(niceOf(String(process.pid))).to.equal(0);
+    await b.close();
+    expect(niced()).to.equal(before);
+  });
+
+  it("the worker thread dies in the middle of a build: that build rejects with the reason, the next one starts a new thread and gives the in-process bytes", async function () {
+    const { store, config } = await filled("crash", 5_000);
+    const b = make(store, "crash-out", config);
+    const building = b.prepare();
+    // The thread, reached through the builder's internals: nothing else may end it.
+    const host = (b as unknown as { worker: { worker?: { terminate(): Promise<number> } } }).worker;
+    await new Promise((r) => setTimeout(r, 50));
+    await host.worker!.terminate();
+    expect(await rejection(building)).to.equal("epoch build worker exited (code 1)");
+    const again = (await b.prepare())!;
+    const inProcess = (await make(store, "crash-ref").prepare())!;
+    expectSameFiles(inProcess, again);
+  });
+
   it("an operator deletes a share from the middle of a window: the worker's file discloses the gap exactly as the in-process build does", async function () {
     const { store, config, file } = await filled("gap", 400);
     const db = new Database(file);

@@ -326,6 +326,22 @@ function storeSuite(label: string, makeBackend: () => Backend | Promise<Backend 
       expect((await store.epochs()).map((e) => e.number)).to.deep.equal([1, 2]);
     });
 
+    it("is bound to one deployment: the first start binds it, another chain or contract is refused naming both", async () => {
+      const { bindStore } = await import("../src/shares/binding");
+      const { ConfigError } = await import("../src/config");
+      const a = { chainId: 31337, contract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" as const };
+      expect(await store.getMeta("deployment")).to.equal(undefined);
+      await bindStore(store, a, "the store");
+      await bindStore(store, { ...a, contract: a.contract.toLowerCase() as `0x${string}` }, "the store"); // same, any spelling
+      expect(await store.getMeta("deployment")).to.equal(`31337:${a.contract.toLowerCase()}`);
+      for (const other of [{ ...a, contract: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512" as const }, { ...a, chainId: 11155111 }]) {
+        const err = await bindStore(store, other, "the store").then(() => undefined, (e: Error) => e);
+        expect(err).to.be.instanceOf(ConfigError);
+        expect(err!.message).to.contain(`belongs to contract ${a.contract} on chain 31337`).and.to.contain(`configured for contract ${other.contract} on chain ${other.chainId}`);
+      }
+      expect(await store.setMetaOnce("deployment", "1:0x0000000000000000000000000000000000000001"), "never overwritten").to.equal(`31337:${a.contract.toLowerCase()}`);
+    });
+
     it("is versioned: migrations apply once, in order, and a newer database is refused", async function () {
       expect(await store.schemaVersion()).to.equal(SCHEMA_VERSION);
       await store.recordShare(makeShare(1));

@@ -5,8 +5,8 @@ import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { createPublicClient, getAddress, http, type Address, type Hex } from "viem";
-import { payoutPoolAbi } from "../src/evm/payoutPoolAbi";
+import { createPublicClient, formatUnits, getAddress, http, type Address, type Hex } from "viem";
+import { erc20Abi, payoutPoolAbi } from "../src/evm/payoutPoolAbi";
 import { Miner } from "../src/miner/miner";
 import { startPool } from "../src/pool";
 
@@ -88,7 +88,7 @@ async function launchChromium(): Promise<BrowserContext & { profileDir: string }
  * signs eth_sendTransaction for its unlocked accounts. Runs inside the page.
  */
 function injectedWallet({ rpcUrl, account }: { rpcUrl: string; account: string }): void {
-  const state = { calls: [] as string[], rejectNext: false, refuseSwitch: false, added: null as unknown, chainId: 1, known: [1] };
+  const state = { calls: [] as string[], rejectNext: false, refuseSwitch: false, added: null as unknown, watched: null as unknown, chainId: 1, known: [1] };
   const fail = (message: string, code: number, data?: unknown) => Object.assign(new Error(message), { code, data });
   // (globalThis is the page's window: this function is serialised into the page)
   const page = globalThis as unknown as { __wallet: typeof state; ethereum: unknown };
@@ -113,6 +113,9 @@ function injectedWallet({ rpcUrl, account }: { rpcUrl: string; account: string }
           state.known.push(parseInt(params![0].chainId, 16));
           state.added = params![0];
           return null;
+        case "wallet_watchAsset": // EIP-747: params is an object
+          state.watched = params;
+          return true;
         case "eth_sendTransaction":
           if (state.rejectNext) {
             state.rejectNext = false;
@@ -148,6 +151,11 @@ describe("web page in Chromium: pool, miner, claim and audit against a running p
     return (await res.json()) as T;
   };
   const chain = () => createPublicClient({ transport: http(pool.rpcUrl) });
+  /** Balance in the pool's asset: the embedded default pays in its 8-decimal tBTC. */
+  const assetBalance = (address: Address): Promise<bigint> =>
+    pool.asset.token
+      ? chain().readContract({ address: pool.asset.token, abi: erc20Abi, functionName: "balanceOf", args: [address] })
+      : chain().getBalance({ address });
   const shot = async (name: string) => {
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
     const file = path.join(SCREENSHOTS, `${name}.png`);
@@ -248,12 +256,22 @@ describe("web page in Chromium: pool, miner, claim and audit against a running p
     const read = { address: pool.contract as Address, abi: payoutPoolAbi } as const;
     const claimable = await client.readContract({ ...read, functionName: "claimable", args: [MINER_ADDRESS, BigInt(proof.cumulative), proof.proof] });
     expect(claimable > 0n).to.equal(true);
-    const before = await client.getBalance({ address: MINER_ADDRESS });
+    const before = await assetBalance(MINER_ADDRESS);
 
     await open(`#/claim/${MINER_ADDRESS}`);
     expect(await text("main")).to.contain("Anyone may claim for any address");
     await page.waitForSelector("[data-testid=claim-claimable]");
     expect(await page.getAttribute("[data-testid=claim-claimable]", "data-raw")).to.equal(claimable.toString());
+    // Token amounts: in tBTC with its 8 decimals, every unit in the tooltip.
+    expect(await text("[data-testid=claim-claimable]")).to.match(/ tBTC$/);
+    expect(await page.getAttribute("[data-testid=claim-claimable]", "title")).to.equal(`${formatUnits(claimable, 8)} tBTC = ${claimable} units`);
+    // "Add tBTC to my wallet" (EIP-747) hands the wallet the token, its symbol and decimals.
+    await page.click("[data-testid=watch-asset]");
+    await page.waitForSelector("[data-testid=watch-asset-result]");
+    expect(await text("[data-testid=watch-asset-result]")).to.equal("tBTC added to the wallet.");
+    const watched = await page.evaluate(() => (globalThis as any).__wallet.watched);
+    expect(watched).to.deep.equal({ type: "ERC20", options: { address: pool.asset.token, symbol: "tBTC", decimals: 8 } });
+    await page.evaluate(() => ((globalThis as any).__wallet.chainId = 1)); // back on chain 1 for the checks below
 
     await page.evaluate(() => ((globalThis as any).__wallet.refuseSwitch = true));
     await page.click("[data-testid=claim-button]");
@@ -262,7 +280,7 @@ describe("web page in Chromium: pool, miner, claim and audit against a running p
     await page.evaluate(() => Object.assign((globalThis as any).__wallet, { refuseSwitch: false, rejectNext: true }));
     await page.click("[data-testid=claim-button]");
     await page.waitForSelector("text=You rejected the request in your wallet");
-    expect(await client.getBalance({ address: MINER_ADDRESS })).to.equal(before);
+    expect(await assetBalance(MINER_ADDRESS)).to.equal(before);
     const added = await page.evaluate(() => (globalThis as any).__wallet.added);
     expect(added).to.include({ chainId: "0x" + pool.chainId.toString(16) });
     expect(added.rpcUrls).to.deep.equal([pool.rpcUrl]);
@@ -273,11 +291,20 @@ describe("web page in Chromium: pool, miner, claim and audit against a running p
     expect(tx).to.match(/^0x[0-9a-f]{64}$/);
     const receipt = await client.getTransactionReceipt({ hash: tx as Hex });
     expect(getAddress(receipt.from)).to.equal(SENDER);
-    const after = await client.getBalance({ address: MINER_ADDRESS });
+    const after = await assetBalance(MINER_ADDRESS);
     expect(after - before).to.equal(claimable);
     expect(await page.getAttribute("[data-testid=claim-new-balance]", "data-raw")).to.equal(after.toString());
     expect(await client.readContract({ ...read, functionName: "claimed", args: [MINER_ADDRESS] })).to.equal(BigInt(proof.cumulative));
     await shot("claim");
+
+    // The miner's page lists this claim, sent from a browser wallet (not by the pool), from the chain's events.
+    await open(`#/miner/${MINER_ADDRESS}`);
+    const row = page.locator(`[data-testid=miner-claims] tr[data-tx="${tx}"]`);
+    await row.waitFor();
+    expect(await row.locator(".amount").getAttribute("data-raw")).to.equal(claimable.toString());
+    expect(await row.getAttribute("data-via")).to.equal("claim");
+    expect((await row.locator("[data-testid=claim-sender]").innerText()).trim()).to.equal(`${SENDER.slice(0, 6)}…${SENDER.slice(-4)} (claim for you)`);
+    expect(await page.getAttribute("[data-testid=miner-claimed] .amount", "data-raw")).to.equal(proof.cumulative);
   });
 
   it("audit page: the published epoch passes; a tampered epoch file fails and names the leaf", async () => {

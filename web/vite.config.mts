@@ -22,6 +22,9 @@ export default defineConfig({
       events: "events/",
       "node:fs": path.join(webRoot, "src", "node-builtins.ts"),
       "node:path": path.join(webRoot, "src", "node-builtins.ts"),
+      "node:readline": path.join(webRoot, "src", "node-builtins.ts"),
+      // src/pow's SHA-256 of long inputs (the browser audit): the same JavaScript SHA-256.
+      "node:crypto": path.join(webRoot, "src", "audit", "node-crypto.ts"),
     },
   },
   build: {

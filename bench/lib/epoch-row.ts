@@ -21,6 +21,8 @@ import { once } from "./child";
 
 interface Built {
   type: "epoch-built";
+  /** Wall-clock ms (performance.timeOrigin + now) when build() was called. */
+  startedAt: number;
   ms: number;
   accounts: number;
   bytes: number;
@@ -37,8 +39,7 @@ export function serveEpochBuild(): void {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-stratum-epoch-"));
         process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
         const store = await openShareStore({ kind: "sqlite", dataDir: dir });
-        const t = performance.now();
-        await fillColdEpoch(store, msg.accounts ?? 1_000_000);
+        // Built first, as the pool does at start: its worker thread loads while the store fills.
         builder = new EpochBuilder({
           store,
           dataDir: dir,
@@ -51,15 +52,18 @@ export function serveEpochBuild(): void {
           confirmations: 1,
           worker: { store: { kind: "sqlite", dataDir: dir } },
         });
+        const t = performance.now();
+        await fillColdEpoch(store, msg.accounts ?? 1_000_000);
         process.send!({ type: "epoch-filled", ms: performance.now() - t });
       } else if (msg.type === "epoch-build") {
         const t = performance.now();
+        const startedAt = performance.timeOrigin + t;
         const e = await builder!.build();
         if (!e) throw new Error("nothing to build");
-        process.send!({ type: "epoch-built", ms: performance.now() - t, accounts: e.deltas.length, bytes: e.bytes, timings: e.timings } satisfies Built);
+        process.send!({ type: "epoch-built", startedAt, ms: performance.now() - t, accounts: e.deltas.length, bytes: e.bytes, timings: e.timings } satisfies Built);
       }
     } catch (err) {
-      process.send!({ type: "epoch-built", ms: 0, accounts: 0, bytes: 0, timings: {}, error: String(err) } satisfies Built);
+      process.send!({ type: "epoch-built", startedAt: 0, ms: 0, accounts: 0, bytes: 0, timings: {}, error: String(err) } satisfies Built);
     }
   });
 }
@@ -80,6 +84,8 @@ export async function duringEpochBuild<S extends { loopDelayMs: Record<string, n
   child.send({ type: "start" });
   const load0 = os.loadavg()[0];
   const latencies: number[] = [];
+  /** Wall-clock send time of each latency sample. */
+  const sentAt: number[] = [];
   let sent = 0;
   let accepted = 0;
   let rejected = 0;
@@ -87,11 +93,15 @@ export async function duringEpochBuild<S extends { loopDelayMs: Record<string, n
   let first = true;
   while (!built) {
     // Replies are awaited however late (a stall of the server must show in the latencies, not as lost submits).
+    const base = performance.timeOrigin + performance.now(); // run() starts its clock now
     const run = load.run(opts.rate, 1000, opts.tickMs, 120_000);
     if (first) child.send({ type: "epoch-build" }); // the build starts inside the first second of load
     first = false;
     const r = await run;
-    for (const v of r.latencies) latencies.push(v);
+    for (let i = 0; i < r.latencies.length; i++) {
+      latencies.push(r.latencies[i]);
+      sentAt.push(base + r.sentTimes[i]);
+    }
     sent += r.sent;
     accepted += r.accepted;
     rejected += Object.values(r.rejected).reduce((a, b) => a + b, 0);
@@ -103,6 +113,13 @@ export async function duringEpochBuild<S extends { loopDelayMs: Record<string, n
   if (built!.error) throw new Error(`epoch build failed in the server: ${built!.error}`);
   const lat = Float64Array.from(latencies);
   const t = built!.timings;
+  // Submits sent while the worker built (the loop free), and from then to the end (the deltas
+  // unpacked and the store's record transaction on the loop).
+  const workerEnd = built!.startedAt + (t.workerMs ?? 0);
+  const phase = (keep: (at: number) => boolean) => {
+    const part = Float64Array.from(latencies.filter((_, i) => keep(sentAt[i])));
+    return { submits: part.length, p50: Number(percentile(part, 50).toFixed(2)), p99: Number(percentile(part, 99).toFixed(2)), max: Number(percentile(part, 100).toFixed(2)) };
+  };
   const round = (v: number | undefined) => (v === undefined ? undefined : Math.round(v));
   return {
     accounts: built!.accounts,
@@ -128,6 +145,10 @@ export async function duringEpochBuild<S extends { loopDelayMs: Record<string, n
       p50: Number(percentile(lat, 50).toFixed(2)),
       p99: Number(percentile(lat, 99).toFixed(2)),
       max: Number(percentile(lat, 100).toFixed(2)),
+    },
+    latencyByPhaseMs: {
+      whileTheWorkerBuilds: phase((at) => at >= built!.startedAt && at < workerEnd),
+      whileRecording: phase((at) => at >= workerEnd),
     },
     serverEventLoopDelayMs: Object.fromEntries(Object.entries(server.loopDelayMs).map(([k, v]) => [k, Number(v.toFixed(2))])),
     serverCpuUtilisation: Number(((server.cpu.user + server.cpu.system) / 1e6 / (ms / 1000)).toFixed(2)),

@@ -1,4 +1,4 @@
-import type { Address, Hex } from "viem";
+import { getAddress, type Address, type Hex } from "viem";
 import type { EvmClients } from "../evm/clients";
 import { payoutPoolAbi } from "../evm/payoutPoolAbi";
 
@@ -50,7 +50,7 @@ export class ClaimsIndex {
 
   private async scan(): Promise<void> {
     const pc = this.evm.publicClient;
-    const latest = await pc.getBlockNumber();
+    const latest = await pc.getBlockNumber({ cacheTime: 0 });
     while (this.next <= latest) {
       const toBlock = this.next + this.maxRange - 1n < latest ? this.next + this.maxRange - 1n : latest;
       const range = { address: this.contract, abi: payoutPoolAbi, fromBlock: this.next, toBlock } as const;
@@ -66,7 +66,7 @@ export class ClaimsIndex {
       for (const f of found) {
         const { blockNumber, transactionHash } = f.log;
         if (!blocks.has(blockNumber!)) blocks.set(blockNumber!, Number((await pc.getBlock({ blockNumber: blockNumber! })).timestamp) * 1000);
-        if (!senders.has(transactionHash!)) senders.set(transactionHash!, (await pc.getTransaction({ hash: transactionHash! })).from);
+        if (!senders.has(transactionHash!)) senders.set(transactionHash!, getAddress((await pc.getTransaction({ hash: transactionHash! })).from));
       }
       found.sort((a, b) => Number(a.log.blockNumber! - b.log.blockNumber!) || a.log.logIndex! - b.log.logIndex!);
       for (const f of found) {

@@ -71,7 +71,7 @@ export class EpochAudit {
   private previousMinId = Number.MAX_SAFE_INTEGER;
   private previousMaxId = 0;
   private anchorScript = "6a";
-  private readonly duplicates = new DuplicateHeaderCheck();
+  private duplicates = new DuplicateHeaderCheck();
   private previousShares: PreviousShares | undefined;
   private consistency: WindowConsistency | undefined;
   private readonly lastOfBlock: (ShareLogEntry | undefined)[] = [];
@@ -175,6 +175,18 @@ export class EpochAudit {
     } catch (err) {
       this.findings.push(`contract: could not read ${where}: ${(err as Error).message.split("\n")[0]}`);
     }
+  }
+
+  /**
+   * Before any share line: `bound` is an upper bound on the share lines of both logs that the
+   * caller knows from their sizes. The duplicate-header table is then allocated once for what the
+   * files announce, at most `bound` (never the files' word alone), so it is never copied while growing.
+   */
+  presize(bound: number): void {
+    const file = this.file;
+    if (!file || this.duplicates.size > 0) return;
+    const lines = Math.min(bound, file.shareLog.lines + (this.previous?.file.shareLog.lines ?? 0));
+    if (Number.isSafeInteger(lines) && lines > 0) this.duplicates = new DuplicateHeaderCheck(20, lines);
   }
 
   /** The previous epoch's share log is missing: repeated headers from it cannot be ruled out. */

@@ -120,8 +120,10 @@ export async function auditEpochParallel(options: ParallelAuditOptions): Promise
   if (!(await audit.loadFile(bytes, previousBytes))) return audit.finish("0x");
   const file = audit.file!;
 
+  const logPath = options.shareLog ?? path.join(path.dirname(options.epochFile), path.basename(file.shareLog.file));
+  let prevName: string | undefined;
   if (previousBytes) {
-    let prevName: string | undefined = options.previousShareLog;
+    prevName = options.previousShareLog;
     if (prevName === undefined && options.previousEpochFile) {
       try {
         prevName = path.join(path.dirname(options.previousEpochFile), parseEpochFile(previousBytes).shareLog.file);
@@ -129,6 +131,11 @@ export async function auditEpochParallel(options: ParallelAuditOptions): Promise
         prevName = undefined;
       }
     }
+  }
+  // The duplicate-header table, sized once from the logs' sizes (a share line is over 256 bytes).
+  const size = (f: string | undefined) => (f !== undefined && fs.existsSync(f) ? fs.statSync(f).size : 0);
+  audit.presize(Math.ceil((size(logPath) + size(prevName)) / 256));
+  if (previousBytes) {
     if (prevName === undefined || !fs.existsSync(prevName)) audit.previousLogMissing(prevName ?? "(unnamed)");
     else {
       const k = new Keccak256();
@@ -137,7 +144,6 @@ export async function auditEpochParallel(options: ParallelAuditOptions): Promise
     }
   }
 
-  const logPath = options.shareLog ?? path.join(path.dirname(options.epochFile), path.basename(file.shareLog.file));
   if (!fs.existsSync(logPath)) {
     audit.findings.push(`share log: ${logPath} is missing`);
     return audit.finish("0x");

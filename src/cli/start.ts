@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from "../config";
 import { START_HELP } from "./help";
+import { ensureWebPage } from "./webBuild";
 import { parseFlags, UsageError } from "./args";
 
 export async function startCommand(argv: string[], out: (line: string) => void = console.log, err: (line: string) => void = console.error): Promise<number> {
@@ -15,6 +16,9 @@ export async function startCommand(argv: string[], out: (line: string) => void =
     if (e instanceof ConfigError) throw new UsageError(e.message);
     throw e;
   }
+  const web = ensureWebPage();
+  if (web.built) out(`built the web page into ${web.dir}`);
+  if (web.problem) err(`pool start: ${web.problem}; the API runs without the page`);
   const { startPool } = require("../pool") as typeof import("../pool");
   let pool: Awaited<ReturnType<typeof startPool>>;
   try {

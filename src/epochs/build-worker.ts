@@ -12,6 +12,7 @@
  * worker → host the result of each `prepare`, its ledger deltas packed into three strings
  * (unpacked by the host in slices, its loop turning in between).
  */
+import os from "node:os";
 import { isMainThread, parentPort, workerData, type Worker } from "node:worker_threads";
 import type { Hex } from "viem";
 import type { PayoutTree } from "../merkle";
@@ -57,16 +58,25 @@ const UNPACK_SLICE = 5_000;
 
 /**
  * A long-lived build worker over one share store. `prepare` runs one build at a time (the
- * EpochBuilder serializes them); the thread starts on the first build, does not keep the process
- * alive, and is restarted after a crash (the failed build rejects with the worker's error).
+ * EpochBuilder serializes them); the thread starts with start() or the first build, does not keep
+ * the process alive, and is restarted after a crash (the builds waiting reject with its error;
+ * the new thread has no kept tree and reads the ledger from the store).
  */
 export class EpochBuildWorker {
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
 
-  constructor(private readonly store: ShareStoreConfig) {
+  /**
+   * `nice`: the worker thread's nice value on Linux (0..19; default 19, background): under CPU
+   * contention the event loop's thread runs first; an idle core still runs the build at full speed.
+   */
+  constructor(
+    private readonly store: ShareStoreConfig,
+    private readonly nice = 19,
+  ) {
     if (!store || (store.kind !== "sqlite" && store.kind !== "postgres")) throw new TypeError("the build worker needs the store's config ({ kind: sqlite | postgres, … })");
+    if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new RangeError(`nice must be an integer 0..19, got ${String(nice)}`);
   }
 
   /** Starts the thread now (loading its code takes a few seconds), not at the first build. */
@@ -116,7 +126,7 @@ export class EpochBuildWorker {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const worker = startModuleWorker(__filename, { mark: WORKER_MARK, store: this.store });
+    const worker = startModuleWorker(__filename, { mark: WORKER_MARK, store: this.store, nice: this.nice });
     worker.on("message", (reply: Reply) => {
       const w = this.waiting.get(reply.id);
       if (!w) return;
@@ -168,8 +178,20 @@ async function unpackDeltas(p: PackedDeltas): Promise<LedgerDelta[]> {
 
 // ---- the worker thread ----------------------------------------------------------------------------
 
-async function serve(storeConfig: ShareStoreConfig): Promise<void> {
+async function serve(storeConfig: ShareStoreConfig, nice: number): Promise<void> {
   const port = parentPort!;
+  // On Linux a nice value is per thread: only this thread yields the CPU to the event loop's
+  // (elsewhere setpriority would apply to the whole process, so it is left alone there).
+  if (nice > 0 && process.platform === "linux") {
+    try {
+      os.setPriority(nice);
+    } catch {
+      /* lowering one's own priority is always allowed; if not, the build runs at normal priority */
+    }
+  }
+  // The store is opened now, not at the first build; a failed open is retried by the next build.
+  let opening: Promise<ShareStore> | undefined = openShareStore(storeConfig);
+  opening.catch(() => undefined);
   let store: ShareStore | undefined;
   /** The tree of the latest epoch the host recorded, and of the one prepared last. */
   let kept: { epoch: number; root: string; tree: PayoutTree } | undefined;
@@ -187,13 +209,24 @@ async function serve(storeConfig: ShareStoreConfig): Promise<void> {
       return;
     }
     if (msg.type === "close") {
-      await store?.close();
-      store = undefined;
-      port.postMessage({ id: msg.id, ok: true, closed: true } satisfies Reply);
+      try {
+        if (!store && opening) store = await opening.catch(() => undefined);
+        await store?.close();
+      } finally {
+        store = undefined;
+        opening = undefined;
+        port.postMessage({ id: msg.id, ok: true, closed: true } satisfies Reply);
+      }
       return;
     }
     try {
-      store ??= await openShareStore(storeConfig);
+      if (!store) {
+        opening ??= openShareStore(storeConfig);
+        store = await opening.catch((err) => {
+          opening = undefined;
+          throw err;
+        });
+      }
       const latest = msg.job.latest;
       const usable = kept && latest && kept.epoch === latest.number && kept.root === latest.root.toLowerCase() ? kept : undefined;
       const previous = await previousLedger(store, latest?.number, usable);
@@ -221,8 +254,9 @@ async function serve(storeConfig: ShareStoreConfig): Promise<void> {
     }
   };
   port.on("message", (msg: Request) => {
-    queue = queue.then(() => handle(msg));
+    // One message at a time, in order; a failure of one never stops the next.
+    queue = queue.then(() => handle(msg)).catch(() => undefined);
   });
 }
 
-if (!isMainThread && parentPort && workerData?.mark === WORKER_MARK) void serve(workerData.store as ShareStoreConfig);
+if (!isMainThread && parentPort && workerData?.mark === WORKER_MARK) void serve(workerData.store as ShareStoreConfig, workerData.nice as number);

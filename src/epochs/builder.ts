@@ -54,8 +54,9 @@ export interface EpochBuilderConfig {
   /**
    * Build on a worker thread that opens this store config (the same database as `store`) for its
    * reads: the caller's event loop stays free. Call close() when done. Absent: build in-process.
+   * `nice`: the thread's nice value on Linux (default 19: under CPU contention Stratum runs first).
    */
-  worker?: { store: ShareStoreConfig };
+  worker?: { store: ShareStoreConfig; nice?: number };
 }
 
 /**
@@ -119,7 +120,7 @@ export class EpochBuilder {
     }
     if (config.worker) {
       if (config.worker.store?.kind !== config.store.kind) throw new TypeError(`worker.store must open the builder's own store (a ${config.store.kind} store), got ${String(config.worker.store?.kind)}`);
-      this.worker = new EpochBuildWorker(config.worker.store);
+      this.worker = new EpochBuildWorker(config.worker.store, config.worker.nice);
       this.worker.start();
     }
   }

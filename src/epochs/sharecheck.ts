@@ -20,6 +20,7 @@ import type { ShareLogEntry } from "./sharelog";
 /** What the coinbase of a share commits to, parsed once per distinct coinb1 (shares of one job share it). */
 export class CommitmentReader {
   private lastCoinb1 = "";
+  private readonly difficulties = new Map<bigint, string>();
   private last: { address: string; units: bigint; difficulty: string; height: number } | string = "";
 
   /**
@@ -32,10 +33,21 @@ export class CommitmentReader {
     let r: { address: string; units: bigint; difficulty: string; height: number } | string;
     if (c === undefined) r = "its coinbase commits to no payout address";
     else if (c.shareDifficultyUnits === undefined) r = "its coinbase commits to no share difficulty";
-    else r = { address: c.address, units: c.shareDifficultyUnits, difficulty: unitsToDifficulty(c.shareDifficultyUnits), height: c.height };
+    else r = { address: c.address, units: c.shareDifficultyUnits, difficulty: this.difficulty(c.shareDifficultyUnits), height: c.height };
     this.lastCoinb1 = coinb1;
     this.last = r;
     return r;
+  }
+
+  /** unitsToDifficulty, cached: an epoch has few distinct share difficulties. */
+  private difficulty(units: bigint): string {
+    let d = this.difficulties.get(units);
+    if (d === undefined) {
+      d = unitsToDifficulty(units);
+      if (this.difficulties.size > 10_000) this.difficulties.clear();
+      this.difficulties.set(units, d);
+    }
+    return d;
   }
 }
 
@@ -115,11 +127,20 @@ export function verifyShareWorkEntry(e: ShareLogEntry, commitments: CommitmentRe
  * two windows is the same share counted for two blocks, as PPLNS windows overlap.)
  */
 export class DuplicateHeaderCheck {
-  private readonly set = new HeaderHashSet({ withValues: true, initialCapacity: 1 << 16 });
+  private readonly set: HeaderHashSet;
   readonly findings: string[] = [];
   duplicates = 0;
 
-  constructor(private readonly maxFindings = 20) {}
+  /**
+   * `expected`: about how many hashes will be added (the table is sized for them at once, so it
+   * never holds its old and new copies while growing); capped at 2^25 slots up front.
+   */
+  constructor(
+    private readonly maxFindings = 20,
+    expected = 0,
+  ) {
+    this.set = new HeaderHashSet({ withValues: true, initialCapacity: Math.min(1 << 25, Math.max(1 << 16, 2 * expected)) });
+  }
 
   /**
    * Adds a share; `hash` is its header hash in internal order when already computed, otherwise

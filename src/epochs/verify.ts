@@ -11,6 +11,8 @@ import { CommitmentReader } from "./sharecheck";
 import type { EpochFile } from "./format";
 import type { ShareLogEntry } from "./sharelog";
 
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** Stop listing after this many findings of one kind (the first ones are what matters). */
 const MAX_FINDINGS = 20;
 
@@ -81,7 +83,9 @@ interface BlockColumns {
   keys: number[];
   whole: number[];
   frac: number[];
-  credited: bigint[];
+  /** Credited units as numbers when exact (NaN: see creditedBig), so 10^7 shares need no BigInt each. */
+  credited: number[];
+  creditedBig: Map<number, bigint>;
   last?: WeighedShare;
 }
 
@@ -188,7 +192,11 @@ export class AllocationRecomputer {
     c.keys.push(key);
     c.whole.push(e.whole);
     c.frac.push(e.frac);
-    c.credited.push(e.credited);
+    if (e.credited <= MAX_EXACT) c.credited.push(Number(e.credited));
+    else {
+      c.creditedBig.set(c.credited.length, e.credited);
+      c.credited.push(NaN);
+    }
     c.last = e;
   }
 
@@ -227,7 +235,8 @@ export class AllocationRecomputer {
       acc.addParts(c.keys[i], c.whole[i], c.frac[i], c.ids[i]);
       const full = partsToUnits(c.whole[i], c.frac[i]);
       const expected = i === 0 ? acc.summary().firstShareCredit : full;
-      if (c.credited[i] !== expected) this.finding(`block ${b}: share ${c.ids[i]} credited ${c.credited[i]}, should be ${expected}`);
+      const credited = Number.isNaN(c.credited[i]) ? c.creditedBig.get(i)! : BigInt(c.credited[i]);
+      if (credited !== expected) this.finding(`block ${b}: share ${c.ids[i]} credited ${credited}, should be ${expected}`);
     }
     const s = acc.summary();
     const w = block.window;
@@ -262,7 +271,7 @@ export class AllocationRecomputer {
 }
 
 function emptyColumns(): BlockColumns {
-  return { ids: [], keys: [], whole: [], frac: [], credited: [] };
+  return { ids: [], keys: [], whole: [], frac: [], credited: [], creditedBig: new Map() };
 }
 
 /** Compares recomputed allocations with the leaves' deltas; names the first differing leaf. */

@@ -28,6 +28,8 @@ import { DEFAULT_STRATUM_CONFIG } from "../stratum/config";
 import { reconcileEmbeddedChain } from "./reconcile";
 import { windowReader } from "./window";
 import { OperatorAlerts } from "./alerts";
+import { seedHashrate } from "./hashrateSeed";
+import { probeBitcoind } from "./bitcoindProbe";
 import { ClaimsIndex } from "../api/claims";
 import { PayoutService } from "../payouts";
 
@@ -165,6 +167,10 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
     if (config.chain.bitcoindCookie && !fs.existsSync(config.chain.bitcoindCookie)) {
       throw new ConfigError("chain.bitcoindCookie", `${config.chain.bitcoindCookie} does not exist (is bitcoind running, with this -datadir?)`);
     }
+    if (config.chain.bitcoindUrl) {
+      const network = await probeBitcoind({ url: config.chain.bitcoindUrl, user: config.chain.bitcoindUser, password: config.chain.bitcoindPassword, cookieFile: config.chain.bitcoindCookie });
+      logger.info({ url: config.chain.bitcoindUrl, network }, "bitcoind answers");
+    }
     const source = createTemplateSource({
       bitcoind: config.chain.bitcoindUrl
         ? { url: config.chain.bitcoindUrl, user: config.chain.bitcoindUser, password: config.chain.bitcoindPassword, cookieFile: config.chain.bitcoindCookie }
@@ -188,6 +194,11 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
     // data dir of deployment A started against contract B proposed A's roots to B).
     await bindStore(store, { chainId, contract }, config.store.postgresUrl ? redactUrl(config.store.postgresUrl) : path.join(config.dataDir, "shares.sqlite"));
     checkEpochFiles(path.join(config.dataDir, "epochs"), { chainId, contract });
+    // Shares are in the store: the hash rate of the last hour survives a restart (before Stratum
+    // listens, so that the tracker takes every share in time order).
+    const hashrate = new HashrateTracker();
+    const seeded = await seedHashrate(store, hashrate);
+    if (seeded > 0) logger.info({ shares: seeded }, "hash rate of the last hour restored from the store");
 
     const stratum = new StratumServer({
       source,
@@ -219,7 +230,6 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
     // --- accounting
     const events = new EventEmitter();
     events.setMaxListeners(1000);
-    const hashrate = new HashrateTracker();
     const metrics = new PoolMetrics(() => {
       const s = stratum.stats();
       return { abuse: { bans: s.bans, addressBans: s.addressBans, droppedMessages: s.droppedMessages, refused: s.refused }, connections: s.connections, accepted: s.accepted, rejected: s.rejected, blocks: s.blocks, hashrate: hashrate.rate(), miners: hashrate.activity().miners };

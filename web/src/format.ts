@@ -20,6 +20,17 @@ export function formatAmount(raw: string | bigint | undefined | null, decimals: 
   return `${approx}${grouped}${shown ? "." + shown : ""} ${symbol}`;
 }
 
+/** Every digit: "0.00012345 tBTC = 12345 units" (the tooltip of a rounded amount). */
+export function formatAmountExact(raw: string | bigint, decimals: number, symbol: string): string {
+  let value: bigint;
+  try {
+    value = typeof raw === "bigint" ? raw : BigInt(raw);
+  } catch {
+    return String(raw);
+  }
+  return `${formatUnits(value, decimals)} ${symbol} = ${value.toString()} unit${value === 1n ? "" : "s"}`;
+}
+
 const RATE_UNITS = ["H/s", "kH/s", "MH/s", "GH/s", "TH/s", "PH/s", "EH/s"];
 
 export function formatHashrate(hps: number | undefined | null): string {

@@ -2,13 +2,17 @@ import type { HashratePoint } from "./api/types";
 
 export const BUCKET_MS = 10_000;
 const AVERAGE_BUCKETS = 6;
+/** The window of the hash-rate tiles (the API's rate() default): charts average over the same. */
+export const HASHRATE_WINDOW_MS = 600_000;
+export const HASHRATE_WINDOW_LABEL = "10-minute average";
 
 /**
  * The API lists only 10-s buckets that had shares, and a CPU miner's shares are sparse: missing
  * buckets are zero, and each point becomes the 1-minute trailing average so the line reads as a
  * hash rate rather than a comb of single shares.
  */
-export function smoothSeries(points: HashratePoint[]): HashratePoint[] {
+export function smoothSeries(points: HashratePoint[], averageBuckets = AVERAGE_BUCKETS): HashratePoint[] {
+  const AVERAGE_BUCKETS = averageBuckets;
   if (points.length === 0) return [];
   const byTime = new Map(points.map((p) => [p.t, p]));
   const first = points[0].t;

@@ -11,10 +11,13 @@ export interface PoolConfig {
   token: Hex;
   assetSymbol: string;
   assetDecimals: number;
+  /** The contract's challengeWindow() in seconds (read from the chain). */
   challengeWindow: number;
+  /** Smallest units of the asset paid per satoshi of block reward. */
+  unitsPerSatoshi?: string;
   powChain: "embedded" | "bitcoind";
-  /** Smallest claimable amount the pool pays automatically (requested in docs/api.md; optional). */
-  payoutThreshold?: string;
+  /** Smallest claimable amount the pool pays automatically, in units; null = automatic payouts are off. */
+  payoutThreshold?: string | null;
 }
 
 export interface PoolStats {
@@ -72,8 +75,20 @@ export interface MinerInfo {
   claimable: string;
   epochs: { epoch: number; delta: string; cumulative: string }[];
   payouts: MinerPayout[];
+  /** Every payment the contract made to this address, from its events (wallet and CLI claims too), newest first. */
+  claims?: MinerClaim[];
   /** Set aside by automatic payouts: its claim fails on its own (reason), retried at nextRetryAt (ms). */
   payoutAside: { reason: string; amount: string; epoch: number; since: number; attempts: number; nextRetryAt: number } | null;
+}
+
+export interface MinerClaim {
+  txHash: Hex;
+  blockNumber: number;
+  time: number;
+  sender: Hex;
+  amount: string;
+  cumulative: string;
+  via: "claim" | "claimMany";
 }
 
 export type EpochState = "built" | "proposed" | "active" | "revoked";

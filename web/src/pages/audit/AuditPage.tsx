@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, sharesLogUrl } from "../../api/client";
-import type { AuditReport } from "../../audit/runAudit";
+import type { AuditProgress, AuditReport } from "../../audit/runAudit";
 import { CopyLine } from "../../components/CopyButton";
 import { Loaded } from "../../components/Loaded";
 import { ErrorNotice, Notice } from "../../components/Notice";
@@ -41,16 +41,32 @@ function Report({ report }: { report: AuditReport }) {
   );
 }
 
+/** The audit's progress: a bar over the share lines (indeterminate while downloading and reading the chain). */
+function Progress({ progress }: { progress: AuditProgress }) {
+  const pct = progress.total > 0 ? Math.min(100, Math.floor((progress.done / progress.total) * 100)) : undefined;
+  return (
+    <div class="audit-progress" data-testid="audit-progress" data-done={progress.done} data-total={progress.total}>
+      <p>
+        {progress.phase}
+        {progress.total > 0 ? `: ${progress.done.toLocaleString()} of ${progress.total.toLocaleString()} shares (${pct} %)` : progress.done > 0 ? `: ${progress.done.toLocaleString()} lines` : "…"}
+      </p>
+      {pct === undefined ? <progress /> : <progress value={progress.done} max={progress.total} />}
+    </div>
+  );
+}
+
 function EpochAudit({ epoch }: { epoch: number }) {
   const config = useConfig();
   const [state, setState] = useState<{ report?: AuditReport; error?: unknown; running: boolean }>({ running: true });
+  const [progress, setProgress] = useState<AuditProgress>({ phase: "Starting", done: 0, total: 0 });
   const [run, setRun] = useState(0);
   useEffect(() => {
     let current = true;
     setState({ running: true });
-    // The Merkle module (and its hashing) loads only when an audit runs: it stays out of the main bundle.
+    setProgress({ phase: "Starting", done: 0, total: 0 });
+    // The auditor's modules (and their hashing) load only when an audit runs: they stay out of the main bundle.
     import("../../audit/runAudit")
-      .then(({ runAudit }) => runAudit(config, epoch))
+      .then(({ runAudit }) => runAudit(config, epoch, (p) => current && setProgress(p)))
       .then(
         (report) => current && setState({ report, running: false }),
         (error) => current && setState({ error, running: false }),
@@ -62,7 +78,7 @@ function EpochAudit({ epoch }: { epoch: number }) {
   const api = location.origin;
   return (
     <>
-      {state.running && <Notice kind="info">Downloading epoch {epoch}'s file and rebuilding its tree…</Notice>}
+      {state.running && <Progress progress={progress} />}
       {state.error ? <ErrorNotice error={state.error} context={`Could not audit epoch ${epoch}.`} /> : null}
       {state.report && <Report report={state.report} />}
       <p>
@@ -73,12 +89,13 @@ function EpochAudit({ epoch }: { epoch: number }) {
       <section class="card">
         <h2>Go further</h2>
         <p>
-          This page checks the tree and the root. The allocations themselves follow from the published share log:{" "}
+          This page ran the same audit as the command line, on{" "}
           <a href={sharesLogUrl(epoch)} data-testid="shares-link">
-            download epoch {epoch}'s share log
-          </a>
-          . The command-line audit recomputes every allocation from it and re-checks each share's proof of work, which commits to the payout
-          address that earned it:
+            epoch {epoch}'s share log
+          </a>{" "}
+          and the pool's published header chain. For epochs too large for a browser (millions of shares), against your own bitcoind (
+          <code>--bitcoind URL</code>), or to watch every new root and revoke a bad one in time (<code>pool watch</code>), run it from the command
+          line:
         </p>
         <CopyLine text={`npx pool audit --epoch ${epoch} --api ${api} --rpc ${config.rpcUrl} --contract ${config.contract}`} testId="audit-cli" />
       </section>
@@ -93,8 +110,10 @@ export function AuditPage({ epoch }: { epoch?: string }) {
     <div class="page" data-page="audit">
       <h1>Audit</h1>
       <p>
-        Your browser downloads an epoch file, rebuilds the Merkle tree from its leaves with the same code the pool uses, and compares the
-        result with the root the contract holds, read directly from the chain.
+        Your browser downloads an epoch file and its share log and runs the same audit as <code>pool audit</code>, with the same code: every
+        share's proof of work rebuilt from its own bytes and checked against the pool's proof-of-work chain (whose headers it verifies itself),
+        every PPLNS window and allocation recomputed, the Merkle tree rebuilt, and the result compared with what the contract recorded, read
+        directly from the chain.
       </p>
       <Loaded resource={epochs} what="the epochs">
         {(list) => {

@@ -12,6 +12,42 @@ import { useConfig } from "../../config";
 import { useResource } from "../../hooks/useResource";
 import { href, navigate } from "../../routes";
 import { ClaimOtherWays } from "./ClaimOtherWays";
+import { watchAsset } from "./watchAsset";
+
+/** "Add tBTC to my wallet" (EIP-747), for an ERC-20 asset only: the native coin is always shown. */
+function WatchAsset({ wallet, setWallet }: { wallet: ConnectedWallet | null; setWallet: (w: ConnectedWallet) => void }) {
+  const config = useConfig();
+  const [result, setResult] = useState<{ ok: boolean } | { error: unknown } | null>(null);
+  if (/^0x0{40}$/i.test(config.token)) return null;
+  const add = async () => {
+    setResult(null);
+    try {
+      let w = wallet;
+      if (!w) {
+        w = await connectWallet();
+        setWallet(w);
+      }
+      await ensurePoolChain(w, config);
+      setResult({ ok: await watchAsset(w, config) });
+    } catch (error) {
+      setResult({ error });
+    }
+  };
+  return (
+    <p>
+      <button type="button" onClick={add} data-testid="watch-asset">
+        Add {config.assetSymbol} to my wallet
+      </button>{" "}
+      <small class="muted">
+        token <code>{config.token}</code>, {config.assetDecimals} decimals
+      </small>
+      {result && "ok" in result && (
+        <span data-testid="watch-asset-result"> {result.ok ? `${config.assetSymbol} added to the wallet.` : "The wallet did not add it."}</span>
+      )}
+      {result && "error" in result && <ErrorNotice error={result.error} context={`Could not add ${config.assetSymbol} to the wallet.`} />}
+    </p>
+  );
+}
 
 type Progress =
   | { step: "idle" }
@@ -183,6 +219,7 @@ export function ClaimPage({ address }: { address?: string }) {
       </Notice>
       <section class="card">
         <Wallet wallet={wallet} onConnect={connect} busy={connecting} />
+        <WatchAsset wallet={wallet} setWallet={setWallet} />
         {connectError ? <ErrorNotice error={connectError} context="Could not connect the wallet." /> : null}
         <AddressForm initial={address ?? wallet?.account} button="Look up" onSubmit={(a) => navigate(href.claim(a))} testId="claim-form" />
       </section>

@@ -9,7 +9,7 @@ import { StatCard } from "../../components/StatCard";
 import { TimeChart } from "../../components/TimeChart";
 import { formatHashrate, formatNumber } from "../../format";
 import { useResource } from "../../hooks/useResource";
-import { smoothSeries } from "../../series";
+import { BUCKET_MS, HASHRATE_WINDOW_LABEL, HASHRATE_WINDOW_MS, smoothSeries } from "../../series";
 import { href, navigate } from "../../routes";
 import { MinerTables } from "./MinerTables";
 
@@ -26,7 +26,10 @@ function isUnknown(m: MinerInfo): boolean {
 
 function MinerDetails({ address }: { address: string }) {
   const miner = useResource(() => api.miner(address), [address]);
-  const hashrate = useResource(() => api.hashrate(address).then(smoothSeries), [address]);
+  // The chart averages over the tile's window, so its last point and the tile agree.
+  const hashrate = useResource(() => api.hashrate(address).then((p) => smoothSeries(p, HASHRATE_WINDOW_MS / BUCKET_MS)), [address]);
+  // Epoch states (pending ones with their countdown) for the allocation table.
+  const epochs = useResource(() => api.epochs(), [address]);
   return (
     <Loaded resource={miner} what="this miner">
       {(m) => (
@@ -38,7 +41,7 @@ function MinerDetails({ address }: { address: string }) {
             </Notice>
           )}
           <div class="stats">
-            <StatCard label="Hash rate" testId="miner-hashrate">
+            <StatCard label={`Hash rate (${HASHRATE_WINDOW_LABEL})`} testId="miner-hashrate">
               {formatHashrate(m.hashrate)} <a href={href.schemes(m.address)}>what each payout scheme pays it</a>
             </StatCard>
             <StatCard label="Shares in the current window" testId="miner-shares">
@@ -56,10 +59,10 @@ function MinerDetails({ address }: { address: string }) {
           </div>
           <section class="card">
             <Loaded resource={hashrate} what="the hash rate">
-              {(points) => <TimeChart title="Hash rate per worker (1-minute average, last hour)" times={points.map((p) => p.t)} series={workerSeries(points)} />}
+              {(points) => <TimeChart title={`Hash rate per worker (${HASHRATE_WINDOW_LABEL}, last hour)`} times={points.map((p) => p.t)} series={workerSeries(points)} />}
             </Loaded>
           </section>
-          <MinerTables miner={m} />
+          <MinerTables miner={m} epochs={epochs.data ?? []} />
         </>
       )}
     </Loaded>

@@ -21,8 +21,10 @@ export function ConnectMiner() {
       <label>Example (cpuminer)</label>
       <CopyLine text={`cpuminer -a sha256d -o ${url} -u 0xYOURADDRESS.rig1 -p x`} testId="cpuminer-command" />
       <p class="muted">
-        Rewards are paid to that address on chain {config.chainId}: automatically when they pass the pool's threshold, or whenever you
-        claim them yourself.
+        Rewards are paid in {config.assetSymbol} to that address on chain {config.chainId}
+        {config.payoutThreshold === undefined || config.payoutThreshold === null
+          ? ": this pool sends no automatic payouts, so claim them yourself (claim page or command line) whenever you like."
+          : ": automatically when they pass the pool's threshold, or whenever you claim them yourself."}
       </p>
     </section>
   );

@@ -5,7 +5,7 @@ import { StatCard } from "../../components/StatCard";
 import { TimeChart } from "../../components/TimeChart";
 import { formatHashrate, formatNumber } from "../../format";
 import { useResource } from "../../hooks/useResource";
-import { smoothSeries } from "../../series";
+import { BUCKET_MS, HASHRATE_WINDOW_LABEL, HASHRATE_WINDOW_MS, smoothSeries } from "../../series";
 import { BlocksTable } from "./BlocksTable";
 import { ConnectMiner } from "./ConnectMiner";
 import { RootsTable } from "./RootsTable";
@@ -14,7 +14,7 @@ import { Solvency } from "./Solvency";
 function Stats({ stats }: { stats: PoolStats }) {
   return (
     <div class="stats">
-      <StatCard label="Pool hash rate" testId="stat-hashrate">
+      <StatCard label={`Pool hash rate (${HASHRATE_WINDOW_LABEL})`} testId="stat-hashrate">
         {formatHashrate(stats.hashrate)}
       </StatCard>
       <StatCard label="Miners" testId="stat-miners">
@@ -44,7 +44,8 @@ function Stats({ stats }: { stats: PoolStats }) {
 
 export function PoolPage() {
   const stats = useResource(api.stats, []);
-  const hashrate = useResource(() => api.hashrate().then(smoothSeries), []);
+  // The chart averages over the tile's window, so its last point and the tile agree.
+  const hashrate = useResource(() => api.hashrate().then((p) => smoothSeries(p, HASHRATE_WINDOW_MS / BUCKET_MS)), []);
   const blocks = useResource(api.blocks, []);
   const epochs = useResource(api.epochs, []);
   return (
@@ -60,7 +61,7 @@ export function PoolPage() {
       </Loaded>
       <section class="card">
         <Loaded resource={hashrate} what="the hash rate">
-          {(points) => <TimeChart title="Pool hash rate (1-minute average, last hour)" times={points.map((p) => p.t)} series={[{ label: "pool", values: points.map((p) => p.hashrate) }]} />}
+          {(points) => <TimeChart title={`Pool hash rate (${HASHRATE_WINDOW_LABEL}, last hour)`} times={points.map((p) => p.t)} series={[{ label: "pool", values: points.map((p) => p.hashrate) }]} />}
         </Loaded>
       </section>
       <ConnectMiner />

@@ -1,0 +1,186 @@
+/**
+ * The browser audit in Chromium against a running pool: the page runs the whole audit of
+ * src/audit/epochaudit.ts (shares included: each share's work rebuilt, the published header chain
+ * verified and every share checked against it, PPLNS and allocations recomputed, the tree, the
+ * contract's records read from the chain), with a progress bar. An honest epoch passes with every
+ * check; the same epoch with its published share log forged on disk (a share replaced by a copy of
+ * another, credited twice, the digest in the epoch file re-derived) fails with the cause named.
+ */
+import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pino from "pino";
+import type { Page } from "playwright-core";
+import { getAddress, type Hex } from "viem";
+import { keccak256Hex, parseEpochFile, serializeEpochFile } from "../src/epochs";
+import { Miner } from "../src/miner/miner";
+import { startPool } from "../src/pool";
+import { buildWebBundle, launchChromium, SCREENSHOTS } from "./browser.helpers";
+
+const MINER_ADDRESS = getAddress("0x0000000000000000000000000000000000c0ffee");
+const OTHER_MINER = getAddress("0x0000000000000000000000000000000000beef01");
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | null | false>): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`);
+}
+
+interface EpochRow {
+  epoch: number;
+  root: Hex;
+  state: string;
+}
+
+describe("browser audit in Chromium: the CLI's checks, shares included, with a progress bar", function () {
+  this.timeout(300_000);
+  let pool: Awaited<ReturnType<typeof startPool>>;
+  let dataDir: string;
+  let context: Awaited<ReturnType<typeof launchChromium>> | undefined;
+  let page: Page;
+  let epoch: EpochRow;
+  const miners: Miner[] = [];
+  const api = async <T>(route: string): Promise<T> => {
+    const res = await fetch(pool.apiUrl + route);
+    if (!res.ok) throw new Error(`${route}: HTTP ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+  const shot = async (name: string) => {
+    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  };
+  const open = async (hash: string) => {
+    await page.goto("about:blank");
+    await page.goto(`${pool.apiUrl}/${hash}`);
+    await page.waitForSelector("main .page, main [role=alert]");
+  };
+  const status = (id: string) => page.getAttribute(`[data-check=${id}]`, "data-status");
+
+  before(async () => {
+    buildWebBundle();
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pool-web-audit-"));
+    pool = await startPool({
+      logger: pino({ level: "warn" }),
+      env: {},
+      overrides: {
+        dataDir,
+        api: { host: "127.0.0.1", port: 0 },
+        // Shares far below the network difficulty: a window of ~100 shares from both miners.
+        stratum: { host: "127.0.0.1", port: 0, startDifficulty: "0.00001", minDifficulty: "0.00001" },
+        evm: { embeddedHost: "127.0.0.1", embeddedPort: 0, challengeWindow: 1 },
+        chain: { networkDifficulty: "0.0005" },
+        committer: { pollSeconds: 0.5 },
+        payouts: { threshold: (10n ** 30n).toString() },
+      },
+    });
+    // Two miners, so that a share credited twice moves value between them.
+    for (const user of [`${MINER_ADDRESS}.rig1`, `${OTHER_MINER}.rig1`]) {
+      const m = new Miner({ url: `stratum+tcp://${pool.stratumHost}:${pool.stratumPort}`, user, password: "x" });
+      await m.start();
+      miners.push(m);
+    }
+    await until("an active root", 150_000, async () => (await api<EpochRow[]>("/api/epochs")).find((e) => e.state === "active"));
+    for (const m of miners.splice(0)) await m.stop();
+    const settled = async () => {
+      const [blocks, epochs] = await Promise.all([api<{ status: string; epoch: number | null }[]>("/api/blocks"), api<EpochRow[]>("/api/epochs")]);
+      const inFlight = blocks.some((b) => b.status !== "orphaned" && b.epoch === null);
+      return !inFlight && epochs[0]?.state === "active" ? epochs[0] : null;
+    };
+    epoch = await until("every block in an active root", 90_000, async () => {
+      const first = await settled();
+      if (!first) return null;
+      await new Promise((r) => setTimeout(r, 1500));
+      const again = await settled();
+      return again?.epoch === first.epoch ? again : null;
+    });
+    context = await launchChromium();
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on("pageerror", (e) => console.error("page error:", e.message));
+  });
+
+  after(async () => {
+    await context?.close();
+    if (context) fs.rmSync(context.profileDir, { recursive: true, force: true, maxRetries: 5 });
+    for (const m of miners) await m.stop();
+    await pool?.stop();
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("an honest epoch passes every check, shares included, after a progress bar over its share lines", async () => {
+    const n = epoch.epoch;
+    // Hold the share log back a moment, so the bar is seen while the audit waits for it.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    await page.route(`${pool.apiUrl}/api/epochs/${n}/shares`, async (route) => {
+      await held;
+      await route.continue();
+    });
+    await open(`#/audit/${n}`);
+    const bar = page.locator("[data-testid=audit-progress]");
+    await bar.waitFor();
+    expect(await bar.innerText()).to.match(/Checking every share|Reading|Downloading/);
+    release();
+    const report = page.locator("[data-testid=audit-report]");
+    await report.waitFor({ timeout: 120_000 });
+    await page.unroute(`${pool.apiUrl}/api/epochs/${n}/shares`);
+    expect(await report.getAttribute("data-verdict"), await report.innerText()).to.equal("pass");
+    for (const id of ["parse", "rebuild", "continuity", "chain", "pow", "work", "shares", "pplns", "consistency"]) expect(await status(id), id).to.equal("pass");
+    const file = parseEpochFile(fs.readFileSync(path.join(dataDir, "epochs", `epoch-${String(n).padStart(6, "0")}.json`)));
+    expect(await page.locator("[data-check=work]").innerText()).to.contain(`${file.shareLog.lines.toLocaleString("en-US")} shares`);
+    expect(file.shareLog.lines).to.be.greaterThan(1);
+    await shot("audit-browser-pass");
+  });
+
+  it("a share log forged on disk (a share replaced by a copy of another, digest re-derived) fails, naming the share credited twice", async () => {
+    const n = epoch.epoch;
+    const epochPath = path.join(dataDir, "epochs", `epoch-${String(n).padStart(6, "0")}.json`);
+    const file = parseEpochFile(fs.readFileSync(epochPath));
+    const logPath = path.join(dataDir, "epochs", path.basename(file.shareLog.file));
+    const original = { file: fs.readFileSync(epochPath), log: fs.readFileSync(logPath) };
+    try {
+      const lines = original.log.toString("utf8").split("\n");
+      // Share lines are 1..; the window's newest (the block share) stays: replace an older share by a
+      // copy of a share of the other miner (same everything from "address" on, its own id kept).
+      const entries = lines.map((l, i) => ({ i, v: i > 0 && l ? (JSON.parse(l) as { id: number; address: string; isBlock: boolean }) : null }));
+      const victim = entries.find((e) => e.v && !e.v.isBlock && e.v.address === MINER_ADDRESS.toLowerCase());
+      const source = entries.find((e) => e.v && !e.v.isBlock && e.v.address !== MINER_ADDRESS.toLowerCase()) ?? entries.find((e) => e.v && !e.v.isBlock && e.i !== victim?.i);
+      expect(victim, "a share of the first miner").to.not.equal(undefined);
+      expect(source, "another share").to.not.equal(undefined);
+      const head = lines[victim!.i].slice(0, lines[victim!.i].indexOf('"address":'));
+      lines[victim!.i] = head + lines[source!.i].slice(lines[source!.i].indexOf('"address":'));
+      const forgedLog = lines.join("\n");
+      fs.writeFileSync(logPath, forgedLog);
+      // The forger re-derives the digest the epoch file names (as test/audit.tamper.test.ts does).
+      file.shareLog.digest = keccak256Hex(forgedLog);
+      fs.writeFileSync(epochPath, serializeEpochFile(file));
+
+      await open(`#/audit/${n}`);
+      const report = page.locator("[data-testid=audit-report]");
+      await report.waitFor({ timeout: 120_000 });
+      expect(await report.getAttribute("data-verdict")).to.equal("fail");
+      expect(await status("work")).to.equal("fail");
+      const work = await page.locator("[data-check=work]").innerText();
+      // Whichever of the two comes later in the logs (this epoch's, or the previous one's) is named as the repeat.
+      const [a, b] = [victim!.v!.id, source!.v!.id];
+      expect(work).to.match(new RegExp(`share (${a} \\(epoch \\d+\\) repeats the header of share ${b}|${b} \\(epoch \\d+\\) repeats the header of share ${a}): hash [0-9a-f]{64} credited twice`));
+      // The file's bytes are no longer what the contract recorded: named too.
+      expect(await status("chain")).to.equal("fail");
+      expect(await page.locator("[data-check=chain]").innerText()).to.match(/dataHash on chain 0x[0-9a-f]{64} differs from keccak256 of the file/);
+      expect(await page.locator("[data-testid=audit-verdict]").innerText()).to.match(/Audit failed/);
+      await shot("audit-browser-forged");
+    } finally {
+      fs.writeFileSync(epochPath, original.file);
+      fs.writeFileSync(logPath, original.log);
+    }
+  });
+});
