@@ -121,7 +121,9 @@ async function main(): Promise<void> {
     for (const t of modes) {
       console.log(`auditing (${t > 0 ? `${t} worker threads` : "single thread"})… load average ${os.loadavg()[0].toFixed(2)}`);
       // Not spawnSync: this process serves the EVM's JSON-RPC that the child reads.
-      const c = spawn(process.execPath, ["--max-semi-space-size=64", require.resolve("ts-node/dist/bin.js"), "--transpile-only", __filename, "--child", JSON.stringify({ g, rpcUrl: evm.rpcUrl, contract: deployed.address, threads: t })], {
+      // Default young generation: the flag (process-wide) would give each of the three isolates
+      // (main thread + workers) 3 × 64 MiB of semi-spaces.
+      const c = spawn(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", __filename, "--child", JSON.stringify({ g, rpcUrl: evm.rpcUrl, contract: deployed.address, threads: t })], {
         stdio: ["ignore", "pipe", "inherit"],
       });
       let stdout = "";

@@ -51,7 +51,8 @@ describe("command line", function () {
     await rejects(claimCommand(["--address", "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "--epoch-file", "/nonexistent/epoch.json"], quiet), "--epoch-file");
     const contract = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
     await rejects(auditCommand(["--epoch", "x", "--dir", ".", "--rpc", "http://127.0.0.1:1", "--contract", contract], quiet), "--epoch: must be a positive integer");
-    await rejects(auditCommand(["--epoch", "1", "--rpc", "http://127.0.0.1:1", "--contract", contract], quiet), "exactly one of --api URL or --dir D");
+    await rejects(auditCommand(["--epoch", "1", "--api", "http://127.0.0.1:1", "--dir", ".", "--rpc", "http://127.0.0.1:1", "--contract", contract], quiet), "give at most one of --api URL or --dir D");
+    await rejects(auditCommand(["--epoch", "1", "--rpc", "http://127.0.0.1:1", "--contract", contract], quiet), "--rpc: cannot read the contract's roots from http://127.0.0.1:1");
     await rejects(auditCommand(["--epoch", "1", "--dir", "/nonexistent", "--rpc", "http://127.0.0.1:1", "--contract", contract], quiet), "--dir: /nonexistent/epoch-000001.json does not exist");
     await rejects(auditCommand(["--nope"], quiet), /Unknown option '--nope'/);
     expect(await main(["fly"])).to.equal(2);

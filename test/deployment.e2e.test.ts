@@ -94,6 +94,8 @@ describe("deployment end to end: scripts, a separate node with a challenge windo
     children.push(pool);
     let banner = "";
     pool.stdout!.on("data", (c) => (banner += c));
+    pool.stderr!.on("data", (c) => (banner += c));
+    const poolLog = () => banner.split("\n").slice(-40).join("\n");
     await waitOutput(pool, /Contract:\s+0x/, "the pool's banner");
     const apiUrl = /Web \+ API:\s+(\S+)/.exec(banner)![1];
     const stratumUrl = /Stratum:\s+(\S+)/.exec(banner)![1];
@@ -109,6 +111,8 @@ describe("deployment end to end: scripts, a separate node with a challenge windo
     const stats = await waitFor("a root accepted on the separate node", 200_000, async () => {
       const s = await getJson(`${apiUrl}/api/stats`);
       return s.activeEpoch >= 1 ? s : undefined;
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}; the pool's last log lines:\n${poolLog()}`);
     });
     await miner.stop();
     miner = undefined;

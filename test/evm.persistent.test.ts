@@ -140,7 +140,8 @@ describe("embedded EVM: persistent across kill -9", function () {
     expect(events.map((e) => [e.args.account, e.args.cumulativeAmount])).to.deep.include([MINER, claimed]);
     const page = await getJson(`${second.apiUrl}/api/miners/${MINER}`);
     expect(page.claimed).to.equal(claimed.toString());
-    expect(page.claimable).to.equal("0");
+    // A block found just before the miner stopped may have been paid in a later root since the claim.
+    expect(BigInt(page.claimable)).to.equal(BigInt(page.allocated) - claimed);
 
     // kill -9 of the pool alone leaves its chain running (own process group): the next start saves
     // that chain's state, ends that process (by its recorded pid) and goes on from it.

@@ -6,8 +6,10 @@
  * confirmed block: test/epochs.fill.helpers.ts), outside any measurement; on `epoch-build` it runs
  * the real EpochBuilder.build() with the pool's settings (build worker on, same store), and reports
  * the build's duration and phases when it is recorded.
- * Client side: the same honest load as the quiet row, in 1-s runs, from just before the build
- * starts until it is recorded; its latencies, and the server's event-loop delay over that time.
+ * Client side: the same honest load as the quiet row, in 1-s runs back to back (none waits for
+ * the previous one's replies), from just before the build starts until it is recorded, then every
+ * reply awaited; the latencies (also split: sent while the worker built, sent after), and the
+ * server's event-loop delay over that time.
  */
 import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -91,13 +93,7 @@ export async function duringEpochBuild<S extends { loopDelayMs: Record<string, n
   let rejected = 0;
   let ms = 0;
   let first = true;
-  while (!built) {
-    // Replies are awaited however late (a stall of the server must show in the latencies, not as lost submits).
-    const base = performance.timeOrigin + performance.now(); // run() starts its clock now
-    const run = load.run(opts.rate, 1000, opts.tickMs, 120_000);
-    if (first) child.send({ type: "epoch-build" }); // the build starts inside the first second of load
-    first = false;
-    const r = await run;
+  const take = (r: Awaited<ReturnType<LoadGenerator["run"]>>, base: number) => {
     for (let i = 0; i < r.latencies.length; i++) {
       latencies.push(r.latencies[i]);
       sentAt.push(base + r.sentTimes[i]);
@@ -106,6 +102,22 @@ export async function duringEpochBuild<S extends { loopDelayMs: Record<string, n
     accepted += r.accepted;
     rejected += Object.values(r.rejected).reduce((a, b) => a + b, 0);
     ms += r.durationMs;
+  };
+  // 1-s runs back to back, none waiting for the previous one's replies: the load keeps coming
+  // while the server stalls (no coordinated omission). A late reply is counted, with its true
+  // latency, in the run it arrives in.
+  while (!built) {
+    const base = performance.timeOrigin + performance.now(); // run() starts its clock now
+    const run = load.run(opts.rate, 1000, opts.tickMs, 0);
+    if (first) child.send({ type: "epoch-build" }); // the build starts inside the first second of load
+    first = false;
+    take(await run, base);
+  }
+  // Then every submit's reply (the backlog of a stall included), sending nothing more; 300 s at most.
+  const until = Date.now() + 300_000;
+  while (accepted + rejected < sent && Date.now() < until) {
+    const base = performance.timeOrigin + performance.now();
+    take(await load.run(0, 200, opts.tickMs, 0), base);
   }
   await done;
   child.send({ type: "stop" });
@@ -140,6 +152,8 @@ export async function duringEpochBuild<S extends { loopDelayMs: Record<string, n
     sent,
     accepted,
     rejected,
+    /** Submits never answered (300 s after the build): 0 unless the server lost them. */
+    unanswered: sent - accepted - rejected,
     acceptedPerSecond: Math.round(accepted / (ms / 1000)),
     latencyMs: {
       p50: Number(percentile(lat, 50).toFixed(2)),

@@ -77,6 +77,7 @@ export function encodeOutcomes(outcomes: LineOutcome[]): { encoded: EncodedOutco
     address: new Uint8Array(n * 20),
     extras: [],
   };
+  const addresses = Buffer.from(enc.address.buffer, enc.address.byteOffset, enc.address.byteLength);
   for (let i = 0; i < n; i++) {
     const o = outcomes[i];
     let flags = 0;
@@ -116,7 +117,7 @@ export function encodeOutcomes(outcomes: LineOutcome[]): { encoded: EncodedOutco
       if (w.mismatch !== undefined) x().mismatch = w.mismatch;
       if (ADDRESS_RE.test(w.address)) {
         flags |= ADDRESS_CANON;
-        enc.address.set(Buffer.from(w.address.slice(2), "hex"), i * 20);
+        addresses.write(w.address.slice(2), i * 20, 20, "hex"); // never a partial write: the regex checked 40 hex digits
       } else x().address = w.address;
       if (NBITS_RE.test(w.nbits)) {
         flags |= NBITS_CANON;

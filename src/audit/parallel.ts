@@ -32,8 +32,13 @@ import { parseEpochFile } from "../epochs/format";
 import { fileLines, auditEpoch, type AuditOptions } from "../epochs/audit";
 
 export interface ParallelAuditOptions extends AuditOptions {
-  /** Worker threads (default: the number of CPUs). 0 runs the reference single-threaded audit. */
+  /**
+   * Worker threads. 0 runs the reference single-threaded audit. Default: the number of CPUs for a
+   * share log of at least `minParallelBytes`, else 0 (starting workers costs more than it saves).
+   */
   threads?: number;
+  /** Default 32 MiB (about 45 000 shares). */
+  minParallelBytes?: number;
   /** Bytes read at a time (default 8 MiB). */
   chunkBytes?: number;
 }
@@ -81,6 +86,21 @@ function countLines(buf: Buffer, final: boolean): number {
   return n;
 }
 
+/** Size of the share log the audit will read (0 when it cannot be found: the audit reports that). */
+function shareLogBytes(options: AuditOptions): number {
+  try {
+    if (options.shareLog) return fs.statSync(options.shareLog).size;
+    // Without parsing the epoch file (a large one takes seconds): the largest share log next to it,
+    // an upper bound that only decides whether workers are worth starting.
+    const dir = path.dirname(options.epochFile);
+    let largest = 0;
+    for (const name of fs.readdirSync(dir)) if (name.endsWith(".jsonl")) largest = Math.max(largest, fs.statSync(path.join(dir, name)).size);
+    return largest;
+  } catch {
+    return 0;
+  }
+}
+
 function openChain(spec: ChainSpec): PowChainView {
   return spec.kind === "headers" ? new PublishedHeaderChain(spec.headers) : new BitcoindHeaderChain(spec.rpc);
 }
@@ -99,7 +119,7 @@ function startWorker(spec: WorkerSpec): Worker {
  * chain given cannot be opened on a worker (a PowChainView without `workerSpec`).
  */
 export async function auditEpochParallel(options: ParallelAuditOptions): Promise<AuditReport> {
-  const threads = options.threads ?? os.cpus().length;
+  const threads = options.threads ?? (shareLogBytes(options) >= (options.minParallelBytes ?? 32 << 20) ? os.cpus().length : 0);
   if (threads <= 0 || (options.chain && !options.chain.workerSpec)) return auditEpoch(options);
   const audit = new EpochAudit(options);
   let bytes: Buffer;

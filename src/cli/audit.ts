@@ -11,8 +11,9 @@ import path from "node:path";
 import { getAddress, isAddress, type Address } from "viem";
 import { connectEvm } from "../evm/clients";
 import { payoutPoolAbi } from "../evm/payoutPoolAbi";
-import { auditEpoch, epochFileName, parseEpochFile, shareLogFileName } from "../epochs";
+import { epochFileName, parseEpochFile, shareLogFileName } from "../epochs";
 import { openChainView } from "../audit/chainsource";
+import { auditEpochParallel } from "../audit/parallel";
 import { liveProposal, readProposals, type Proposal } from "../audit/contract";
 import { downloadEpoch } from "../audit/download";
 import { HEADER_CHAIN_FILE } from "../audit/powchain";
@@ -51,10 +52,18 @@ export async function auditCommand(argv: string[], out: (line: string) => void =
   if (payoutScript !== undefined && !/^([0-9a-f]{2})+$/.test(payoutScript)) throw new UsageError(`--payout-script: must be hex, got "${flags["payout-script"]}"`);
   const bitcoind = flags.bitcoind ? bitcoindOptions(flags) : undefined;
 
-  const { publicClient } = await connectEvm(rpc);
-  const proposals = await readProposals(publicClient, contract);
+  // Local files are checked before anything is fetched, so that a typo in --dir is named first.
+  const localFiles = flags.dir ? local(flags.dir, epoch) : undefined;
+  let publicClient: Awaited<ReturnType<typeof connectEvm>>["publicClient"];
+  let proposals: Awaited<ReturnType<typeof readProposals>>;
+  try {
+    publicClient = (await connectEvm(rpc)).publicClient;
+    proposals = await readProposals(publicClient, contract);
+  } catch (err) {
+    throw new UsageError(`--rpc: cannot read the contract's roots from ${rpc} (${(err as Error).message.split("\n")[0]})`);
+  }
   const findings: string[] = [];
-  const files = flags.dir ? local(flags.dir, epoch) : flags.api ? await fromApi(flags.api, epoch) : await fromChain(proposals, epoch, findings);
+  const files = localFiles ?? (flags.api ? await fromApi(flags.api, epoch) : await fromChain(proposals, epoch, findings));
 
   let pow: string | undefined;
   try {
@@ -72,7 +81,7 @@ export async function auditCommand(argv: string[], out: (line: string) => void =
       for (const f of findings) out(`  - ${f}`);
       return 1;
     }
-    const report = await auditEpoch({
+    const report = await auditEpochParallel({
       epochFile: files.epochFile,
       shareLog: files.shareLog,
       previousEpochFile: files.previousEpochFile,

@@ -9,8 +9,8 @@
  *
  * Messages (structured clone): host → worker `prepare` (an AssembleJob), `recorded` (the epoch and
  * root the caller recorded: the worker keeps that tree), `forget` (revoked: drop it), `close`;
- * worker → host the result of each `prepare`, its ledger deltas packed into three strings
- * (unpacked by the host in slices, its loop turning in between).
+ * worker → host the result of each `prepare`, its ledger deltas packed (addresses in one string,
+ * amounts as transferred 64-bit words), unpacked by the host in slices, its loop turning between.
  */
 import os from "node:os";
 import { isMainThread, parentPort, workerData, type Worker } from "node:worker_threads";
@@ -38,13 +38,11 @@ export interface WorkerEpoch {
   timings: Record<string, number>;
 }
 
-/** Deltas as three strings: 40 hex digits per address (no 0x), comma-separated decimals. */
-interface PackedDeltas {
-  count: number;
-  addresses: string;
-  delta: string;
-  cumulative: string;
-}
+/**
+ * Deltas packed for the trip: addresses as one string (40 hex digits each, no 0x); amounts as
+ * 64-bit words (transferred, not copied) when all fit, else as comma-separated decimals.
+ */
+type PackedDeltas = { count: number; addresses: string } & ({ delta: BigUint64Array; cumulative: BigUint64Array } | { delta: string; cumulative: string });
 
 type Request = { type: "prepare"; id: number; job: AssembleJob } | { type: "recorded"; epoch: number; root: string } | { type: "forget" } | { type: "close"; id: number };
 type Reply =
@@ -54,7 +52,7 @@ type Reply =
 
 const WORKER_MARK = "pplns-epoch-build-worker";
 /** Deltas unpacked per slice on the host. */
-const UNPACK_SLICE = 5_000;
+const UNPACK_SLICE = 2_000;
 
 /**
  * A long-lived build worker over one share store. `prepare` runs one build at a time (the
@@ -145,16 +143,22 @@ export class EpochBuildWorker {
   }
 }
 
+const U64_LIMIT = 1n << 64n;
+
 function packDeltas(deltas: readonly LedgerDelta[]): PackedDeltas {
-  const addresses = new Array<string>(deltas.length);
-  const delta = new Array<string>(deltas.length);
-  const cumulative = new Array<string>(deltas.length);
-  for (let i = 0; i < deltas.length; i++) {
-    addresses[i] = deltas[i].address.slice(2);
-    delta[i] = deltas[i].delta.toString();
-    cumulative[i] = deltas[i].cumulative.toString();
+  const n = deltas.length;
+  const addresses = new Array<string>(n);
+  for (let i = 0; i < n; i++) addresses[i] = deltas[i].address.slice(2);
+  if (deltas.every((d) => d.cumulative < U64_LIMIT)) {
+    const delta = new BigUint64Array(n);
+    const cumulative = new BigUint64Array(n);
+    for (let i = 0; i < n; i++) {
+      delta[i] = deltas[i].delta;
+      cumulative[i] = deltas[i].cumulative;
+    }
+    return { count: n, addresses: addresses.join(""), delta, cumulative };
   }
-  return { count: deltas.length, addresses: addresses.join(""), delta: delta.join(","), cumulative: cumulative.join(",") };
+  return { count: n, addresses: addresses.join(""), delta: deltas.map((d) => d.delta.toString()).join(","), cumulative: deltas.map((d) => d.cumulative.toString()).join(",") };
 }
 
 /** The deltas again, built UNPACK_SLICE at a time with the event loop turning between slices. */
@@ -162,14 +166,19 @@ async function unpackDeltas(p: PackedDeltas): Promise<LedgerDelta[]> {
   const out = new Array<LedgerDelta>(p.count);
   let d = 0;
   let c = 0;
+  const amount = (column: BigUint64Array | string, i: number, from: number): [bigint, number] => {
+    if (typeof column !== "string") return [column[i], 0];
+    const end = i + 1 < p.count ? column.indexOf(",", from) : column.length;
+    return [BigInt(column.slice(from, end)), end + 1];
+  };
   for (let start = 0; start < p.count; start += UNPACK_SLICE) {
     const end = Math.min(p.count, start + UNPACK_SLICE);
     for (let i = start; i < end; i++) {
-      const dEnd = i + 1 < p.count ? p.delta.indexOf(",", d) : p.delta.length;
-      const cEnd = i + 1 < p.count ? p.cumulative.indexOf(",", c) : p.cumulative.length;
-      out[i] = { address: "0x" + p.addresses.slice(i * 40, i * 40 + 40), delta: BigInt(p.delta.slice(d, dEnd)), cumulative: BigInt(p.cumulative.slice(c, cEnd)) };
-      d = dEnd + 1;
-      c = cEnd + 1;
+      const [delta, nextD] = amount(p.delta, i, d);
+      const [cumulative, nextC] = amount(p.cumulative, i, c);
+      d = nextD;
+      c = nextC;
+      out[i] = { address: "0x" + p.addresses.slice(i * 40, i * 40 + 40), delta, cumulative };
     }
     if (end < p.count) await new Promise((r) => setImmediate(r));
   }
@@ -247,7 +256,8 @@ async function serve(storeConfig: ShareStoreConfig, nice: number): Promise<void>
         reusedTree: e.reusedTree,
         timings: { ...e.timings, packMs: performance.now() - t },
       };
-      port.postMessage({ id: msg.id, ok: true, result } satisfies Reply);
+      const transfer = typeof deltas.delta === "string" ? [] : [deltas.delta.buffer as ArrayBuffer, (deltas.cumulative as BigUint64Array).buffer as ArrayBuffer];
+      port.postMessage({ id: msg.id, ok: true, result } satisfies Reply, transfer);
     } catch (err) {
       const e = err as Error;
       port.postMessage({ id: msg.id, ok: false, error: e?.message ?? String(err), name: e?.name ?? "Error" } satisfies Reply);

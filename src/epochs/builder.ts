@@ -302,8 +302,9 @@ function fromWorker(number: number, e: WorkerEpoch, blocks: string[], timings: R
     reusedTree: e.reusedTree,
     timings,
   } as BuiltEpoch;
-  Object.defineProperty(built, "leaves", { enumerable: true, get: () => load().leaves });
-  Object.defineProperty(built, "tree", { enumerable: true, get: () => load().tree });
+  // Not enumerable: a spread or a log line must not read a million-leaf file by accident.
+  Object.defineProperty(built, "leaves", { enumerable: false, get: () => load().leaves });
+  Object.defineProperty(built, "tree", { enumerable: false, get: () => load().tree });
   return built;
 }
 

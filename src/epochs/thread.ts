@@ -10,7 +10,9 @@ import { Worker } from "node:worker_threads";
 /** `file`: the module's own __filename; it serves when it sees `workerData.mark`. */
 export function startModuleWorker(file: string, workerData: { mark: string } & Record<string, unknown>): Worker {
   const project = path.join(__dirname, "..", "..", "tsconfig.json");
-  const register = file.endsWith(".ts") ? `require("ts-node").register({ transpileOnly: true, project: ${JSON.stringify(project)} }); ` : "";
+  // ts-node resolved here, from the project: an eval'd worker resolves bare names from the process's
+  // cwd, so `pool start` run from another folder would not find it.
+  const register = file.endsWith(".ts") ? `require(${JSON.stringify(require.resolve("ts-node"))}).register({ transpileOnly: true, project: ${JSON.stringify(project)} }); ` : "";
   const worker = new Worker(`${register}require(${JSON.stringify(file)});`, { eval: true, workerData });
   worker.unref();
   return worker;

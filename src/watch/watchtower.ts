@@ -15,7 +15,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Address, Hex, PublicClient, WalletClient } from "viem";
 import type { RpcOptions } from "../chain/rpc";
-import { auditEpoch } from "../epochs/audit";
+import { auditEpochParallel } from "../audit/parallel";
 import { errorText, type ServiceLogger } from "../log";
 import { payoutPoolAbi } from "../evm/payoutPoolAbi";
 import { openChainView } from "../audit/chainsource";
@@ -126,7 +126,7 @@ export class Watchtower extends EventEmitter {
     if (source.problem) findings.push(source.problem);
     try {
       if (files.epochFile) {
-        const report = await auditEpoch({
+        const report = await auditEpochParallel({
           epochFile: files.epochFile,
           shareLog: files.shareLog,
           previousEpochFile: files.previousEpochFile,
