@@ -1,19 +1,14 @@
+import { LOCAL_CHAIN_IDS, SAFE_MIN_CHALLENGE_WINDOW as SAFE_MIN_SECONDS } from "../../src/evm/preflight";
 import { InputError } from "./env";
 
 /** PayoutPool's own bounds of `challengeWindow` (MIN_CHALLENGE_WINDOW, MAX_CHALLENGE_WINDOW). */
 export const CONTRACT_MIN_CHALLENGE_WINDOW = 1n;
 export const CONTRACT_MAX_CHALLENGE_WINDOW = 30n * 24n * 3600n;
 
-/**
- * The shortest window the deploy script accepts on a chain that is not a local development chain:
- * one hour, the time an auditor gets to recompute a root from the published epoch file and a
- * guardian to revoke it, and every miner to leave under the previous root. (The contract itself only
- * refuses 0, which would let a root be proposed and accepted in one block.)
- */
-export const SAFE_MIN_CHALLENGE_WINDOW = 3600n;
+/** One hour off local development chains (src/evm/preflight.ts: the pool refuses the same at start). */
+export const SAFE_MIN_CHALLENGE_WINDOW = BigInt(SAFE_MIN_SECONDS);
 
-/** Chain ids of local development chains (Hardhat, Ganache/anvil's default), where any window goes. */
-export const LOCAL_CHAIN_IDS: ReadonlySet<number> = new Set([31337, 1337]);
+export { LOCAL_CHAIN_IDS };
 
 /** Default window on a local development chain: short, but real (the countdown runs). */
 export const LOCAL_DEFAULT_CHALLENGE_WINDOW = 60n;

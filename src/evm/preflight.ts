@@ -34,6 +34,7 @@ export interface PayoutPoolFacts {
 export async function checkPayoutPool(client: PublicClient, contract: Address, setting = "evm.contract"): Promise<PayoutPoolFacts> {
   const chainId = await client.getChainId();
   const code = await client.getCode({ address: contract });
+  let facts: PayoutPoolFacts;
   if (!code || code === "0x") throw new ConfigError(setting, `no contract at ${contract} on chain ${chainId} (wrong address, or wrong evm.rpcUrl?)`);
   try {
     const [token, challengeWindow, maxPause] = await Promise.all([
@@ -42,11 +43,28 @@ export async function checkPayoutPool(client: PublicClient, contract: Address, s
       client.readContract({ address: contract, abi: payoutPoolAbi, functionName: "maxPause" }),
       client.readContract({ address: contract, abi: payoutPoolAbi, functionName: "acceptableAt" }),
     ]);
-    return { token, challengeWindow: Number(challengeWindow), maxPause: Number(maxPause) };
+    facts = { token, challengeWindow: Number(challengeWindow), maxPause: Number(maxPause) };
   } catch {
     throw new ConfigError(setting, `the contract at ${contract} on chain ${chainId} is not a PayoutPool (it does not answer token(), challengeWindow(), maxPause())`);
   }
+  if (!LOCAL_CHAIN_IDS.has(chainId) && facts.challengeWindow < SAFE_MIN_CHALLENGE_WINDOW) {
+    throw new ConfigError(
+      setting,
+      `the contract at ${contract} on chain ${chainId} has a challenge window of ${facts.challengeWindow} s, below the safe minimum of ${SAFE_MIN_CHALLENGE_WINDOW} s: miners, auditors and the guardian need that long to act on a bad root (only local development chains ${[...LOCAL_CHAIN_IDS].join(", ")} accept less); deploy one with a longer window`,
+    );
+  }
+  return facts;
 }
+
+/**
+ * The shortest challenge window the pool (and scripts/deploy.ts) accepts on a chain that is not a
+ * local development chain: one hour, the time an auditor gets to recompute a root and a guardian to
+ * revoke it, and every miner to leave under the previous root.
+ */
+export const SAFE_MIN_CHALLENGE_WINDOW = 3600;
+
+/** Chain ids of local development chains (Hardhat, Ganache/anvil's default), where any window goes. */
+export const LOCAL_CHAIN_IDS: ReadonlySet<number> = new Set([31337, 1337]);
 
 /**
  * Checks the operator key: it must hold OPERATOR_ROLE on the contract (else every proposeRoot
