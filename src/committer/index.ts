@@ -153,7 +153,7 @@ export class Committer extends EventEmitter {
         this.chainTime(),
         this.opts.evm.publicClient.readContract({ address: this.opts.contract, abi: payoutPoolAbi, functionName: "acceptableAt" }),
       ]);
-      const now = Math.max(latest, Math.floor(Date.now() / 1000));
+      const now = this.estimatedChainNow(latest);
       // Decided by the wall clock: the acceptRoot transaction itself makes the block that moves an
       // idle chain's time past validAt. A root still pending well past it is logged, each time.
       const overdue = now - Number(readyAt);
@@ -248,6 +248,22 @@ export class Committer extends EventEmitter {
   private async chainTime(): Promise<number> {
     const block = await this.opts.evm.publicClient.getBlock({ blockTag: "latest" });
     return Number(block.timestamp);
+  }
+
+  /** The latest block time seen, and when (wall clock, ms) it was first seen. */
+  private chainClock = { time: -1, seenAt: 0 };
+
+  /**
+   * The time the next block would have (seconds): the latest block's time plus the wall-clock time
+   * since that block was first seen. A chain's clock runs at wall speed from its last block, whatever
+   * its offset from this machine's clock (a development node whose time was moved ahead with
+   * evm_increaseTime, one started in the past), and an idle chain makes no block until the
+   * acceptRoot transaction itself does.
+   */
+  private estimatedChainNow(latest: number): number {
+    const wall = Date.now();
+    if (latest !== this.chainClock.time) this.chainClock = { time: latest, seenAt: wall };
+    return latest + Math.floor((wall - this.chainClock.seenAt) / 1000);
   }
 
   private async propose(epoch: EpochRecord, chain: ChainRoots): Promise<void> {
