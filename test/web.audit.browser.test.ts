@@ -78,7 +78,8 @@ describe("browser audit in Chromium: the CLI's checks, shares included, with a p
         api: { host: "127.0.0.1", port: 0 },
         // Shares far below the network difficulty: a window of ~100 shares from both miners.
         stratum: { host: "127.0.0.1", port: 0, startDifficulty: "0.00001", minDifficulty: "0.00001" },
-        evm: { embeddedHost: "127.0.0.1", embeddedPort: 0, challengeWindow: 1 },
+        // Its own fresh anvil chain: the in-process Hardhat chain other test files share can be long and far ahead in time.
+        evm: { embeddedHost: "127.0.0.1", embeddedPort: 0, challengeWindow: 1, embeddedState: "persistent" },
         chain: { networkDifficulty: "0.0005" },
         committer: { pollSeconds: 0.5 },
         payouts: { threshold: (10n ** 30n).toString() },
