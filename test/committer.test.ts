@@ -140,6 +140,8 @@ describe("committer: restart while pending, revocation and explicit rebuild", fu
     expect(out.join("\n")).to.contain("epoch 2 will be rebuilt");
 
     await waitFor("epoch 2 proposed again", 20_000, async () => (await proposals(2)) === 2);
+    // The event can be seen before the committer has recorded its own receipt in the store.
+    await waitFor("store marks epoch 2 proposed", 10_000, async () => (await pool!.store.epoch(2))?.state === "proposed");
     const rebuilt = (await pool!.store.epoch(2))!;
     expect(rebuilt.state).to.equal("proposed");
     expect(rebuilt.blocks, "the rebuilt epoch pays every payable block").to.deep.equal(payable);

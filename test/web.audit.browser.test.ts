@@ -127,12 +127,21 @@ describe("browser audit in Chromium: the CLI's checks, shares included, with a p
       await held;
       await route.continue();
     });
-    await open(`#/audit/${n}`);
-    const bar = page.locator("[data-testid=audit-progress]");
-    await bar.waitFor();
-    expect(await bar.innerText()).to.match(/Checking every share|Reading|Downloading/);
-    release();
     const report = page.locator("[data-testid=audit-report]");
+    try {
+      await open(`#/audit/${n}`);
+      const bar = page.locator("[data-testid=audit-progress]");
+      await bar.waitFor();
+      // The bar starts at "Starting…" and moves on once the epoch file and headers are read.
+      const phases = /Checking every share|Reading|Downloading/;
+      const text = await until("the progress bar to reach the share log", 60_000, async () => {
+        const t = await bar.innerText();
+        return phases.test(t) ? t : null;
+      });
+      expect(text).to.match(phases);
+    } finally {
+      release();
+    }
     await report.waitFor({ timeout: 120_000 });
     await page.unroute(`${pool.apiUrl}/api/epochs/${n}/shares`);
     expect(await report.getAttribute("data-verdict"), await report.innerText()).to.equal("pass");
