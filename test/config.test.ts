@@ -78,8 +78,10 @@ describe("config: values are validated, never coerced", () => {
     expect(() => unitsFor({ symbol: "tBTC", decimals: 8 }, 10n)).to.throw(ConfigError, "one satoshi is 1 of its smallest units");
     expect(() => unitsFor({ symbol: "USDC", decimals: 6 }, 1n)).to.throw(ConfigError, "fewer than a satoshi's 8");
     expect(() => unitsFor({ symbol: "ETH", decimals: 18 }, 1n)).to.throw(ConfigError, "one satoshi is 10000000000");
-    expect(() => unitsFor({ symbol: "ETH", decimals: 18 }, 10_000_000_000n)).to.throw(ConfigError, "the epoch format pays rewards in satoshis");
-    expect(unitsFor({ symbol: "ETH", decimals: 18 }, undefined).warning).to.contain("a 50 BTC block = 0.000000005 ETH");
+    expect(unitsFor({ symbol: "ETH", decimals: 18 }, 10_000_000_000n)).to.deep.equal({ unitsPerSatoshi: 10_000_000_000n });
+    expect(() => unitsFor({ symbol: "ETH", decimals: 18 }, 100n)).to.throw(ConfigError, "evm.unitsPerSatoshi").with.property("message").that.contains("is 100");
+    expect(() => unitsFor({ symbol: "USDC", decimals: 6 }, undefined)).to.throw(ConfigError, "fewer than a satoshi's 8");
+    expect(unitsFor({ symbol: "ETH", decimals: 18 }, undefined).warning).to.contain("a 50 BTC block = 0.000000005 ETH").and.contain("set evm.unitsPerSatoshi to 10000000000");
     refuses("evm.unitsPerSatoshi", { env: { POOL_UNITS_PER_SATOSHI: "0" } });
   });
 

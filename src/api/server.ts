@@ -150,11 +150,13 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     return { points: ctx.hashrate.series(address) };
   });
 
+  // The store keeps each block's coinbase value in satoshis; the API states amounts in the asset's smallest unit.
+  const unitsPerSatoshi = BigInt(ctx.publicConfig.unitsPerSatoshi ?? "1");
   app.get("/api/blocks", async () => {
     const blocks = await ctx.store.blocks();
     return blocks
       .sort((a, b) => b.height - a.height)
-      .map((b) => ({ height: b.height, hash: b.hash, reward: b.reward.toString(), finder: b.finder, worker: b.worker, time: b.time, confirmations: b.confirmations, status: b.status, epoch: b.epoch }));
+      .map((b) => ({ height: b.height, hash: b.hash, reward: (b.reward * unitsPerSatoshi).toString(), finder: b.finder, worker: b.worker, time: b.time, confirmations: b.confirmations, status: b.status, epoch: b.epoch }));
   });
 
   app.get<{ Params: { address: string } }>("/api/miners/:address", async (req) => {

@@ -273,8 +273,10 @@ export class ChainAnchor {
   /**
    * Checks one block of the epoch against the chain; `share` is the window's newest share (whose
    * header hash, already checked, is the block hash: so its coinbase is the block's).
+   * `unitsPerSatoshi`: the epoch file's `asset.unitsPerSatoshi` (1 when it states none): the
+   * file's reward, in the asset's smallest unit, must be the coinbase's satoshis × it.
    */
-  async block(index: number, b: EpochBlock, share: ShareLogEntry | undefined): Promise<void> {
+  async block(index: number, b: EpochBlock, share: ShareLogEntry | undefined, unitsPerSatoshi = 1n): Promise<void> {
     const at = await this.chain.atHeight(b.height);
     if (!at || at.hash !== b.hash.toLowerCase()) {
       const where = await this.chain.block(b.hash);
@@ -297,7 +299,11 @@ export class ChainAnchor {
       return;
     }
     const paid = outputs.filter((o) => o.script === this.script).reduce((s, o) => s + o.value, 0n);
-    if (paid.toString() !== b.reward) this.finding("reward", `block ${index} (${b.hash}): the epoch file's reward ${b.reward} differs from the ${paid} its coinbase pays to the pool's script ${this.script}`);
+    const expected = paid * unitsPerSatoshi;
+    if (expected.toString() !== b.reward) {
+      const scaled = unitsPerSatoshi === 1n ? `${paid}` : `${expected} (${paid} satoshis × asset.unitsPerSatoshi ${unitsPerSatoshi})`;
+      this.finding("reward", `block ${index} (${b.hash}): the epoch file's reward ${b.reward} differs from the ${scaled} its coinbase pays to the pool's script ${this.script}`);
+    }
   }
 }
 

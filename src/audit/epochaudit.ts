@@ -9,7 +9,8 @@
  *  - the share's own bytes: its proof of work rebuilt, its weight and payee from its coinbase
  *    (src/epochs/sharecheck.ts), one header one credit;
  *  - the proof-of-work chain (`chain`, src/audit/chaincheck.ts): nbits, previous block, height,
- *    ntime bounds, payout script, chain order, the epoch's blocks and their rewards;
+ *    ntime bounds, payout script, chain order, the epoch's blocks and their rewards (coinbase
+ *    satoshis × the file's asset.unitsPerSatoshi: src/epochs/units.ts);
  *  - the contract (`contract`, src/audit/contract.ts): this epoch's root, total and data hash, and
  *    the previous epoch file's, as PayoutPool recorded them (RootProposed, not revoked);
  *  - itself (src/audit/consistency.ts): contiguous ids or listed gaps, shares byte-identical
@@ -19,6 +20,7 @@ import type { Hex } from "viem";
 import { keccak256Hex } from "../epochs/digest";
 import { EpochFormatError, parseEpochFile, type EpochFile } from "../epochs/format";
 import { DuplicateHeaderCheck } from "../epochs/sharecheck";
+import { unitsPerSatoshiOf, verifyAsset } from "../epochs/units";
 import { parseShareLogEntry, parseShareLogHeader, type ShareLogEntry } from "../epochs/sharelog";
 import { AllocationRecomputer, compareAllocations, verifyContinuity, verifyTree } from "../epochs/verify";
 import { ChainAnchor } from "./chaincheck";
@@ -128,6 +130,10 @@ export class EpochAudit {
       });
     }
     this.findings.push(...verifyParameters(file, this.previous?.file ?? null).map((f) => `parameters: ${f}`));
+    this.findings.push(...verifyAsset(file).map((f) => `units: ${f}`));
+    if (this.previous && unitsPerSatoshiOf(this.previous.file) !== unitsPerSatoshiOf(file)) {
+      this.findings.push(`units: asset.unitsPerSatoshi is ${unitsPerSatoshiOf(file)}, epoch ${this.previous.file.epoch}'s was ${unitsPerSatoshiOf(this.previous.file)}: cumulative amounts would mix units`);
+    }
 
     if (this.options.contract) await this.checkContract(file);
 
@@ -331,7 +337,7 @@ export class EpochAudit {
     if (this.anchor) {
       for (let i = 0; i < file.blocks.length; i++) {
         try {
-          await this.anchor.block(i, file.blocks[i], this.lastOfBlock[i]);
+          await this.anchor.block(i, file.blocks[i], this.lastOfBlock[i], unitsPerSatoshiOf(file));
         } catch (err) {
           f.push(`chain: could not read block ${i} from ${this.anchor.source}: ${(err as Error).message}`);
         }

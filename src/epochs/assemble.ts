@@ -14,6 +14,7 @@ import { UNITS_PER_DIFFICULTY, difficultyToUnits, type BlockRecord, type LedgerD
 import { EPOCH_FILE_FORMAT, EPOCH_FILE_VERSION, LEAF_FIELDS, ROUNDING_RULE, epochFileName, shareLogFileName, writeEpochFile, type EpochBlock, type EpochHeader, type EpochLeaves, type EpochParameters, type EpochWindowGap } from "./format";
 import { advanceLedgerColumns, sortLedger, type SortedLedger } from "./ledger";
 import { ShareLogWriter } from "./sharelog";
+import { rewardInUnits, type EpochAsset } from "./units";
 
 /** The epoch this one builds on (the latest one not revoked), as the store records it. */
 export interface PreviousEpochRef {
@@ -42,6 +43,12 @@ export interface AssembleJob {
   chain: EpochHeader["chain"];
   /** PayoutPool address (any case). */
   contract: string;
+  /**
+   * The asset the contract pays in, written into the file. Every amount of the epoch is in its
+   * smallest unit: a block's reward = its coinbase satoshis (BlockRecord.reward) × unitsPerSatoshi.
+   * Absent: one unit per satoshi, and the file states no asset.
+   */
+  asset?: EpochAsset;
 }
 
 /** A built, unrecorded epoch: its files are written. */
@@ -65,6 +72,8 @@ interface BlockWindow {
   block: BlockRecord;
   windowUnits: bigint;
   summary: WindowSummary;
+  /** The block's reward in the asset's smallest unit (coinbase satoshis × unitsPerSatoshi). */
+  reward: bigint;
   /** Credited units per address (parallel arrays, one entry per address). */
   addresses: string[];
   weights: bigint[];
@@ -104,12 +113,13 @@ export async function assembleEpoch(store: ShareStore, job: AssembleJob, previou
 
   let t = performance.now();
   const windows: BlockWindow[] = [];
-  for (const block of blocks) windows.push(await blockWindow(store, block, params.factor));
+  const unitsPerSatoshi = job.asset ? BigInt(job.asset.unitsPerSatoshi) : 1n;
+  for (const block of blocks) windows.push({ ...(await blockWindow(store, block, params.factor)), reward: rewardInUnits(block.reward, unitsPerSatoshi) });
   clock("pplnsMs", t);
 
   t = performance.now();
   const feeAddress = job.feeAddress;
-  const splits = windows.map((w) => splitRewardColumns({ reward: w.block.reward, feeBps: params.feeBps, feeAddress, addresses: w.addresses, weights: w.weights }));
+  const splits = windows.map((w) => splitRewardColumns({ reward: w.reward, feeBps: params.feeBps, feeAddress, addresses: w.addresses, weights: w.weights }));
   const additions = { accounts: [] as string[], amounts: [] as bigint[] };
   windows.forEach((w, b) => {
     const { fee, amounts } = splits[b];
@@ -137,12 +147,13 @@ export async function assembleEpoch(store: ShareStore, job: AssembleJob, previou
   const log = await writeShareLog(store, shareLogPath, number, windows);
   clock("shareLogMs", t);
 
-  const reward = blocks.reduce((s, b) => s + b.reward, 0n);
+  const reward = windows.reduce((s, w) => s + w.reward, 0n);
   const header: EpochHeader = {
     format: EPOCH_FILE_FORMAT,
     version: EPOCH_FILE_VERSION,
     chain: job.chain,
     contract: normalizeAccount(job.contract),
+    ...(job.asset ? { asset: { symbol: job.asset.symbol, decimals: job.asset.decimals, unitsPerSatoshi: job.asset.unitsPerSatoshi } } : {}),
     epoch: number,
     previous: latest ? { epoch: latest.number, root: latest.root as Hex, dataHash: latest.dataHash as Hex } : null,
     pplns: { factor: params.factor, unitsPerDifficulty: UNITS_PER_DIFFICULTY.toString(), rounding: ROUNDING_RULE },
@@ -169,7 +180,7 @@ export async function assembleEpoch(store: ShareStore, job: AssembleJob, previou
   return { header, leaves, tree, filePath, shareLogPath, dataHash, bytes, reward, deltas, reusedTree: previous.tree !== undefined, timings };
 }
 
-async function blockWindow(store: ShareStore, block: BlockRecord, factor: string): Promise<BlockWindow> {
+async function blockWindow(store: ShareStore, block: BlockRecord, factor: string): Promise<Omit<BlockWindow, "reward">> {
   const windowUnits = windowUnitsForBits(block.nbits, factor);
   const acc = new WindowAccumulator(windowUnits);
   outer: for await (const batch of store.weightsNewestFirst(block.shareId)) {
@@ -236,7 +247,7 @@ function epochBlock(w: BlockWindow, fee: bigint, gaps: EpochWindowGap[] = []): E
   return {
     height: w.block.height,
     hash: w.block.hash,
-    reward: w.block.reward.toString(),
+    reward: w.reward.toString(),
     finder: w.block.finder,
     shareId: w.block.shareId,
     nbits: w.block.nbits,

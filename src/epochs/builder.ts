@@ -19,6 +19,7 @@ import { HEADER_CHAIN_FILE, headerChainText } from "../audit/powchain";
 import { assembleEpoch, previousLedger, type AssembleJob, type EpochParams } from "./assemble";
 import { EpochBuildWorker, type WorkerEpoch } from "./build-worker";
 import { parseEpochFile, type EpochHeader, type EpochLeaves } from "./format";
+import { assetProblem, type EpochAsset } from "./units";
 
 export interface EpochBuilderConfig {
   store: ShareStore;
@@ -29,6 +30,13 @@ export interface EpochBuilderConfig {
   evmChainId: number;
   /** PayoutPool address. */
   contract: string;
+  /**
+   * The asset the contract pays in (written into every epoch file): block rewards are paid as
+   * coinbase satoshis × unitsPerSatoshi of its smallest unit, which must be 10^(decimals − 8) (or 1,
+   * the mapping of a pool started without evm.unitsPerSatoshi).
+   * Absent: one unit per satoshi and no `asset` in the files (as before the field existed).
+   */
+  asset?: EpochAsset;
   /** PPLNS factor: N = factor × network difficulty. Default 2. */
   factor?: string;
   /** Operator fee in basis points. Default 0. */
@@ -111,6 +119,10 @@ export class EpochBuilder {
     if (!Number.isSafeInteger(this.confirmations) || this.confirmations < 0) throw new RangeError("confirmations must be a non-negative integer");
     if (!Number.isSafeInteger(config.evmChainId) || config.evmChainId < 1) throw new RangeError("evmChainId must be a positive integer");
     normalizeAccount(config.contract);
+    if (config.asset) {
+      const problem = assetProblem(config.asset);
+      if (problem) throw new RangeError(problem);
+    }
     if (config.payoutScript !== undefined && !/^([0-9a-f]{2})+$/.test(config.payoutScript)) throw new TypeError("payoutScript must be lower-case hex");
     const change = config.parameterChange;
     if (change) {
@@ -208,6 +220,7 @@ export class EpochBuilder {
       feeAddress: this.feeAddress,
       chain: { pow: this.config.powChain, evmChainId: this.config.evmChainId, ...(this.config.payoutScript ? { payoutScript: this.config.payoutScript } : {}) },
       contract: this.config.contract,
+      ...(this.config.asset ? { asset: { ...this.config.asset } } : {}),
     };
 
     // The header chain the epoch file's blocks are checked against, written before the file.

@@ -9,6 +9,7 @@ import path from "node:path";
 import type { Hex } from "viem";
 import { TREE_OPTIONS } from "../merkle";
 import { Keccak256 } from "./digest";
+import type { EpochAsset } from "./units";
 
 export const EPOCH_FILE_FORMAT = "pplns-epoch";
 export const EPOCH_FILE_VERSION = 1;
@@ -57,7 +58,7 @@ export interface EpochParameters {
 export interface EpochBlock {
   height: number;
   hash: string;
-  /** Subsidy + fees, smallest unit. */
+  /** Subsidy + fees paid to the pool, in the asset's smallest unit: coinbase satoshis × asset.unitsPerSatoshi. */
   reward: string;
   finder: string;
   /** The block-finding share (the newest share of the window). */
@@ -75,6 +76,11 @@ export interface EpochHeader {
   /** `payoutScript`: the pool's coinbase output script (hex) that every block and share pays. */
   chain: { pow: string; evmChainId: number; payoutScript?: string };
   contract: string;
+  /**
+   * What every amount of the file is counted in (src/epochs/units.ts). Absent in files written
+   * before the field existed: one smallest unit per satoshi.
+   */
+  asset?: EpochAsset;
   epoch: number;
   /** The epoch this one builds on (its leaves are this epoch's starting ledger), or null for the first. */
   previous: { epoch: number; root: Hex; dataHash: Hex } | null;
@@ -191,8 +197,9 @@ function safeInt(v: unknown, what: string, min = 0): number {
 
 /** Every key each object of the format may have (an unknown one is reported, never silently read). */
 const KNOWN_KEYS: Record<string, readonly string[]> = {
-  "": ["format", "version", "chain", "contract", "epoch", "previous", "pplns", "fee", "parameters", "blocks", "shareLog", "reward", "totalCumulative", "root", "tree", "leafFields", "leaves"],
+  "": ["format", "version", "chain", "contract", "asset", "epoch", "previous", "pplns", "fee", "parameters", "blocks", "shareLog", "reward", "totalCumulative", "root", "tree", "leafFields", "leaves"],
   chain: ["pow", "evmChainId", "payoutScript"],
+  asset: ["symbol", "decimals", "unitsPerSatoshi"],
   previous: ["epoch", "root", "dataHash"],
   pplns: ["factor", "unitsPerDifficulty", "rounding"],
   fee: ["bps", "address"],
@@ -223,7 +230,7 @@ export function parseEpochFile(bytes: Buffer | string, onUnknownField?: (field: 
   }
   need(isObject(doc), "top level must be an object");
   unknownKeys(doc, "", "", onUnknownField);
-  for (const k of ["chain", "previous", "pplns", "fee", "parameters", "shareLog"]) unknownKeys(doc[k], k, k, onUnknownField);
+  for (const k of ["chain", "asset", "previous", "pplns", "fee", "parameters", "shareLog"]) unknownKeys(doc[k], k, k, onUnknownField);
   if (Array.isArray(doc.blocks)) {
     doc.blocks.forEach((b: unknown, i: number) => {
       unknownKeys(b, "block", `blocks[${i}]`, onUnknownField);
@@ -237,6 +244,13 @@ export function parseEpochFile(bytes: Buffer | string, onUnknownField?: (field: 
   need(doc.version === EPOCH_FILE_VERSION, `unsupported version ${String(doc.version)} (this reader knows ${EPOCH_FILE_VERSION})`);
   need(isObject(doc.chain) && typeof doc.chain.pow === "string" && Number.isSafeInteger(doc.chain.evmChainId), "chain must be { pow, evmChainId }");
   need(typeof doc.contract === "string" && /^0x[0-9a-fA-F]{40}$/.test(doc.contract), "contract must be an address");
+  let asset: EpochAsset | undefined;
+  if (doc.asset !== undefined) {
+    const a = doc.asset;
+    need(isObject(a) && typeof a.symbol === "string" && Number.isSafeInteger(a.decimals) && (a.decimals as number) >= 0 && (a.decimals as number) <= 77, "asset must be { symbol, decimals (0..77), unitsPerSatoshi }");
+    need(uintString(a.unitsPerSatoshi, "asset.unitsPerSatoshi") !== "0", "asset.unitsPerSatoshi must be at least 1");
+    asset = { symbol: a.symbol as string, decimals: a.decimals as number, unitsPerSatoshi: a.unitsPerSatoshi as string };
+  }
   const epoch = safeInt(doc.epoch, "epoch", 1);
   let previous: EpochHeader["previous"] = null;
   if (doc.previous !== null) {
@@ -285,6 +299,7 @@ export function parseEpochFile(bytes: Buffer | string, onUnknownField?: (field: 
       ...(doc.chain.payoutScript !== undefined ? { payoutScript: doc.chain.payoutScript as string } : {}),
     },
     contract: doc.contract as string,
+    ...(asset ? { asset } : {}),
     epoch,
     previous,
     pplns: { factor: doc.pplns.factor as string, unitsPerDifficulty: doc.pplns.unitsPerDifficulty as string, rounding: String(doc.pplns.rounding) },

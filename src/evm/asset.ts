@@ -40,34 +40,29 @@ export async function readAsset(client: PublicClient, token: Address, setting: s
 }
 
 /**
- * The satoshi → asset mapping. The epoch files, the ledger and the auditor count the block reward
- * in satoshis and pay that integer in the asset's smallest unit, so the only mapping the pool can
- * honour today is one unit per satoshi, which is exact for an 8-decimal BTC-pegged asset.
- * - `configured` set: it must be 1 and the asset must have 8 decimals (an 18-decimal coin at
- *   10^10 per satoshi is refused with the reason rather than silently paid at 10^-10 of its value).
- * - absent: 1, and `warning` says what a satoshi is worth in the asset when decimals ≠ 8.
+ * The satoshi → asset mapping (docs/accounting.md, "Units"): a block reward of S satoshis is paid
+ * as S × unitsPerSatoshi of the asset's smallest unit, written into every epoch file.
+ * - `configured` set: it must be exactly 10^(decimals − 8) (1 for an 8-decimal BTC-pegged token,
+ *   10^10 for an 18-decimal coin). Errors name evm.unitsPerSatoshi.
+ * - an asset with fewer than 8 decimals is refused either way.
+ * - absent: 1 (one smallest unit per satoshi), and `warning` says what a block is worth in the
+ *   asset when decimals ≠ 8.
  */
 export function unitsFor(asset: { symbol: string; decimals: number }, configured: bigint | undefined): { unitsPerSatoshi: bigint; warning?: string } {
   const exact = asset.decimals >= SATOSHI_DECIMALS ? 10n ** BigInt(asset.decimals - SATOSHI_DECIMALS) : undefined;
+  if (exact === undefined) {
+    throw new ConfigError("evm.unitsPerSatoshi", `the asset ${asset.symbol} has ${asset.decimals} decimals: fewer than a satoshi's 8, so satoshi amounts cannot be paid exactly (pay in an asset with 8 or more decimals)`);
+  }
   if (configured !== undefined) {
-    if (exact === undefined) {
-      throw new ConfigError("evm.unitsPerSatoshi", `the asset ${asset.symbol} has ${asset.decimals} decimals: fewer than a satoshi's 8, so satoshi amounts cannot be paid exactly`);
-    }
     if (configured !== exact) {
       throw new ConfigError("evm.unitsPerSatoshi", `is ${configured}, but ${asset.symbol} has ${asset.decimals} decimals: one satoshi is ${exact} of its smallest units`);
     }
-    if (configured !== 1n) {
-      throw new ConfigError(
-        "evm.unitsPerSatoshi",
-        `is ${configured} (${asset.symbol}, ${asset.decimals} decimals): the epoch format pays rewards in satoshis, one smallest unit each; use an 8-decimal BTC-pegged token (scripts/deploy-token.ts on a test network)`,
-      );
-    }
-    return { unitsPerSatoshi: 1n };
+    return { unitsPerSatoshi: exact };
   }
   if (asset.decimals === SATOSHI_DECIMALS) return { unitsPerSatoshi: 1n };
   return {
     unitsPerSatoshi: 1n,
-    warning: `the reward asset ${asset.symbol} has ${asset.decimals} decimals: each satoshi of block reward is paid as 1 of its smallest units (a 50 BTC block = ${formatUnits(5_000_000_000n, asset.decimals)} ${asset.symbol}); set evm.unitsPerSatoshi to make the mapping explicit, or pay in an 8-decimal token`,
+    warning: `the reward asset ${asset.symbol} has ${asset.decimals} decimals: each satoshi of block reward is paid as 1 of its smallest units (a 50 BTC block = ${formatUnits(5_000_000_000n, asset.decimals)} ${asset.symbol}); set evm.unitsPerSatoshi to ${exact} to pay a satoshi's worth, or pay in an 8-decimal token`,
   };
 }
 

@@ -101,7 +101,8 @@ export class OperatorAlerts {
     ]);
     const [active] = await Promise.all([evm.publicClient.readContract({ address: contract, abi: payoutPoolAbi, functionName: "activeRoot" })]);
     const recordedTotal = latest && latest.state !== "revoked" ? latest.totalCumulative : active[2];
-    const needed = recordedTotal + unpaid.reduce((s, b) => s + b.reward, 0n);
+    // Unpaid blocks' rewards are coinbase satoshis; the contract counts the asset's smallest unit.
+    const needed = recordedTotal + unpaid.reduce((s, b) => s + b.reward, 0n) * BigInt(asset.unitsPerSatoshi);
     const shortfall = needed > totalFunded ? needed - totalFunded : 0n;
     let underfunded = shortfall > 0n && !this.opts.fundEpochs;
     if (shortfall > 0n && this.opts.fundEpochs) {

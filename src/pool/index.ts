@@ -17,7 +17,7 @@ import { readDeploymentRecord } from "../evm/deploymentRecord";
 import { checkOperator, checkPayoutPool, connectChecked } from "../evm/preflight";
 import { deployTestBtc } from "../evm/testToken";
 import { prettyDestination, wantsPretty } from "../log";
-import { bindStore, checkEpochFiles } from "../shares/binding";
+import { bindStore, bindUnits, checkEpochFiles } from "../shares/binding";
 import { deployPayoutPool } from "../evm/deploy";
 import { startEmbeddedEvm, type EmbeddedEvm } from "../evm/embedded";
 import { EpochBuilder } from "../epochs/builder";
@@ -192,7 +192,10 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
     if (source instanceof EmbeddedChain) await reconcileEmbeddedChain(source, store, logger.child({ part: "reconcile" }));
     // The store and the epoch files belong to one deployment: never propose them to another (bug: a
     // data dir of deployment A started against contract B proposed A's roots to B).
-    await bindStore(store, { chainId, contract }, config.store.postgresUrl ? redactUrl(config.store.postgresUrl) : path.join(config.dataDir, "shares.sqlite"));
+    const storeName = config.store.postgresUrl ? redactUrl(config.store.postgresUrl) : path.join(config.dataDir, "shares.sqlite");
+    await bindStore(store, { chainId, contract }, storeName);
+    // …and to one satoshi → asset mapping: cumulative amounts never mix units.
+    await bindUnits(store, units.unitsPerSatoshi, storeName);
     checkEpochFiles(path.join(config.dataDir, "epochs"), { chainId, contract });
     // Shares are in the store: the hash rate of the last hour survives a restart (before Stratum
     // listens, so that the tracker takes every share in time order).
@@ -250,6 +253,7 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       feeBps: config.pplns.feeBps,
       feeAddress: config.pplns.feeAddress ?? (config.pplns.feeBps > 0 ? evm.account?.address : undefined),
       confirmations: config.pplns.confirmations,
+      asset: { symbol: asset.symbol, decimals: asset.decimals, unitsPerSatoshi: asset.unitsPerSatoshi },
       // Issue 12: what the auditor checks every share and block pays, and the published header chain.
       payoutScript: (config.chain.payoutScript ?? DEFAULT_STRATUM_CONFIG.payoutScript).toLowerCase(),
       ...(source instanceof EmbeddedChain ? { headerChain: () => source.headers() } : {}),
@@ -341,7 +345,7 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       },
       chainInfo: () => {
         const t = source.current();
-        return { height: t.height - 1, networkDifficulty: bitsToDifficulty(t.bits), blockReward: t.coinbaseValue.toString() };
+        return { height: t.height - 1, networkDifficulty: bitsToDifficulty(t.bits), blockReward: (t.coinbaseValue * BigInt(asset.unitsPerSatoshi)).toString() };
       },
       shareCounters: () => {
         const s = stratum.stats();

@@ -78,3 +78,24 @@ export function checkEpochFiles(epochsDir: string, deployment: Deployment): void
     }
   }
 }
+
+const UNITS_KEY = "units_per_satoshi";
+
+/**
+ * Binds the store to the satoshi → asset mapping on first use (a store with epochs recorded
+ * before the binding existed paid one unit per satoshi) and refuses any other afterwards: its
+ * cumulative amounts, and the contract's, are in that unit, so a change would mix units.
+ * Throws ConfigError naming evm.unitsPerSatoshi, the store (`where`) and both values.
+ */
+export async function bindUnits(store: ShareStore, unitsPerSatoshi: bigint, where: string): Promise<void> {
+  if ((await store.getMeta(UNITS_KEY)) === undefined && (await store.epochs()).length > 0) await store.setMetaOnce(UNITS_KEY, "1");
+  const stored = await store.setMetaOnce(UNITS_KEY, unitsPerSatoshi.toString());
+  if (!/^[1-9]\d*$/.test(stored)) throw new ConfigError("store", `${where} records an unreadable units per satoshi "${stored}"`);
+  if (BigInt(stored) !== unitsPerSatoshi) {
+    throw new ConfigError(
+      "evm.unitsPerSatoshi",
+      `is ${unitsPerSatoshi}, but the share store ${where} pays ${stored} smallest units per satoshi in its epochs: ` +
+        `changing it would mix units in the cumulative amounts; keep ${stored}${stored === "1" ? " (leave the setting out)" : ""}, or start a new deployment with its own data dir`,
+    );
+  }
+}
