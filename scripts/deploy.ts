@@ -11,7 +11,8 @@ const UINT64_MAX = (1n << 64n) - 1n;
 const LOCAL_NETWORKS = new Set(["hardhat", "localhost"]);
 
 /**
- * Deploys PayoutPool.
+ * Deploys PayoutPool and writes its deployment record (chain id, address, block, roles, token,
+ * window, max pause, transaction and the compiled ABI).
  *   POOL_TOKEN        reward token address, or "native" for the chain's coin (required)
  *   POOL_ADMIN        admin (roles, surplus); POOL_OPERATOR proposes roots; POOL_GUARDIAN revokes and
  *                     pauses. Default to the signer on hardhat/localhost, required elsewhere.
@@ -76,6 +77,7 @@ export const main: ScriptMain<Deployment> = async (hre, env, log = () => {}) => 
     deployTx: deploymentTransaction.hash,
     blockNumber: Number(receipt.blockNumber),
     deployedAt: new Date().toISOString(),
+    abi: (await hre.artifacts.readArtifact("PayoutPool")).abi as Deployment["abi"],
   };
   saveDeployment(file, deployment);
   log(`deployed PayoutPool at ${contract.address} on ${hre.network.name} (chain ${deployment.chainId})`);

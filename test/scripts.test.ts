@@ -8,6 +8,8 @@ import { promisify } from "node:util";
 import { time } from "@nomicfoundation/hardhat-toolbox-viem/network-helpers";
 import { getAddress, keccak256, parseEther, zeroAddress, type Address } from "viem";
 import { PayoutTree } from "../src/merkle";
+import { payoutPoolArtifact } from "../src/evm/deploy";
+import { readDeploymentRecord } from "../src/evm/deploymentRecord";
 import { InputError, type Env } from "../scripts/lib/env";
 import { epochFileJson } from "../scripts/lib/epochFile";
 import { checkChallengeWindow } from "../scripts/lib/window";
@@ -71,6 +73,18 @@ describe("operator scripts (in-process Hardhat network)", function () {
     expect(output).to.match(/deployed PayoutPool at 0x[0-9a-fA-F]{40}/).and.to.match(/tx 0x[0-9a-f]{64}/);
     const saved = JSON.parse(fs.readFileSync(DEPLOYMENT, "utf8"));
     expect(saved).to.include({ address: deployment.address, token: null, operator, guardian, challengeWindow: 600, maxPause: 3600, chainId: 31337 });
+    // Like hardhat-deploy's records: the ABI, exactly the compiled artifact's, and what `pool start` reads.
+    const compiledAbi = (await hre.artifacts.readArtifact("PayoutPool")).abi;
+    expect(saved.abi, "the record carries the compiled ABI").to.deep.equal(compiledAbi);
+    expect(saved.abi).to.deep.equal(payoutPoolArtifact().abi);
+    expect(saved).to.have.property("blockNumber").that.is.a("number");
+    expect(saved).to.include({ admin });
+    const record = readDeploymentRecord(DEPLOYMENT);
+    expect(record.abi).to.deep.equal(compiledAbi);
+    expect(record).to.include({ chainId: 31337, address: getAddress(deployment.address), token: null, challengeWindow: 600, blockNumber: saved.blockNumber });
+    const badAbi = path.join(dir, "bad-abi.json");
+    fs.writeFileSync(badAbi, JSON.stringify({ ...saved, abi: [{ type: "function", name: "transfer", inputs: [], outputs: [] }] }));
+    expect(() => readDeploymentRecord(badAbi)).to.throw("evm.deployment").with.property("message").that.contains("not PayoutPool's");
     const pool = await hre.viem.getContractAt("PayoutPool", deployment.address);
     expect(await pool.read.challengeWindow()).to.equal(600n);
 

@@ -1,10 +1,14 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import type { Address, Hex } from "viem";
+import type { Abi, Address, Hex } from "viem";
 import { InputError, parseAddress, type Env } from "./env";
 
-/** What deploy writes to deployments/<network>.json and every other script reads. */
+/**
+ * What deploy writes to deployments/<network>.json and every other script reads; like
+ * hardhat-deploy's and Ignition's records it carries the contract's ABI, so that a wallet, an
+ * indexer or `pool start` (evm.deployment) needs nothing else.
+ */
 export interface Deployment {
   network: string;
   chainId: number;
@@ -19,6 +23,8 @@ export interface Deployment {
   deployTx: Hex;
   blockNumber: number;
   deployedAt: string;
+  /** PayoutPool's ABI as compiled (artifacts/contracts/PayoutPool.sol/PayoutPool.json). */
+  abi: Abi;
 }
 
 /** DEPLOYMENT if set, else deployments/<network>.json under the project root. */

@@ -18,7 +18,7 @@ import { checkOperator, checkPayoutPool, connectChecked } from "../evm/preflight
 import { deployTestBtc } from "../evm/testToken";
 import { prettyDestination, wantsPretty } from "../log";
 import { bindStore, bindUnits, checkEpochFiles } from "../shares/binding";
-import { deployPayoutPool } from "../evm/deploy";
+import { deployPayoutPool, payoutPoolArtifact } from "../evm/deploy";
 import { startEmbeddedEvm, type EmbeddedEvm } from "../evm/embedded";
 import { EpochBuilder } from "../epochs/builder";
 import { bitsToDifficulty } from "../pow";
@@ -142,7 +142,7 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
         fs.mkdirSync(path.dirname(embeddedRecord), { recursive: true });
         fs.writeFileSync(
           embeddedRecord,
-          JSON.stringify({ network: "embedded", chainId, address: contract, token: token === zeroAddress ? null : token, admin: operator, operator, guardian, challengeWindow: config.evm.challengeWindow, maxPause: config.evm.maxPause, deployTx: deployed.txHash, blockNumber: Number(receipt.blockNumber) }, null, 2) + "\n",
+          JSON.stringify({ network: "embedded", chainId, address: contract, token: token === zeroAddress ? null : token, admin: operator, operator, guardian, challengeWindow: config.evm.challengeWindow, maxPause: config.evm.maxPause, deployTx: deployed.txHash, blockNumber: Number(receipt.blockNumber), abi: payoutPoolArtifact().abi }, null, 2) + "\n",
         );
         await embeddedEvm!.saveState();
       }
