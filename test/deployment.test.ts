@@ -13,6 +13,8 @@ import { payoutPoolAbi } from "../src/evm/payoutPoolAbi";
 import { deployTestBtc } from "../src/evm/testToken";
 import { Miner } from "../src/miner";
 import { startPool, type RunningPool } from "../src/pool";
+import { OperatorAlerts } from "../src/pool/alerts";
+import { Registry } from "prom-client";
 import { getJson, waitFor } from "./pool.helpers";
 
 const MINER = privateKeyToAccount(hardhatDevKey(6)).address;
@@ -241,7 +243,71 @@ describe("deployment: a pool against a deployed contract", function () {
     await clients.publicClient.waitForTransactionReceipt({ hash: revoke });
     await waitFor("the revoked-epoch alert", 20_000, async () => (await metric("pool_alert_revoked_epoch_waiting")) === 1);
     expect(alerted(/epoch 1 was revoked and waits for `pool rebuild-epoch`/)).to.equal(true);
+    // Said once, not at every check (the alerts run every ~1 s here): wait for a few more checks.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(await metric("pool_alert_revoked_epoch_waiting")).to.equal(1);
+    expect(records.filter((r) => r.part === "alerts" && /was revoked and waits for/.test(String(r.msg))), "one log line").to.have.length(1);
     expect(await metric("pool_alert_root_overdue_seconds")).to.equal(0);
+    await stop(pool);
+  });
+
+  it("alerts on a root pending past its validAt that is not accepted (the operator key ran out of gas): gauge > 0, one log line", async () => {
+    // An operator key of its own, with gas to propose, drained once the root is pending: acceptRoot cannot be sent.
+    const key = generatePrivateKey();
+    const operator = privateKeyToAccount(key).address;
+    const setBalance = (wei: bigint) => clients.publicClient.request({ method: "hardhat_setBalance" as never, params: [operator, `0x${wei.toString(16)}`] as never });
+    await setBalance(10n ** 19n);
+    const WINDOW = 3;
+    const contract = await deploy(WINDOW, { operator });
+    const { logger, records } = capturingLogger();
+    const pool = await start(settings(tmp("overdue"), contract, { evm: { operatorKey: key } }), logger);
+    const metric = async (name: string) => {
+      const m = new RegExp(`^${name} (\\S+)$`, "m").exec(await (await fetch(`${pool.apiUrl}/metrics`)).text());
+      return m ? Number(m[1]) : undefined;
+    };
+    await mine(pool);
+    await waitFor("epoch 1 pending", 120_000, async () => (await roots(contract)).pending === 1);
+    await setBalance(0n);
+    await miner!.stop();
+    miner = undefined;
+    const [, , , validAt] = await clients.publicClient.readContract({ address: contract, abi: payoutPoolAbi, functionName: "pendingRoot" });
+    await waitFor("the wall clock past validAt", 30_000, async () => Date.now() / 1000 > Number(validAt) + 2, 500);
+    expect((await roots(contract)).pending, "the drained key could not accept the root").to.equal(1);
+    expect((await roots(contract)).active).to.equal(0);
+
+    // The pool's own gauge, read by Prometheus.
+    await waitFor("pool_alert_root_overdue_seconds > 0", 20_000, async () => ((await metric("pool_alert_root_overdue_seconds")) ?? 0) > 0);
+    // The log line, from the same alert checks run on the pool's own committer, store and chain with
+    // a 1-s threshold (the pool's is 60 s): said once however often the check runs.
+    const alerts = new OperatorAlerts({
+      store: pool.store,
+      evm: pool.evm,
+      contract,
+      asset: pool.asset,
+      committer: pool.committer,
+      fundEpochs: true,
+      minOperatorBalance: "0",
+      registry: new Registry(),
+      logger: logger.child({ part: "overdue-check" }) as never,
+      overdueAfterSeconds: 1,
+    });
+    let state = await alerts.check();
+    for (let i = 0; i < 3 && state.rootOverdueSeconds <= 1; i++) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      state = await alerts.check();
+    }
+    expect(state.rootOverdueSeconds).to.be.greaterThan(1);
+    await alerts.check();
+    await alerts.check();
+    const lines = records.filter((r) => r.part === "overdue-check" && /a root is pending past the time it could be accepted/.test(String(r.msg)));
+    expect(lines, "one log line").to.have.length(1);
+    expect(lines[0].overdueSeconds).to.be.greaterThan(0);
+    expect(records.some((r) => r.msg === "committer step failed; retrying"), "the committer says why it could not accept").to.equal(true);
+
+    // Gas again: the root is accepted and the gauge returns to 0.
+    await setBalance(10n ** 19n);
+    await waitFor("epoch 1 active", 30_000, async () => (await roots(contract)).active === 1);
+    await waitFor("the overdue gauge back to 0", 20_000, async () => (await metric("pool_alert_root_overdue_seconds")) === 0);
     await stop(pool);
   });
 

@@ -20,6 +20,8 @@ export interface OperatorAlertsOptions {
   registry: Registry;
   logger: ServiceLogger;
   everyMs?: number;
+  /** Seconds a root may stay pending past the time it could be accepted before the log says so (default 60; the gauge counts from 0). */
+  overdueAfterSeconds?: number;
 }
 
 /** What needs an operator now, as computed by one check. */
@@ -121,7 +123,7 @@ export class OperatorAlerts {
     };
     this.state = state;
     const amount = (u: bigint) => `${formatUnits(u, asset.decimals)} ${asset.symbol}`;
-    this.raise("overdue", state.rootOverdueSeconds > 60, () =>
+    this.raise("overdue", state.rootOverdueSeconds > (this.opts.overdueAfterSeconds ?? 60), () =>
       logger.warn({ overdueSeconds: state.rootOverdueSeconds }, "ALERT: a root is pending past the time it could be accepted (see the committer's log)"),
     );
     this.raise("revoked", state.revokedEpochWaiting > 0, () =>
