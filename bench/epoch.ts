@@ -134,7 +134,7 @@ function header(epoch: number, root: Hex, total: bigint, reward: bigint): EpochH
     pplns: { factor: "2", unitsPerDifficulty: UNITS_PER_DIFFICULTY.toString(), rounding: ROUNDING_RULE },
     fee: { bps: 100, address: FEE_ADDRESS },
     blocks: [],
-    shareLog: { file: "bench.shares.jsonl", hash: "keccak256", digest: ("0x" + "00".repeat(32)) as Hex, lines: 0 },
+    shareLog: { file: "bench.shares.jsonl", hash: "sha256", digest: ("0x" + "00".repeat(32)) as Hex, lines: 0 },
     reward: reward.toString(),
     totalCumulative: total.toString(),
     root,

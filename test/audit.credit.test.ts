@@ -9,7 +9,7 @@ import { expect } from "chai";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { auditEpoch, EpochBuilder, keccak256Hex, parseEpochFile, parseShareLog, serializeEpochFile, type BuiltEpoch } from "../src/epochs";
+import { auditEpoch, EpochBuilder, digestHex, keccak256Hex, parseEpochFile, parseShareLog, serializeEpochFile, type BuiltEpoch } from "../src/epochs";
 import { DIFF1, difficultyToTarget, targetToBits, verifyShareWork } from "../src/pow";
 import { openShareStore, type ShareStore } from "../src/shares";
 import type { AcceptedShare, FoundBlock } from "../src/stratum/events";
@@ -114,7 +114,7 @@ describe("audit: credit only real, unique work (a consistent forger's share logs
     fs.mkdirSync(t);
     fs.writeFileSync(path.join(t, path.basename(e.shareLogPath)), log);
     const file = parseEpochFile(fs.readFileSync(e.filePath));
-    file.shareLog.digest = keccak256Hex(log);
+    file.shareLog.digest = digestHex(file.shareLog.hash, log);
     file.shareLog.lines = parseShareLog(log).entries.length;
     fs.writeFileSync(path.join(t, path.basename(e.filePath)), serializeEpochFile(file));
     const r = await auditEpoch({ epochFile: path.join(t, path.basename(e.filePath)) });

@@ -8,7 +8,7 @@ import { expect } from "chai";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { auditEpoch, keccak256Hex, parseEpochFile, serializeEpochFile, type BuiltEpoch } from "../src/epochs";
+import { auditEpoch, digestHex, keccak256Hex, parseEpochFile, serializeEpochFile, type BuiltEpoch } from "../src/epochs";
 import { auditEpochParallel } from "../src/audit/parallel";
 import { PublishedHeaderChain } from "../src/audit/powchain";
 import { MiniChain, Operator } from "./audit.chain.helpers";
@@ -92,7 +92,7 @@ describe("audit on worker threads: the same findings as the reference", function
     const text = lines.slice(0, 14).join("\n") + "\n" + lines.slice(14, 18).join("\r\n") + "\r" + lines.slice(18).join("\n");
     fs.writeFileSync(path.join(out, path.basename(b2.shareLogPath)), text);
     const f = parseEpochFile(fs.readFileSync(b2.filePath));
-    f.shareLog.digest = keccak256Hex(text);
+    f.shareLog.digest = digestHex(f.shareLog.hash, text);
     fs.writeFileSync(path.join(out, path.basename(b2.filePath)), serializeEpochFile(f));
     const epochFile = path.join(out, path.basename(b2.filePath));
 

@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { privateKeyToAccount } from "viem/accounts";
 import type { Address, Hex } from "viem";
-import { auditEpoch, keccak256Hex, parseEpochFile, parseShareLog, serializeEpochFile, type BuiltEpoch } from "../src/epochs";
+import { auditEpoch, digestHex, keccak256Hex, parseEpochFile, parseShareLog, serializeEpochFile, type BuiltEpoch } from "../src/epochs";
 import { contractLookup } from "../src/audit/contract";
 import { PublishedHeaderChain, HeaderChainError } from "../src/audit/powchain";
 import { auditCommand } from "../src/cli/audit";
@@ -339,7 +339,7 @@ describe("audit: anchored to the chain, the contract and itself (a consistent fo
     const log = lines.join("\n");
     fs.writeFileSync(path.join(outDir, path.basename(b2.shareLogPath)), log);
     const f2 = rederive(b2.filePath, path.join(outDir, path.basename(b2.filePath)), (f) => {
-      f.shareLog.digest = keccak256Hex(log);
+      f.shareLog.digest = digestHex(f.shareLog.hash, log);
     });
     await propose(contract, f2, false);
     const r = await audit(f2, b1, contract);

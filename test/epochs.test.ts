@@ -16,12 +16,14 @@ import { allocateBlock, windowUnitsForBits } from "../src/pplns";
 import { openShareStore, type ShareStore } from "../src/shares";
 import { difficultyToUnits } from "../src/shares/difficulty";
 import type { AcceptedShare, FoundBlock } from "../src/stratum/events";
+import { auditEpochParallel } from "../src/audit/parallel";
 import {
   EpochBuilder,
   EpochFormatError,
   advanceLedger,
   auditEpoch,
-  keccak256File,
+  digestFile,
+  digestHex,
   keccak256Hex,
   loadEpochTree,
   parseEpochFile,
@@ -268,7 +270,8 @@ function builderSuite(label: string, openStore: (dir: string) => Promise<ShareSt
       expect(serializeEpochFile(file).equals(bytes)).to.equal(true); // canonical layout
       expect(file.blocks.map((b) => b.hash)).to.deep.equal(scenario.blocks.slice(0, 2).map((b) => scenario.shares[b.at].hash));
       expect((await store.blocks({ status: "orphaned" }))[0].epoch).to.equal(null);
-      expect(file.shareLog.digest).to.equal(await keccak256File(epoch1.shareLogPath));
+      expect(file.shareLog.hash).to.equal("sha256");
+      expect(file.shareLog.digest).to.equal(await digestFile("sha256", epoch1.shareLogPath));
 
       const [b1, b2] = scenario.blocks;
       const expected = new Map<string, bigint>();
@@ -313,6 +316,27 @@ function builderSuite(label: string, openStore: (dir: string) => Promise<ShareSt
       expect(report).to.deep.include({ epoch: 1, root: epoch1.root, dataHash: epoch1.dataHash, totalCumulative: epoch1.totalCumulative });
       expect(report.shares).to.equal(parseEpochFile(fs.readFileSync(epoch1.filePath)).shareLog.lines);
       expect(progress.length).to.be.greaterThan(1);
+    });
+
+    it("an epoch file written before SHA-256 share-log digests (shareLog.hash keccak256) still audits, and its digest is checked as keccak256", async function () {
+      const t = path.join(dir, "keccak-log");
+      fs.mkdirSync(t, { recursive: true });
+      const epochFile = path.join(t, path.basename(epoch1.filePath));
+      const logFile = path.join(t, path.basename(epoch1.shareLogPath));
+      const log = fs.readFileSync(epoch1.shareLogPath);
+      fs.writeFileSync(logFile, log);
+      const older = parseEpochFile(fs.readFileSync(epoch1.filePath));
+      older.shareLog.hash = "keccak256";
+      older.shareLog.digest = digestHex("keccak256", log);
+      fs.writeFileSync(epochFile, serializeEpochFile(older));
+      for (const threads of [0, 1]) {
+        const report = await auditEpochParallel({ epochFile, threads });
+        expect(report.findings, `${threads} worker threads`).to.deep.equal([]);
+      }
+      older.shareLog.digest = digestHex("sha256", log);
+      fs.writeFileSync(epochFile, serializeEpochFile(older));
+      const wrong = await auditEpoch({ epochFile });
+      expect(wrong.findings.join("\n")).to.match(/share log: keccak256 0x[0-9a-f]{64} differs from the digest in the epoch file/);
     });
 
     it("epoch 2 builds on epoch 1; leaf reuse gives the bytes a fresh builder gives; continuity holds", async function () {
@@ -363,7 +387,7 @@ function builderSuite(label: string, openStore: (dir: string) => Promise<ShareSt
       const tamperedLog = lines.join("\n");
       fs.writeFileSync(logFile, tamperedLog);
       const file = parseEpochFile(original);
-      file.shareLog.digest = keccak256Hex(tamperedLog);
+      file.shareLog.digest = digestHex(file.shareLog.hash, tamperedLog);
       fs.writeFileSync(epochFile, serializeEpochFile(file));
       let r = await auditEpoch({ epochFile });
       expect(r.ok).to.equal(false);
@@ -374,7 +398,7 @@ function builderSuite(label: string, openStore: (dir: string) => Promise<ShareSt
       fs.writeFileSync(logFile, log.replace(/"credited":"(\d+)"/, (_m, d) => `"credited":"${BigInt(d) + 1n}"`));
       fs.writeFileSync(epochFile, original);
       r = await auditEpoch({ epochFile, checkWork: false });
-      expect(r.findings.join("\n")).to.match(/share log: keccak256 0x[0-9a-f]{64} differs/);
+      expect(r.findings.join("\n")).to.match(/share log: sha256 0x[0-9a-f]{64} differs/);
       expect(r.findings.join("\n")).to.match(/credited \d+, should be \d+/);
 
       // 3. An epoch file whose leaf was raised: root, totals and allocation all disagree.

@@ -144,7 +144,7 @@ export class Fixture {
           fee: "0",
         },
       ],
-      shareLog: { file: `epoch-${number}.shares.jsonl`, hash: "keccak256", digest: `0x${"00".repeat(32)}`, lines: 0 },
+      shareLog: { file: `epoch-${number}.shares.jsonl`, hash: "sha256", digest: `0x${"00".repeat(32)}`, lines: 0 },
       reward: reward.toString(),
       totalCumulative: tree.total.toString(),
       root: tree.root,

@@ -13,7 +13,7 @@ import path from "node:path";
 import pino from "pino";
 import type { Page } from "playwright-core";
 import { getAddress, type Hex } from "viem";
-import { keccak256Hex, parseEpochFile, serializeEpochFile } from "../src/epochs";
+import { digestHex, keccak256Hex, parseEpochFile, serializeEpochFile } from "../src/epochs";
 import { Miner } from "../src/miner/miner";
 import { startPool } from "../src/pool";
 import { buildWebBundle, launchChromium, SCREENSHOTS } from "./browser.helpers";
@@ -172,7 +172,7 @@ describe("browser audit in Chromium: the CLI's checks, shares included, with a p
       const forgedLog = lines.join("\n");
       fs.writeFileSync(logPath, forgedLog);
       // The forger re-derives the digest the epoch file names (as test/audit.tamper.test.ts does).
-      file.shareLog.digest = keccak256Hex(forgedLog);
+      file.shareLog.digest = digestHex(file.shareLog.hash, forgedLog);
       fs.writeFileSync(epochPath, serializeEpochFile(file));
 
       await open(`#/audit/${n}`);

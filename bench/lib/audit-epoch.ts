@@ -27,7 +27,7 @@ import { WindowAccumulator, splitRewardColumns, windowUnitsForBits } from "../..
 import { DIFF1, buildCoinbaseParts, hashToDisplayHex, prevhashForNotify, sha256d, targetToBits, bitsToTarget, unitsToTarget } from "../../src/pow";
 import { UNITS_PER_DIFFICULTY, unitsToDifficulty, unitsToParts } from "../../src/shares/difficulty";
 import { EPOCH_FILE_FORMAT, EPOCH_FILE_VERSION, LEAF_FIELDS, ROUNDING_RULE, advanceLedgerColumns, writeEpochFile, type EpochHeader } from "../../src/epochs";
-import { Keccak256 } from "../../src/epochs/digest";
+import { createDigest, SHARE_LOG_HASH } from "../../src/epochs/digest";
 import { shareLogLine, SHARE_LOG_FORMAT, SHARE_LOG_VERSION } from "../../src/epochs/sharelog";
 import { HEADER_CHAIN_FILE, headerChainText } from "../../src/audit/powchain";
 
@@ -39,7 +39,8 @@ const SPAN = 600;
 export const POOL_SCRIPT = "0014" + "5a".repeat(20);
 export const REWARD = 312_500_000n + 21_000_000n;
 export const FEE_ADDRESS = "0x" + "fe".repeat(20);
-const FORMAT_VERSION = 1;
+/** Bumped when the generated files change (2: share-log digest SHA-256). */
+const FORMAT_VERSION = 2;
 
 export interface GeneratedEpoch {
   dir: string;
@@ -287,7 +288,7 @@ export async function generateAuditEpoch(opts: { accounts: number; shares: numbe
 
   // The share log: header line + parts, hashed as concatenated.
   const shareLog = path.join(dir, "shares-000001.jsonl");
-  const k = new Keccak256();
+  const k = createDigest(SHARE_LOG_HASH);
   const fd = fs.openSync(shareLog, "w");
   const head = Buffer.from(JSON.stringify({ format: SHARE_LOG_FORMAT, version: SHARE_LOG_VERSION, epoch: 1, blocks: 1 }) + "\n");
   k.update(head);
@@ -355,7 +356,7 @@ export async function generateAuditEpoch(opts: { accounts: number; shares: numbe
         fee: split.fee.toString(),
       },
     ],
-    shareLog: { file: path.basename(shareLog), hash: "keccak256", digest, lines: S },
+    shareLog: { file: path.basename(shareLog), hash: SHARE_LOG_HASH, digest, lines: S },
     reward: REWARD.toString(),
     totalCumulative: tree.total.toString(),
     root: tree.root,

@@ -17,7 +17,7 @@
  *    across epochs, fee and factor changed only when announced ahead.
  */
 import type { Hex } from "viem";
-import { keccak256Hex } from "../epochs/digest";
+import { keccak256Hex, SHARE_LOG_HASH, type ShareLogHash } from "../epochs/digest";
 import { EpochFormatError, parseEpochFile, type EpochFile } from "../epochs/format";
 import { DuplicateHeaderCheck } from "../epochs/sharecheck";
 import { unitsPerSatoshiOf, verifyAsset } from "../epochs/units";
@@ -228,7 +228,12 @@ export class EpochAudit {
     }
   }
 
-  /** keccak256 of the previous share log's bytes, once read. */
+  /** The digest the previous epoch file names for its share log (read it with `createDigest` of this). */
+  previousLogHash(): ShareLogHash {
+    return this.previous?.file.shareLog.hash ?? SHARE_LOG_HASH;
+  }
+
+  /** The digest (`previousLogHash()`) of the previous share log's bytes, once read. */
   previousLogDigest(digest: string): void {
     if (this.previous && digest.toLowerCase() !== this.previous.file.shareLog.digest.toLowerCase()) {
       this.findings.push(`duplicates: the previous epoch's share log does not match its digest ${this.previous.file.shareLog.digest}`);
@@ -323,7 +328,7 @@ export class EpochAudit {
       return { ok: false, epoch: 0, root: ("0x" + "00".repeat(32)) as Hex, totalCumulative: 0n, dataHash: this.dataHash, shares: 0, leaves: 0, findings: this.findings, anchors: { chain: null, contract: false } };
     }
     const f = this.findings;
-    if (logDigest.toLowerCase() !== file.shareLog.digest.toLowerCase()) f.push(`share log: keccak256 ${logDigest} differs from the digest in the epoch file ${file.shareLog.digest}`);
+    if (logDigest.toLowerCase() !== file.shareLog.digest.toLowerCase()) f.push(`share log: ${file.shareLog.hash} ${logDigest} differs from the digest in the epoch file ${file.shareLog.digest}`);
     if (this.lineFindings > MAX_LINE_FINDINGS) f.push(`share log: ${this.lineFindings} malformed lines or fields in all`);
     if (this.workFindings > 20) f.push(`work: ${this.workFindings} shares failed in all`);
     f.push(...this.duplicates.findings.map((x) => `duplicate header: ${x}`));

@@ -3,8 +3,8 @@
  * same findings as the single-threaded `auditEpoch` (src/epochs/audit.ts, which stays the
  * reference), fast enough for a 10 000 000-share epoch inside the challenge window.
  *
- * The main thread reads the share log in 8 MiB chunks, hashes them (keccak256, sequential by
- * nature), cuts them at line ends and hands the batches to the workers round-robin (the buffers
+ * The main thread reads the share log in 8 MiB chunks, hashes them (SHA-256 or, for older epoch files,
+ * keccak256: sequential by nature), cuts them at line ends and hands the batches to the workers round-robin (the buffers
  * are transferred, not copied). Each worker runs a LineChecker (linecheck.ts) over its batch —
  * parsing, the share's work, the chain's facts, its weight — and sends the outcomes back in
  * typed-array columns (outcomecodec.ts). The main thread folds them in log order with
@@ -27,7 +27,7 @@ import { LineChecker, type LineOutcome } from "./linecheck";
 import { encodeOutcomes, forEachOutcome, type EncodedOutcomes } from "./outcomecodec";
 import { PublishedHeaderChain, type ChainSpec, type PowChainView } from "./powchain";
 import { BitcoindHeaderChain } from "./powchain-bitcoind";
-import { Keccak256 } from "../epochs/digest";
+import { createDigest, type ShareLogHash } from "../epochs/digest";
 import { parseEpochFile } from "../epochs/format";
 import { fileLines, auditEpoch, type AuditOptions } from "../epochs/audit";
 
@@ -158,7 +158,7 @@ export async function auditEpochParallel(options: ParallelAuditOptions): Promise
   if (previousBytes) {
     if (prevName === undefined || !fs.existsSync(prevName)) audit.previousLogMissing(prevName ?? "(unnamed)");
     else {
-      const k = new Keccak256();
+      const k = createDigest(audit.previousLogHash());
       for await (const line of fileLines(prevName, k)) audit.previousLine(line);
       audit.previousLogDigest(k.hex());
     }
@@ -175,15 +175,15 @@ export async function auditEpochParallel(options: ParallelAuditOptions): Promise
     blockHashes: [...audit.blockHashes()],
     fingerprintIds: audit.fingerprintIds(),
   };
-  const digest = await dispatch(logPath, spec, threads, options.chunkBytes ?? 8 << 20, audit, (done) => options.onProgress?.(done, file.shareLog.lines));
+  const digest = await dispatch(logPath, file.shareLog.hash, spec, threads, options.chunkBytes ?? 8 << 20, audit, (done) => options.onProgress?.(done, file.shareLog.lines));
   options.onProgress?.(audit.shares, file.shareLog.lines);
   return audit.finish(digest);
 }
 
-/** Reads, hashes and farms out the share log; folds the outcomes in order. Returns the log's keccak256. */
-async function dispatch(logPath: string, spec: WorkerSpec, threads: number, chunkBytes: number, audit: EpochAudit, progress: (done: number) => void): Promise<string> {
+/** Reads, hashes and farms out the share log; folds the outcomes in order. Returns the log's digest (`hash`). */
+async function dispatch(logPath: string, hash: ShareLogHash, spec: WorkerSpec, threads: number, chunkBytes: number, audit: EpochAudit, progress: (done: number) => void): Promise<string> {
   const workers = Array.from({ length: threads }, () => startWorker(spec));
-  const k = new Keccak256();
+  const k = createDigest(hash);
   const fd = fs.openSync(logPath, "r");
   const pending = new Map<number, BatchReply>();
   let nextToFold = 0;

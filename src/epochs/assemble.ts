@@ -13,6 +13,7 @@ import { WindowAccumulator, splitRewardColumns, windowUnitsForBits, type WindowS
 import { UNITS_PER_DIFFICULTY, difficultyToUnits, type BlockRecord, type LedgerDelta, type ShareStore } from "../shares";
 import { EPOCH_FILE_FORMAT, EPOCH_FILE_VERSION, LEAF_FIELDS, ROUNDING_RULE, epochFileName, shareLogFileName, writeEpochFile, type EpochBlock, type EpochHeader, type EpochLeaves, type EpochParameters, type EpochWindowGap } from "./format";
 import { advanceLedgerColumns, sortLedger, type SortedLedger } from "./ledger";
+import { SHARE_LOG_HASH } from "./digest";
 import { ShareLogWriter } from "./sharelog";
 import { rewardInUnits, type EpochAsset } from "./units";
 
@@ -160,7 +161,7 @@ export async function assembleEpoch(store: ShareStore, job: AssembleJob, previou
     fee: { bps: params.feeBps, address: feeAddress ?? null },
     ...(params.announce ? { parameters: params.announce } : {}),
     blocks: windows.map((w, i) => epochBlock(w, splits[i].fee, log.gaps[i])),
-    shareLog: { file: path.basename(shareLogPath), hash: "keccak256", digest: log.digest, lines: log.lines },
+    shareLog: { file: path.basename(shareLogPath), hash: SHARE_LOG_HASH, digest: log.digest, lines: log.lines },
     reward: reward.toString(),
     totalCumulative: tree.total.toString(),
     root: tree.root,

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import readline from "node:readline";
 import { EpochAudit, type AuditReport, type EpochAuditOptions } from "../audit/epochaudit";
-import { Keccak256 } from "./digest";
+import { createDigest, type StreamDigest } from "./digest";
 import { parseEpochFile } from "./format";
 import { CommitmentReader, verifyShareWorkEntry } from "./sharecheck";
 import type { ShareLogEntry } from "./sharelog";
@@ -39,7 +39,7 @@ export function checkShareWork(e: ShareLogEntry, commitments?: CommitmentReader)
 }
 
 /** Streams a file's lines (LF; a CR before it is kept, so the digest and the lines agree), hashing its bytes. */
-export async function* fileLines(file: string, hash?: Keccak256): AsyncGenerator<string> {
+export async function* fileLines(file: string, hash?: StreamDigest): AsyncGenerator<string> {
   const input = fs.createReadStream(file, { highWaterMark: 1 << 20 });
   if (hash) input.on("data", (chunk) => hash.update(chunk as Buffer));
   const rl = readline.createInterface({ input, crlfDelay: Infinity });
@@ -81,14 +81,14 @@ export async function auditEpoch(options: AuditOptions): Promise<AuditReport> {
     }
     if (prevName === undefined || !fs.existsSync(prevName)) audit.previousLogMissing(prevName ?? "(unnamed)");
     else {
-      const k = new Keccak256();
+      const k = createDigest(audit.previousLogHash());
       for await (const line of fileLines(prevName, k)) audit.previousLine(line);
       audit.previousLogDigest(k.hex());
     }
   }
 
   const logPath = options.shareLog ?? path.join(path.dirname(options.epochFile), path.basename(file.shareLog.file));
-  const k = new Keccak256();
+  const k = createDigest(file.shareLog.hash);
   if (!fs.existsSync(logPath)) {
     audit.findings.push(`share log: ${logPath} is missing`);
     return audit.finish("0x");

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Hex } from "viem";
 import { TREE_OPTIONS } from "../merkle";
-import { Keccak256 } from "./digest";
+import { Keccak256, SHARE_LOG_HASHES, type ShareLogHash } from "./digest";
 import type { EpochAsset } from "./units";
 
 export const EPOCH_FILE_FORMAT = "pplns-epoch";
@@ -89,7 +89,8 @@ export interface EpochHeader {
   /** An announced change of fee or factor (absent when none is pending). */
   parameters?: EpochParameters;
   blocks: EpochBlock[];
-  shareLog: { file: string; hash: "keccak256"; digest: Hex; lines: number };
+  /** `hash`: the share log's digest, "sha256" since share-log digests moved off keccak256 (older files say "keccak256"). */
+  shareLog: { file: string; hash: ShareLogHash; digest: Hex; lines: number };
   /** Sum of the blocks' rewards: what the ledger grew by in this epoch. */
   reward: string;
   totalCumulative: string;
@@ -271,7 +272,7 @@ export function parseEpochFile(bytes: Buffer | string, onUnknownField?: (field: 
   need(Array.isArray(doc.blocks) && doc.blocks.length > 0, "blocks must be a non-empty array");
   const blocks = (doc.blocks as unknown[]).map((b, i) => parseBlock(b, i));
   need(isObject(doc.shareLog) && typeof doc.shareLog.file === "string" && HEX32.test(String(doc.shareLog.digest)), "shareLog must be { file, hash, digest, lines }");
-  need(doc.shareLog.hash === "keccak256", "shareLog.hash must be keccak256");
+  need((SHARE_LOG_HASHES as readonly unknown[]).includes(doc.shareLog.hash), `shareLog.hash must be one of ${SHARE_LOG_HASHES.join(", ")}`);
   safeInt(doc.shareLog.lines, "shareLog.lines");
   uintString(doc.reward, "reward");
   uintString(doc.totalCumulative, "totalCumulative");
@@ -306,7 +307,7 @@ export function parseEpochFile(bytes: Buffer | string, onUnknownField?: (field: 
     fee: { bps: doc.fee.bps as number, address: (doc.fee.address as string | null) ?? null },
     ...(parameters ? { parameters } : {}),
     blocks,
-    shareLog: { file: doc.shareLog.file as string, hash: "keccak256", digest: doc.shareLog.digest as Hex, lines: doc.shareLog.lines as number },
+    shareLog: { file: doc.shareLog.file as string, hash: doc.shareLog.hash as ShareLogHash, digest: doc.shareLog.digest as Hex, lines: doc.shareLog.lines as number },
     reward: doc.reward as string,
     totalCumulative: doc.totalCumulative as string,
     root: doc.root as Hex,

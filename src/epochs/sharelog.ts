@@ -9,7 +9,7 @@ import path from "node:path";
 import readline from "node:readline";
 import type { Hex } from "viem";
 import type { AcceptedShare } from "../stratum/events";
-import { Keccak256 } from "./digest";
+import { createDigest, SHARE_LOG_HASH } from "./digest";
 
 export const SHARE_LOG_FORMAT = "pplns-share-log";
 export const SHARE_LOG_VERSION = 1;
@@ -62,7 +62,7 @@ export function shareLogLine(e: ShareLogEntry): string {
 export class ShareLogWriter {
   private readonly tmp: string;
   private readonly fd: number;
-  private readonly hash = new Keccak256();
+  private readonly hash = createDigest(SHARE_LOG_HASH);
   private buffer = "";
   private lines = 0;
   private bytes = 0;

@@ -100,3 +100,74 @@ export function sha256Js(data: Uint8Array): Buffer {
   for (let i = 0; i < 8; i++) out.writeInt32BE(H[i], i * 4);
   return out;
 }
+
+/**
+ * Incremental SHA-256 in JavaScript, for long streams where node:crypto is not available (the
+ * browser audit's share-log digest); Node code uses node:crypto's createHash("sha256"), and a
+ * test compares the two on random and hostile chunkings. Lengths are exact up to 2^53 bytes.
+ */
+export class Sha256Js {
+  private readonly state = Int32Array.from(IV);
+  private readonly block = new Uint8Array(64);
+  private blockLength = 0;
+  private length = 0;
+  private finished = false;
+
+  update(data: Uint8Array): this {
+    if (this.finished) throw new Error("sha256: update after digest");
+    H.set(this.state);
+    this.length += data.length;
+    let o = 0;
+    if (this.blockLength > 0) {
+      const take = Math.min(64 - this.blockLength, data.length);
+      this.block.set(data.subarray(0, take), this.blockLength);
+      this.blockLength += take;
+      o = take;
+      if (this.blockLength === 64) {
+        loadBlock(this.block, 0);
+        compress();
+        this.blockLength = 0;
+      }
+    }
+    for (; o + 64 <= data.length; o += 64) {
+      loadBlock(data, o);
+      compress();
+    }
+    if (o < data.length) {
+      this.block.set(data.subarray(o), 0);
+      this.blockLength = data.length - o;
+    }
+    this.state.set(H);
+    return this;
+  }
+
+  /** The 32-byte digest; the hash cannot be updated afterwards. */
+  digest(): Buffer {
+    if (this.finished) throw new Error("sha256: digest called twice");
+    this.finished = true;
+    H.set(this.state);
+    const b = this.block;
+    b.fill(0, this.blockLength);
+    b[this.blockLength] = 0x80;
+    if (this.blockLength + 9 > 64) {
+      loadBlock(b, 0);
+      compress();
+      b.fill(0);
+    }
+    const hi = Math.floor(this.length / 0x20000000);
+    const lo = (this.length << 3) >>> 0;
+    b[56] = hi >>> 24;
+    b[57] = hi >>> 16;
+    b[58] = hi >>> 8;
+    b[59] = hi;
+    b[60] = lo >>> 24;
+    b[61] = lo >>> 16;
+    b[62] = lo >>> 8;
+    b[63] = lo;
+    loadBlock(b, 0);
+    compress();
+    const out = Buffer.allocUnsafe(32);
+    for (let i = 0; i < 8; i++) out.writeInt32BE(H[i], i * 4);
+    return out;
+  }
+}

@@ -1,8 +1,9 @@
 // src/pow/hash.ts (shared with the Node aggregator) imports node:crypto for SHA-256 of inputs longer
-// than 256 bytes (shorter ones, headers and most coinbases, use its own JavaScript SHA-256). In the
-// browser that import resolves here: createHash("sha256") over the same JavaScript compression, so
-// the browser audit hashes a long coinbase exactly as `pool audit` does. Anything else fails loudly.
-import { sha256Js } from "../../../src/pow/sha256js";
+// than 256 bytes (shorter ones, headers and most coinbases, use its own JavaScript SHA-256), and
+// src/epochs/digest.ts for the share log's streamed SHA-256 digest. In the browser that import
+// resolves here: createHash("sha256") over the same JavaScript compression, incremental, so the
+// browser audit hashes exactly as `pool audit` does. Anything else fails loudly.
+import { Sha256Js } from "../../../src/pow/sha256js";
 
 interface Sha256 {
   update(data: Uint8Array): Sha256;
@@ -11,23 +12,13 @@ interface Sha256 {
 
 export function createHash(algorithm: string): Sha256 {
   if (algorithm !== "sha256") throw new Error(`createHash("${algorithm}") is not available in the browser`);
-  const parts: Uint8Array[] = [];
+  const js = new Sha256Js();
   const hash: Sha256 = {
     update(data) {
-      parts.push(data);
+      js.update(data);
       return hash;
     },
-    digest() {
-      let length = 0;
-      for (const p of parts) length += p.length;
-      const all = new Uint8Array(length);
-      let at = 0;
-      for (const p of parts) {
-        all.set(p, at);
-        at += p.length;
-      }
-      return sha256Js(all);
-    },
+    digest: () => js.digest(),
   };
   return hash;
 }

@@ -3,7 +3,7 @@ import { api, ApiError, ApiUnreachableError } from "../api/client";
 import type { PoolConfig } from "../api/types";
 import { poolChain } from "../chain/client";
 import { readOnChainRoot, type OnChainRoot } from "./onchain";
-import { EpochAudit, Keccak256, liveProposal, parseEpochFile, PublishedHeaderChain, readProposals, type ContractLookup, type EpochAuditReport, type EpochFile } from "./shared";
+import { createDigest, EpochAudit, liveProposal, parseEpochFile, PublishedHeaderChain, readProposals, type ContractLookup, type EpochAuditReport, type EpochFile, type ShareLogHash } from "./shared";
 import { LineSplitter } from "./lines";
 
 export type CheckStatus = "pass" | "fail" | "skipped";
@@ -73,12 +73,12 @@ async function stream(path: string): Promise<Response> {
 /**
  * Streams a share log into `each` line by line (split exactly as `pool audit` splits files:
  * LF, CRLF or a lone CR), hashing its bytes; yields to the page every few thousand lines so that
- * the progress bar moves. Returns the keccak256 of the bytes.
+ * the progress bar moves. Returns the digest (`hash`) of the bytes.
  */
-async function streamLines(path: string, each: (line: string) => Promise<void> | void, progress: (lines: number) => void): Promise<string> {
+async function streamLines(path: string, hash: ShareLogHash, each: (line: string) => Promise<void> | void, progress: (lines: number) => void): Promise<string> {
   const res = await stream(path);
   const reader = res.body!.getReader();
-  const keccak = new Keccak256();
+  const digest = createDigest(hash);
   const decoder = new TextDecoder("utf-8");
   const splitter = new LineSplitter();
   let lines = 0;
@@ -97,13 +97,13 @@ async function streamLines(path: string, each: (line: string) => Promise<void> |
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    keccak.update(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+    digest.update(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
     await feed(splitter.push(decoder.decode(value, { stream: true })));
   }
   await feed(splitter.push(decoder.decode()));
   await feed(splitter.end());
   progress(lines);
-  return keccak.hex();
+  return digest.hex();
 }
 
 /** The contract's records (RootProposed, RootRevoked) read from the chain directly, never from the pool's API. */
@@ -214,7 +214,7 @@ export async function runAudit(config: PoolConfig, epoch: number, onProgress: (p
     if (file.previous && previousBytes) {
       const prev = file.previous.epoch;
       try {
-        const digest = await streamLines(`/api/epochs/${prev}/shares`, (line) => audit.previousLine(line), (n) => onProgress({ phase: `Reading epoch ${prev}'s share log`, done: n, total: 0 }));
+        const digest = await streamLines(`/api/epochs/${prev}/shares`, audit.previousLogHash(), (line) => audit.previousLine(line), (n) => onProgress({ phase: `Reading epoch ${prev}'s share log`, done: n, total: 0 }));
         audit.previousLogDigest(digest);
       } catch (e) {
         if (e instanceof ApiError && e.status === 404) audit.previousLogMissing(`/api/epochs/${prev}/shares`);
@@ -224,7 +224,7 @@ export async function runAudit(config: PoolConfig, epoch: number, onProgress: (p
     const total = file.shareLog.lines;
     let digest = "0x";
     try {
-      digest = await streamLines(`/api/epochs/${epoch}/shares`, (line) => audit.line(line), (n) => onProgress({ phase: "Checking every share", done: Math.max(0, n - 1), total }));
+      digest = await streamLines(`/api/epochs/${epoch}/shares`, file.shareLog.hash, (line) => audit.line(line), (n) => onProgress({ phase: "Checking every share", done: Math.max(0, n - 1), total }));
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) audit.findings.push(`share log: /api/epochs/${epoch}/shares is not published`);
       else throw e;

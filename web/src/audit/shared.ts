@@ -10,4 +10,4 @@ export { verifyContinuity, verifyTree } from "../../../src/epochs/verify";
 export { EpochAudit, type AuditReport as EpochAuditReport } from "../../../src/audit/epochaudit";
 export { PublishedHeaderChain } from "../../../src/audit/powchain";
 export { readProposals, liveProposal, type ContractLookup } from "../../../src/audit/contract";
-export { Keccak256 } from "../../../src/epochs/digest";
+export { createDigest, type ShareLogHash } from "../../../src/epochs/digest";
