@@ -130,7 +130,10 @@ export function MinerTables({ miner, epochs = [] }: { miner: MinerInfo; epochs?:
             </tbody>
           </table>
         )}
-        <p class="muted">From the contract's Claimed and ClaimedMany events: claims sent from a wallet or the command line, by you or anyone, and automatic payouts.</p>
+        <p class="muted">
+          From the contract's Claimed and ClaimedMany events: claims sent from a wallet or the command line, by you or anyone
+          {automatic || miner.payouts.length > 0 ? ", and the pool's automatic payouts" : ""}.
+        </p>
       </section>
       <section class="card">
         <h2>Automatic payouts</h2>
@@ -149,32 +152,40 @@ export function MinerTables({ miner, epochs = [] }: { miner: MinerInfo; epochs?:
         ) : miner.payouts.length === 0 ? (
           <p class="muted">No automatic payout has been sent to this address yet.</p>
         ) : (
-          <table data-testid="miner-payouts">
-            <thead>
-              <tr>
-                <th>Transaction</th>
-                <th>Amount</th>
-                <th>Status</th>
-                <th>Time</th>
-              </tr>
-            </thead>
-            <tbody>
-              {miner.payouts.map((p) => (
-                <tr key={p.txHash}>
-                  <td>
-                    <code title={p.txHash}>{shortHex(p.txHash, 8)}</code>
-                  </td>
-                  <td>
-                    <Amount raw={p.amount} />
-                  </td>
-                  <td>
-                    <StateBadge state={p.status} />
-                  </td>
-                  <td>{formatTime(p.time)}</td>
+          <>
+            {!automatic && (
+              <p class="muted" data-testid="miner-payouts-off">
+                This pool sends no automatic payouts now: the ones below were sent before. Claim what is claimable from the{" "}
+                <a href={href.claim(miner.address)}>claim page</a> or the command line.
+              </p>
+            )}
+            <table data-testid="miner-payouts">
+              <thead>
+                <tr>
+                  <th>Transaction</th>
+                  <th>Amount</th>
+                  <th>Status</th>
+                  <th>Time</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {miner.payouts.map((p) => (
+                  <tr key={p.txHash}>
+                    <td>
+                      <code title={p.txHash}>{shortHex(p.txHash, 8)}</code>
+                    </td>
+                    <td>
+                      <Amount raw={p.amount} />
+                    </td>
+                    <td>
+                      <StateBadge state={p.status} />
+                    </td>
+                    <td>{formatTime(p.time)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </>
         )}
       </section>
     </>
