@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { loadConfig, ConfigError } from "../src/config";
 import { prettyLine, wantsPretty } from "../src/log";
 import { toUnits, unitsFor } from "../src/evm/asset";
+import { assetProblem } from "../src/epochs/units";
 
 const GOOD = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 /** The same address with one letter's case flipped: a valid address, an invalid EIP-55 checksum. */
@@ -83,6 +84,11 @@ describe("config: values are validated, never coerced", () => {
     expect(() => unitsFor({ symbol: "USDC", decimals: 6 }, undefined)).to.throw(ConfigError, "fewer than a satoshi's 8");
     expect(unitsFor({ symbol: "ETH", decimals: 18 }, undefined).warning).to.contain("a 50 BTC block = 0.000000005 ETH").and.contain("set evm.unitsPerSatoshi to 10000000000");
     refuses("evm.unitsPerSatoshi", { env: { POOL_UNITS_PER_SATOSHI: "0" } });
+    // The same rule where the epoch builder and the auditor read an epoch file's asset.
+    expect(assetProblem({ symbol: "ETH", decimals: 18, unitsPerSatoshi: "10000000000" })).to.equal(undefined);
+    expect(assetProblem({ symbol: "ETH", decimals: 18, unitsPerSatoshi: "1" }), "1 per satoshi: a pool without the setting").to.equal(undefined);
+    expect(assetProblem({ symbol: "ETH", decimals: 18, unitsPerSatoshi: "100" })).to.contain("asset.unitsPerSatoshi is 100").and.contain("10000000000");
+    expect(assetProblem({ symbol: "USDC", decimals: 6, unitsPerSatoshi: "1" })).to.contain("fewer than a satoshi's 8");
   });
 
   it("log level and format are settings; pretty lines are readable", () => {
