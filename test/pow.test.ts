@@ -9,6 +9,7 @@ import {
   bitsToTarget,
   buildCoinbase,
   buildCoinbaseParts,
+  buildCoinbaseReference,
   buildHeader,
   checkWitnessCommitment,
   coinbaseHeight,
@@ -108,6 +109,39 @@ describe("pow: sha256d implementations agree", () => {
     for (let len = 0; len <= 200; len++) {
       const b = randomBytes(len);
       expect(sha256dJs(b).equals(sha256dNative(b)), `length ${len}`).to.equal(true);
+    }
+  });
+});
+
+describe("pow: the coinbase decoded in place equals the plain concatenation", () => {
+  const outcome = (f: () => Buffer): string => {
+    try {
+      return f().toString("hex");
+    } catch (e) {
+      return `${(e as Error).name}: ${(e as Error).message}`;
+    }
+  };
+  it("on random hex, and on hostile parts (odd length, non-hex at any place, empty, unicode, non-strings): same bytes or the same error", () => {
+    const hexish = fc.oneof(
+      fc.uint8Array({ maxLength: 120 }).map((b) => Buffer.from(b).toString("hex")),
+      fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b).toString("hex").toUpperCase()),
+      fc.string({ maxLength: 20 }),
+      fc.uint8Array({ minLength: 1, maxLength: 20 }).chain((b) =>
+        fc.tuple(fc.nat(b.length * 2), fc.constantFrom("g", "x", " ", "é", "0", "-")).map(([at, c]) => {
+          const h = Buffer.from(b).toString("hex");
+          return h.slice(0, at) + c + h.slice(at + 1);
+        }),
+      ),
+      fc.constant(""),
+    );
+    fc.assert(
+      fc.property(hexish, hexish, hexish, hexish, (a, b, c, d) => {
+        expect(outcome(() => buildCoinbase(a, b, c, d))).to.equal(outcome(() => buildCoinbaseReference(a, b, c, d)));
+      }),
+      { numRuns: 3000 },
+    );
+    for (const bad of [undefined, null, 7, ["00"]] as unknown as string[]) {
+      expect(outcome(() => buildCoinbase("00", bad, "00", "00"))).to.equal(outcome(() => buildCoinbaseReference("00", bad, "00", "00")));
     }
   });
 });

@@ -202,8 +202,32 @@ export function coinbaseHeight(coinb1: string): number | undefined {
   return script ? readBip34Height(script)?.height : undefined;
 }
 
-/** coinb1 ‖ extranonce1 ‖ extranonce2 ‖ coinb2 as bytes (hex validated). */
+/**
+ * coinb1 ‖ extranonce1 ‖ extranonce2 ‖ coinb2 as bytes (hex validated: RangeError naming the part).
+ * Decoded straight into one buffer (every share's hot path, server and audit); the plain
+ * `Buffer.concat` of the four decodings is `buildCoinbaseReference`, and a test compares them.
+ */
 export function buildCoinbase(coinb1: string, extranonce1: string, extranonce2: string, coinb2: string): Buffer {
+  if (typeof coinb1 !== "string" || typeof extranonce1 !== "string" || typeof extranonce2 !== "string" || typeof coinb2 !== "string") {
+    return buildCoinbaseReference(coinb1, extranonce1, extranonce2, coinb2);
+  }
+  const buf = Buffer.allocUnsafe((coinb1.length + extranonce1.length + extranonce2.length + coinb2.length) >> 1);
+  let at = writeHexPart(buf, 0, coinb1, "coinb1");
+  at = writeHexPart(buf, at, extranonce1, "extranonce1");
+  at = writeHexPart(buf, at, extranonce2, "extranonce2");
+  at = writeHexPart(buf, at, coinb2, "coinb2");
+  return at === buf.length ? buf : buf.subarray(0, at);
+}
+
+/** Decodes `hex` into `buf` at `at`; returns the end. Anything but even-length hex throws as hexToBuffer does. */
+function writeHexPart(buf: Buffer, at: number, hex: string, name: string): number {
+  // Buffer#write stops at the first non-hex pair, so the count written tells whether all were hex.
+  if ((hex.length & 1) !== 0 || buf.write(hex, at, "hex") * 2 !== hex.length) hexToBuffer(hex, name);
+  return at + (hex.length >> 1);
+}
+
+/** buildCoinbase, plainly: the four parts decoded and concatenated. */
+export function buildCoinbaseReference(coinb1: string, extranonce1: string, extranonce2: string, coinb2: string): Buffer {
   return Buffer.concat([
     hexToBuffer(coinb1, "coinb1"),
     hexToBuffer(extranonce1, "extranonce1"),

@@ -19,9 +19,11 @@ export interface HeaderParams {
 /** The 80-byte block header; version, ntime, nbits and nonce arrive big-endian and go in little-endian. */
 export function buildHeader(p: HeaderParams): Buffer {
   if (!Buffer.isBuffer(p.merkleRoot) || p.merkleRoot.length !== 32) throw new RangeError("merkleRoot must be 32 bytes");
-  const header = Buffer.alloc(80);
+  const header = Buffer.allocUnsafe(80); // every byte is written below
   header.writeUInt32LE(hexToUint32(p.version, "version"), 0);
-  prevhashFromNotify(p.prevhash).copy(header, 4);
+  // prevhashFromNotify, decoded in place: 64 hex characters, each 4-byte word byte-swapped.
+  if (typeof p.prevhash !== "string" || p.prevhash.length !== 64 || header.write(p.prevhash, 4, "hex") !== 32) prevhashFromNotify(p.prevhash);
+  header.subarray(4, 36).swap32();
   p.merkleRoot.copy(header, 36);
   header.writeUInt32LE(hexToUint32(p.ntime, "ntime"), 68);
   header.writeUInt32LE(hexToUint32(p.nbits, "nbits"), 72);
