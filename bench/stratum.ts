@@ -13,7 +13,8 @@
  * Then (issue 15, --epoch-accounts N, default 1 000 000; --no-epoch skips it) the same load again
  * while the server process builds and records a cold epoch of N accounts with the pool's builder
  * (build worker on): bench/lib/epoch-row.ts.
- * STRATUM_BENCH_DEBUG=1 prints GC pauses, event-loop delay and a latency histogram;
+ * ABUSE_FLOODERS / ABUSE_NONREADERS (default 4 / 20) set how many of each the abuser runs.
+ * STRATUM_BENCH_DEBUG=1 prints GC pauses, event-loop delay and a latency histogram (quiet and under abuse);
  * STRATUM_BENCH_TRACE=file.csv writes every submit's send time and latency;
  * STRATUM_BENCH_SERVER_FLAGS="--flag ..." passes node flags to the server process.
  */
@@ -323,6 +324,10 @@ async function underAbuse(child: ReturnType<typeof fork>, load: LoadGenerator, p
   const res = await load.run(rate, seconds * 1000, tickMs);
   child.send({ type: "stop" });
   const server = await once<ServerStats>(child, "stats");
+  if (process.env.STRATUM_BENCH_DEBUG) {
+    console.log("under abuse: server GC pauses >= 5 ms:", JSON.stringify(server.gc.long), "loop delay ms:", JSON.stringify(server.loopDelayMs));
+    latencyReport(res.latencies, res.sentTimes);
+  }
   abuser.send({ type: "stop" });
   const abusers = await once<{ flooders: AbuseCounters; nonReaders: AbuseCounters; cpuCores: number }>(abuser, "stats");
   abuser.kill();
@@ -405,8 +410,8 @@ async function abuserRole(): Promise<void> {
     };
     connect();
   };
-  for (let i = 0; i < 4; i++) keep(`127.0.0.${2 + i}`, submit, true, flooders);
-  for (let i = 0; i < 20; i++) keep(`127.0.1.${1 + i}`, ping, false, nonReaders);
+  for (let i = 0; i < Number(process.env.ABUSE_FLOODERS ?? 4); i++) keep(`127.0.0.${2 + i}`, submit, true, flooders);
+  for (let i = 0; i < Number(process.env.ABUSE_NONREADERS ?? 20); i++) keep(`127.0.1.${1 + i}`, ping, false, nonReaders);
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   process.on("message", (msg: { type: string }) => {

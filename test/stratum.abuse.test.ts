@@ -468,6 +468,39 @@ describe("stratum: abuse (issue 16)", function () {
       expect((await honestShare(back, `${ADDR1}.farm2`, 3)).result).to.equal(true);
     });
 
+    it("a refused connection from a banned address gets the reason, is not read, and is held open up to refusalHoldMs (at most maxHeldRefusals at once)", async () => {
+      pool = await startPool({
+        ...EASY,
+        bans: { enabled: true, maxOffencesPerAddress: 1, banMs: 60_000, windowMs: 60_000 },
+        limits: { maxDroppedMessages: 50, refusalHoldMs: 600, maxHeldRefusals: 2 },
+      });
+      const nat = "127.0.0.12";
+      const bad = await Conn.open(pool.port, nat);
+      conns.push(bad);
+      await flood(bad, `{"id":1,"method":"mining.frobnicate","params":[]}\n`, 10_000);
+      await bad.whenClosed();
+      expect(pool.server.stats().addressBans).to.equal(1);
+      const opened = Date.now();
+      const held = [await Conn.open(pool.port, nat), await Conn.open(pool.port, nat)];
+      conns.push(...held);
+      // A third one finds the two slots taken: it is closed at once, with the same reason.
+      const third = await Conn.open(pool.port, nat);
+      conns.push(third);
+      await third.whenClosed(3000);
+      expect(third.errors()[0]).to.match(/^address refused for \d+ s after repeated abuse/);
+      expect(held.every((c) => !c.closed), "both held connections still open").to.equal(true);
+      for (const c of held) {
+        await until(() => c.errors().length > 0, 2000, "the reason");
+        expect(c.errors()[0]).to.match(/^address refused for \d+ s after repeated abuse/);
+      }
+      // What a held connection sends is never read, let alone answered.
+      held[0].socket.write(`{"id":9,"method":"mining.ping","params":[]}\n`);
+      for (const c of held) await c.whenClosed(3000);
+      expect(Date.now() - opened).to.be.at.least(550);
+      expect(held[0].lines.some((l) => JSON.parse(l).id === 9)).to.equal(false);
+      expect(pool.server.stats().refused.banned).to.equal(3);
+    });
+
     it("protocol strikes close only the striking connection, with the reason", async () => {
       pool = await startPool({ ...EASY, bans: { enabled: true, maxStrikes: 3 } });
       const nat = "127.0.0.11";

@@ -36,6 +36,15 @@ export interface LimitSettings {
   lineTimeoutMs: number;
   /** A connection whose unsent output stays above pauseWriteBufferBytes this long is closed. */
   slowReaderTimeoutMs: number;
+  /**
+   * A refused connection (banned or over a cap) gets its reason, is never read, and is held open
+   * this long before it is closed (0: closed at once), so that a client reconnecting as soon as it
+   * is closed cannot turn refusals into a storm of connects (and, for one that writes without
+   * reading, of bytes the kernel must take in before each close).
+   */
+  refusalHoldMs: number;
+  /** Refused connections held at once (beyond: closed at once); kept out of the connection cap. */
+  maxHeldRefusals: number;
 }
 
 export const DEFAULT_LIMIT_SETTINGS: LimitSettings = {
@@ -50,6 +59,8 @@ export const DEFAULT_LIMIT_SETTINGS: LimitSettings = {
   fdReserve: 256,
   lineTimeoutMs: 10_000,
   slowReaderTimeoutMs: 10_000,
+  refusalHoldMs: 30_000,
+  maxHeldRefusals: 128,
 };
 
 /** Checks the settings; throws a RangeError naming the first bad one (`stratum.limits.<name>`). */
@@ -62,7 +73,7 @@ export function checkLimitSettings(l: LimitSettings): LimitSettings {
   for (const k of counts) {
     if (!Number.isInteger(l[k]) || l[k] < 1) throw new RangeError(`stratum.limits.${k} must be a positive integer, got ${JSON.stringify(l[k])}`);
   }
-  for (const k of ["rejectCost", "fdReserve"] as const) {
+  for (const k of ["rejectCost", "fdReserve", "refusalHoldMs", "maxHeldRefusals"] as const) {
     if (!Number.isInteger(l[k]) || l[k] < 0) throw new RangeError(`stratum.limits.${k} must be a non-negative integer, got ${JSON.stringify(l[k])}`);
   }
   if (l.messageBurst < 1 + l.rejectCost) throw new RangeError("stratum.limits.messageBurst must be at least 1 + rejectCost");

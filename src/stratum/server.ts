@@ -71,6 +71,8 @@ export class StratumServer extends EventEmitter implements SessionHost<Session> 
   /** Closed sessions' jobs by subscription id, for a resume on the same block. */
   private readonly resumable = new Map<string, ResumableState & { extranonce1: string }>();
   private readonly refused: Set<string>;
+  /** Refused connections held open before their close (refuseConnection). */
+  private readonly heldRefusals = new Set<net.Socket>();
   private lastWorkAt = 0;
   private jobCounter = 0;
   private broadcastToken = 0;
@@ -128,7 +130,7 @@ export class StratumServer extends EventEmitter implements SessionHost<Session> 
     }
     this.listening = true;
     // Keep limits.fdReserve descriptors free for the API, RPC, store and chain files.
-    this.limiter.cap = connectionCap(this.config.maxConnections, this.config.limits.fdReserve);
+    this.limiter.cap = connectionCap(this.config.maxConnections, this.config.limits.fdReserve + this.config.limits.maxHeldRefusals);
     this.metrics.connectionCap = this.limiter.cap;
     if (this.limiter.cap < this.config.maxConnections) {
       this.log.info({ cap: this.limiter.cap, maxConnections: this.config.maxConnections, fdReserve: this.config.limits.fdReserve }, "stratum connection cap lowered to the file-descriptor limit");
@@ -160,6 +162,7 @@ export class StratumServer extends EventEmitter implements SessionHost<Session> 
       await new Promise((r) => setTimeout(r, 10));
     }
     for (const s of this.sessions) s.socket.destroy();
+    for (const socket of this.heldRefusals) socket.destroy();
     if (this.listening) await stopped;
     this.listening = false;
     this.log.info("stratum stopped");
@@ -264,7 +267,7 @@ export class StratumServer extends EventEmitter implements SessionHost<Session> 
     const now = Date.now();
     const ban = this.bans.banOf(ip, now);
     if (ban !== null) {
-      this.refuseConnection(socket, "banned", `address refused for ${Math.ceil((ban.until - now) / 1000)} s after repeated abuse (${ban.reason})`);
+      this.refuseConnection(socket, "banned", `address refused for ${Math.ceil((ban.until - now) / 1000)} s after repeated abuse (${ban.reason})`, ban.until - now);
       return;
     }
     const refusal = this.limiter.admit(ip, now);
@@ -284,10 +287,29 @@ export class StratumServer extends EventEmitter implements SessionHost<Session> 
     this.safeEmit("connection", session);
   }
 
-  /** Refuses a new connection: one Stratum error line saying why, then close (counted by reason). */
-  private refuseConnection(socket: net.Socket, reason: string, message: string): void {
+  /**
+   * Refuses a new connection (counted by reason): one Stratum error line saying why, then close.
+   * A connection from a banned address (`holdMs`: what is left of its ban) is not read and is held
+   * open for up to limits.refusalHoldMs first (while fewer than limits.maxHeldRefusals are held),
+   * so that reconnecting at once after each close gains an abuser nothing.
+   */
+  private refuseConnection(socket: net.Socket, reason: string, message: string, holdMs = 0): void {
     this.metrics.refuse(reason);
     this.metrics.disconnect(reason);
+    socket.pause();
+    const { refusalHoldMs, maxHeldRefusals } = this.config.limits;
+    const hold = Math.min(holdMs, refusalHoldMs);
+    if (hold > 0 && this.heldRefusals.size < maxHeldRefusals) {
+      socket.write(errorLine(null, ErrorCode.OTHER, message));
+      this.heldRefusals.add(socket);
+      const timer = setTimeout(() => socket.destroy(), hold);
+      timer.unref();
+      socket.once("close", () => {
+        clearTimeout(timer);
+        this.heldRefusals.delete(socket);
+      });
+      return;
+    }
     socket.end(errorLine(null, ErrorCode.OTHER, message));
     socket.destroySoon();
     setTimeout(() => socket.destroy(), 1000).unref();
