@@ -6,8 +6,8 @@ import { HASH_ADDED, HASH_SET_FULL, HeaderHashSet, ReferenceHeaderHashSet, sha25
 
 type Op = { kind: "add" | "has" | "get" | "delete"; hash: Buffer; value: number };
 
-function run(ops: Op[], maxEntries?: number) {
-  const fast = new HeaderHashSet({ withValues: true, maxEntries });
+function run(ops: Op[], maxEntries?: number, maxLoad?: number) {
+  const fast = new HeaderHashSet({ withValues: true, maxEntries, maxLoad });
   const ref = new ReferenceHeaderHashSet(maxEntries);
   ops.forEach((op, i) => {
     const a = op.kind === "add" ? fast.add(op.hash, op.value) : op.kind === "has" ? fast.has(op.hash) : op.kind === "get" ? fast.get(op.hash) : fast.delete(op.hash);
@@ -38,6 +38,8 @@ describe("pow: HeaderHashSet equals its plain reference", () => {
       ops.push({ kind: r < 0.6 ? "add" : r < 0.75 ? "has" : r < 0.9 ? "get" : "delete", hash: pool[Math.floor(Math.random() * pool.length)], value: i });
     }
     run(ops);
+    run(ops, undefined, 0.9); // the fullest table allowed: long probe runs
+    expect(() => new HeaderHashSet({ maxLoad: 0.95 })).to.throw(/maxLoad must be in 0.5..0.9/);
   });
 
   it("on hostile hashes: one home slot for all, the all-zero hash, wrap-around at the table's end, deletes in the middle of a probe run", () => {
@@ -55,6 +57,7 @@ describe("pow: HeaderHashSet equals its plain reference", () => {
     for (let i = 0; i < wrap.length; i += 2) ops.push({ kind: "delete", hash: wrap[i], value: 0 });
     for (const h of [...same, ...wrap]) ops.push({ kind: "has", hash: h, value: 0 });
     run(ops);
+    run(ops, undefined, 0.9);
   });
 
   it("property: any sequence of operations over a small hash alphabet agrees", () => {

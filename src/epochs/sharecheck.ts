@@ -133,13 +133,14 @@ export class DuplicateHeaderCheck {
 
   /**
    * `expected`: about how many hashes will be added (the table is sized for them at once, so it
-   * never holds its old and new copies while growing); capped at 2^25 slots up front.
+   * never holds its old and new copies while growing), at most 3/4 full; capped at 2^25 slots up
+   * front (24 bytes each: 10 000 000 hashes take 2^24 slots, 384 MiB).
    */
   constructor(
     private readonly maxFindings = 20,
     expected = 0,
   ) {
-    this.set = new HeaderHashSet({ withValues: true, initialCapacity: Math.min(1 << 25, Math.max(1 << 16, 2 * expected)) });
+    this.set = new HeaderHashSet({ withValues: true, maxLoad: 0.75, initialCapacity: Math.min(1 << 25, Math.max(1 << 16, Math.ceil(expected / 0.75))) });
   }
 
   /**

@@ -21,8 +21,13 @@ export const HASH_SET_FULL = -2;
 const MIN_CAPACITY = 1 << 10;
 
 export interface HeaderHashSetOptions {
-  /** Slots allocated at first (rounded up to a power of two); the table doubles at half full. */
+  /** Slots allocated at first (rounded up to a power of two); the table doubles past `maxLoad`. */
   initialCapacity?: number;
+  /**
+   * Fraction of slots that may be taken before the table doubles, 0.5 (default: short probe runs,
+   * the share path) to 0.9 (less memory: the auditor's one table for a whole epoch sizes it at 0.75).
+   */
+  maxLoad?: number;
   /** At most this many hashes; `add` returns HASH_SET_FULL beyond. Default unbounded. */
   maxEntries?: number;
   /** Keep a number (0 ≤ value ≤ 2^53 - 1) per hash. */
@@ -34,9 +39,12 @@ export class HeaderHashSet {
   private values: Float64Array | null;
   private mask: number;
   private count = 0;
+  private readonly maxLoad: number;
   readonly maxEntries: number;
 
   constructor(opts: HeaderHashSetOptions = {}) {
+    this.maxLoad = opts.maxLoad ?? 0.5;
+    if (!(this.maxLoad >= 0.5 && this.maxLoad <= 0.9)) throw new RangeError(`HeaderHashSet: maxLoad must be in 0.5..0.9, got ${opts.maxLoad}`);
     let cap = MIN_CAPACITY;
     while (cap < (opts.initialCapacity ?? 0)) cap *= 2;
     this.keys = new Uint32Array(cap * 4);
@@ -67,7 +75,7 @@ export class HeaderHashSet {
     const slot = this.find(a, b, c, d);
     if (slot >= 0) return this.values === null ? 0 : this.values[slot];
     if (this.count >= this.maxEntries) return HASH_SET_FULL;
-    if ((this.count + 1) * 2 > this.mask + 1) this.grow();
+    if (this.count + 1 > this.maxLoad * (this.mask + 1)) this.grow();
     this.put(a, b, c, d, value);
     this.count++;
     return HASH_ADDED;
