@@ -69,7 +69,7 @@ describe("audit on worker threads: the same findings as the reference", function
     };
     const n = lines.length;
     // A share that both windows hold, edited (byte-identical rule), and one with nbits 207fffff.
-    edit(2, (v) => (v.worker = "renamed"));
+    edit(2, (v) => (v.worker = "renamed-é✓")); // not ASCII: the batch is decoded as UTF-8
     edit(4, (v) => (v.nbits = "207fffff"));
     // Credited beyond 2^53, an upper-case address and hash (not canonical strings), an unknown field.
     edit(5, (v) => (v.credited = "123456789012345678901234567890"));

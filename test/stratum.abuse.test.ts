@@ -208,6 +208,8 @@ describe("stratum: abuse (issue 16)", function () {
       ["mining.submit with malformed params", (jobId) => `{"id":7,"method":"mining.submit","params":["${ADDR2}.flood","${jobId}","zz","65000000","00000000"]}\n`],
       ["mining.ping", () => `{"id":7,"method":"mining.ping","params":[]}\n`],
       ["unknown methods", () => `{"id":7,"method":"mining.frobnicate","params":[1,2,3]}\n`],
+      // Empty lines are never answered, but each is a message for the budgets.
+      ["empty lines", () => "\n"],
     ];
     for (const [name, lineFor] of floods) {
       it(name, async () => {

@@ -17,6 +17,7 @@
  * first error, so the work checks of a few lines after the first error may still use the chain's
  * bits where the reference falls back to the share's own.
  */
+import { isAscii } from "node:buffer";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -302,7 +303,9 @@ function runWorker(spec: WorkerSpec): void {
   parentPort!.on("message", (m: BatchMessage) => {
     queue = queue.then(async () => {
       try {
-        const text = Buffer.from(m.buf, 0, m.length).toString("utf8");
+        const bytes = Buffer.from(m.buf, 0, m.length);
+        // The same string either way; pure-ASCII batches (every honest log) decode ~5× faster as ASCII.
+        const text = isAscii(bytes) ? bytes.toString("ascii") : bytes.toString("utf8");
         const lines = splitLines(text);
         let header: string | undefined;
         let first = 0;

@@ -37,8 +37,9 @@ export class LineFramer {
   }
 
   /**
-   * The next complete line (terminator and a trailing CR removed, empty lines skipped), null when
-   * only an unfinished line (or nothing) is left, LINE_TOO_LONG when a line exceeds the limit.
+   * The next complete line (terminator and a trailing CR removed; an empty line is "", so that a
+   * consumer can count it against a budget), null when only an unfinished line (or nothing) is
+   * left, LINE_TOO_LONG when a line exceeds the limit.
    */
   next(): string | null | typeof LINE_TOO_LONG {
     const buf = this.buf;
@@ -51,7 +52,7 @@ export class LineFramer {
       if (end > start && buf[end - 1] === CR) end--;
       if (end - start > this.maxLineBytes) return LINE_TOO_LONG;
       this.pos = nl + 1;
-      if (end > start) return buf.toString("utf8", start, end);
+      return end > start ? buf.toString("utf8", start, end) : "";
     }
     const rest = buf.length - this.pos;
     if (rest > this.maxLineBytes) return LINE_TOO_LONG;
@@ -61,14 +62,14 @@ export class LineFramer {
     return null;
   }
 
-  /** Hands every complete line to `handler`; false when a line exceeds the limit. */
+  /** Hands every complete non-empty line to `handler`; false when a line exceeds the limit. */
   push(chunk: Buffer, handler: LineHandler): boolean {
     this.append(chunk);
     for (;;) {
       const line = this.next();
       if (line === null) return true;
       if (line === LINE_TOO_LONG) return false;
-      handler.onLine(line);
+      if (line !== "") handler.onLine(line);
     }
   }
 

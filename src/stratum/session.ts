@@ -92,7 +92,6 @@ export class Session implements LineHandler {
 
   onData(chunk: Buffer): void {
     if (this.closed) return;
-    this.lastActivity = Date.now();
     this.framer.append(chunk);
     this.drainLines();
   }
@@ -125,11 +124,15 @@ export class Session implements LineHandler {
           break;
         }
         completed = true;
+        // An empty line is a message like any other for the budgets (never answered): a stream
+        // of bare newlines is throttled and closed as any other flood.
         if (!this.budget.take(1, now)) {
           this.overBudget(now);
           continue;
         }
         handled++;
+        if (line === "") continue;
+        this.lastActivity = now; // idle means no messages, whatever bytes arrive
         this.onLine(line);
       }
     } finally {
