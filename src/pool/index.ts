@@ -401,7 +401,7 @@ async function openStoreChecked(config: PoolConfig): Promise<ShareStore> {
     return await openShareStore({ kind: "postgres", connectionString: config.store.postgresUrl });
   } catch (err) {
     const why = errorText(err);
-    const hint = /does not exist/.test(why) ? " (create it first: createdb -h HOST -U USER NAME)" : /ECONNREFUSED|ENOTFOUND|timeout/i.test(why) ? " (is PostgreSQL running and listening there?)" : "";
+    const hint = /role .* does not exist/.test(why) ? " (create the role first: createuser -h HOST -U postgres USER)" : /does not exist/.test(why) ? " (create it first: createdb -h HOST -U USER NAME)" : /ECONNREFUSED|ENOTFOUND|timeout/i.test(why) ? " (is PostgreSQL running and listening there?)" : "";
     throw new ConfigError("store.postgresUrl", `${redactUrl(config.store.postgresUrl)}: ${why}${hint}`);
   }
 }
