@@ -16,55 +16,26 @@ import { getAddress, type Hex } from "viem";
 import { digestHex, keccak256Hex, parseEpochFile, serializeEpochFile } from "../src/epochs";
 import { Miner } from "../src/miner/miner";
 import { startPool } from "../src/pool";
-import { buildWebBundle, launchChromium, SCREENSHOTS } from "./browser.helpers";
+import { apiJson, buildWebBundle, openBrowserPage, openHash, settledActiveRoot, SCREENSHOTS, until, type EpochRow } from "./browser.helpers";
 
 const MINER_ADDRESS = getAddress("0x0000000000000000000000000000000000c0ffee");
 const OTHER_MINER = getAddress("0x0000000000000000000000000000000000beef01");
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | null | false>): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`);
-}
-
-interface EpochRow {
-  epoch: number;
-  root: Hex;
-  state: string;
-}
 
 describe("browser audit in Chromium: the CLI's checks, shares included, with a progress bar", function () {
   // Our CPU miners find a block of difficulty 0.0005 in seconds on an idle machine, minutes on a busy one.
   this.timeout(480_000);
   let pool: Awaited<ReturnType<typeof startPool>>;
   let dataDir: string;
-  let context: Awaited<ReturnType<typeof launchChromium>> | undefined;
+  let browser: Awaited<ReturnType<typeof openBrowserPage>> | undefined;
   let page: Page;
   let epoch: EpochRow;
   const miners: Miner[] = [];
-  const api = async <T>(route: string): Promise<T> => {
-    const res = await fetch(pool.apiUrl + route);
-    if (!res.ok) throw new Error(`${route}: HTTP ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
+  const api = <T>(route: string): Promise<T> => apiJson<T>(pool.apiUrl, route);
   const shot = async (name: string) => {
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
     await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
   };
-  const open = async (hash: string) => {
-    await page.goto("about:blank");
-    await page.goto(`${pool.apiUrl}/${hash}`);
-    await page.waitForSelector("main .page, main [role=alert]");
-  };
+  const open = (hash: string) => openHash(page, pool.apiUrl, hash);
   const status = (id: string) => page.getAttribute(`[data-check=${id}]`, "data-status");
 
   before(async () => {
@@ -93,26 +64,13 @@ describe("browser audit in Chromium: the CLI's checks, shares included, with a p
     }
     await until("an active root", 300_000, async () => (await api<EpochRow[]>("/api/epochs")).find((e) => e.state === "active"));
     for (const m of miners.splice(0)) await m.stop();
-    const settled = async () => {
-      const [blocks, epochs] = await Promise.all([api<{ status: string; epoch: number | null }[]>("/api/blocks"), api<EpochRow[]>("/api/epochs")]);
-      const inFlight = blocks.some((b) => b.status !== "orphaned" && b.epoch === null);
-      return !inFlight && epochs[0]?.state === "active" ? epochs[0] : null;
-    };
-    epoch = await until("every block in an active root", 90_000, async () => {
-      const first = await settled();
-      if (!first) return null;
-      await new Promise((r) => setTimeout(r, 1500));
-      const again = await settled();
-      return again?.epoch === first.epoch ? again : null;
-    });
-    context = await launchChromium();
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on("pageerror", (e) => console.error("page error:", e.message));
+    epoch = await settledActiveRoot(api, 90_000);
+    browser = await openBrowserPage();
+    page = browser.page;
   });
 
   after(async () => {
-    await context?.close();
-    if (context) fs.rmSync(context.profileDir, { recursive: true, force: true, maxRetries: 5 });
+    await browser?.close();
     for (const m of miners) await m.stop();
     await pool?.stop();
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });

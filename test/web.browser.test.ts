@@ -1,14 +1,14 @@
 import { expect } from "chai";
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { createPublicClient, formatUnits, getAddress, http, type Address, type Hex } from "viem";
 import { erc20Abi, payoutPoolAbi } from "../src/evm/payoutPoolAbi";
 import { Miner } from "../src/miner/miner";
 import { startPool } from "../src/pool";
+import { apiJson, buildWebBundle, isLoopback, openBrowserPage, openHash, ROOT, settledActiveRoot, SCREENSHOTS, until, type EpochRow } from "./browser.helpers";
 
 /**
  * The web page in a real browser (Debian's Chromium driven by playwright-core) against a real
@@ -16,71 +16,12 @@ import { startPool } from "../src/pool";
  * the pool, miner, claim and audit pages, with an EIP-1193 wallet injected into the page.
  */
 
-const ROOT = path.join(__dirname, "..");
-const CHROMIUM = "/usr/bin/chromium";
-const SCREENSHOTS = path.join(ROOT, "test-output", "screenshots");
-const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 /** The miner's payout address: not a node account, so its balance moves only by what is paid to it. */
 const MINER_ADDRESS = getAddress("0x0000000000000000000000000000000000c0ffee");
 /** Hardhat development account #1: funded and unlocked on the embedded EVM; sends the claim and pays its gas. */
 const SENDER = getAddress("0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
 
 type Pool = Awaited<ReturnType<typeof startPool>>;
-
-interface EpochRow {
-  epoch: number;
-  root: Hex;
-  state: string;
-}
-
-function isLoopback(url: URL): boolean {
-  return ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname) || url.protocol === "data:" || url.protocol === "about:";
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | null | false>): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`);
-}
-
-/** Builds dist/web from the current sources, so the test never runs against a stale bundle. */
-function buildWebBundle(): void {
-  const vite = path.join(ROOT, "node_modules", "vite", "bin", "vite.js");
-  const run = spawnSync(process.execPath, [vite, "build", "--config", "web/vite.config.mts", "--logLevel", "error"], { cwd: ROOT, encoding: "utf8" });
-  if (run.status !== 0) throw new Error(`vite build failed:\n${run.stdout}\n${run.stderr}`);
-}
-
-async function launchChromium(): Promise<BrowserContext & { profileDir: string }> {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)`);
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "pool-web-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_FLAGS,
-    viewport: { width: 1200, height: 900 },
-  });
-  // Nothing leaves the machine: any request to a host other than loopback is refused.
-  await context.route((url) => !isLoopback(url), (route) => route.abort("blockedbyclient"));
-  return Object.assign(context, { profileDir: profile });
-}
 
 /**
  * An injected EIP-1193 wallet: holds `account`, starts on chain 1 (so the page must switch, and
@@ -142,14 +83,10 @@ describe("web page in Chromium: pool, miner, claim and audit against a running p
   let pool: Pool;
   let dataDir: string | undefined;
   let miner: Miner | undefined;
-  let context: (BrowserContext & { profileDir: string }) | undefined;
+  let browser: Awaited<ReturnType<typeof openBrowserPage>> | undefined;
   let page: Page;
   let activeEpoch: EpochRow;
-  const api = async <T>(route: string): Promise<T> => {
-    const res = await fetch(pool.apiUrl + route);
-    if (!res.ok) throw new Error(`${route}: HTTP ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
+  const api = <T>(route: string): Promise<T> => apiJson<T>(pool.apiUrl, route);
   const chain = () => createPublicClient({ transport: http(pool.rpcUrl) });
   /** Balance in the pool's asset: the embedded default pays in its 8-decimal tBTC. */
   const assetBalance = (address: Address): Promise<bigint> =>
@@ -163,11 +100,7 @@ describe("web page in Chromium: pool, miner, claim and audit against a running p
     return file;
   };
   /** A fresh page load (not a same-document hash change), so init scripts and cold start are exercised. */
-  const open = async (hash: string) => {
-    await page.goto("about:blank");
-    await page.goto(`${pool.apiUrl}/${hash}`);
-    await page.waitForSelector("main .page, main [role=alert]");
-  };
+  const open = (hash: string) => openHash(page, pool.apiUrl, hash);
   const text = async (selector: string) => (await page.locator(selector).first().innerText()).trim();
 
   before(async function () {
@@ -197,27 +130,14 @@ describe("web page in Chromium: pool, miner, claim and audit against a running p
     miner = undefined;
     // A block found just before the miner stopped may still become a newer root: wait until every
     // block is in an epoch and the newest root is active, twice in a row.
-    const settled = async () => {
-      const [blocks, epochs] = await Promise.all([api<{ status: string; epoch: number | null }[]>("/api/blocks"), api<EpochRow[]>("/api/epochs")]);
-      const inFlight = blocks.some((b) => b.status !== "orphaned" && b.epoch === null);
-      return !inFlight && epochs[0]?.state === "active" ? epochs[0] : null;
-    };
-    activeEpoch = await until("every block in an active root", 60_000, async () => {
-      const first = await settled();
-      if (!first) return null;
-      await new Promise((r) => setTimeout(r, 1500));
-      const again = await settled();
-      return again?.epoch === first.epoch ? again : null;
-    });
+    activeEpoch = await settledActiveRoot(api, 60_000);
 
-    context = await launchChromium();
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on("pageerror", (e) => console.error("page error:", e.message));
+    browser = await openBrowserPage();
+    page = browser.page;
   });
 
   after(async () => {
-    await context?.close();
-    if (context) fs.rmSync(context.profileDir, { recursive: true, force: true, maxRetries: 5 });
+    await browser?.close();
     await miner?.stop();
     await pool?.stop();
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });

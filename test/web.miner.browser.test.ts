@@ -3,11 +3,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { getAddress } from "viem";
 import { Miner } from "../src/miner/miner";
 import { startPool } from "../src/pool";
-import { SCREENSHOTS, buildWebBundle, isLoopback, launchChromium } from "./browser.helpers";
+import { SCREENSHOTS, apiJson, buildWebBundle, isLoopback, openBrowserPage, until } from "./browser.helpers";
 
 /** The miner's payout address: not a node account. */
 const MINER_ADDRESS = getAddress("0x0000000000000000000000000000000000beef17");
@@ -26,22 +26,9 @@ describe("web page in Chromium: the miner page with a pending epoch and automati
   let pool: Pool;
   let dataDir: string;
   let miner: Miner | undefined;
-  let context: (BrowserContext & { profileDir: string }) | undefined;
+  let browser: Awaited<ReturnType<typeof openBrowserPage>> | undefined;
   let page: Page;
-  const api = async <T>(route: string): Promise<T> => {
-    const res = await fetch(pool.apiUrl + route);
-    if (!res.ok) throw new Error(`${route}: HTTP ${res.status}`);
-    return (await res.json()) as T;
-  };
-  const until = async <T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | null | false>): Promise<T> => {
-    const end = Date.now() + timeoutMs;
-    while (Date.now() < end) {
-      const v = await probe().catch(() => undefined);
-      if (v) return v;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  };
+  const api = <T>(route: string): Promise<T> => apiJson<T>(pool.apiUrl, route);
 
   before(async () => {
     buildWebBundle();
@@ -66,14 +53,12 @@ describe("web page in Chromium: the miner page with a pending epoch and automati
     await until("a proposed root", 120_000, async () => (await api<{ epoch: number; state: string }[]>("/api/epochs")).find((e) => e.state === "proposed"));
     await miner.stop();
     miner = undefined;
-    context = await launchChromium();
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on("pageerror", (e) => console.error("page error:", e.message));
+    browser = await openBrowserPage();
+    page = browser.page;
   });
 
   after(async () => {
-    await context?.close();
-    if (context) fs.rmSync(context.profileDir, { recursive: true, force: true, maxRetries: 5 });
+    await browser?.close();
     await miner?.stop();
     await pool?.stop();
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });

@@ -10,10 +10,10 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import pino from "pino";
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { startPool } from "../src/pool";
 import { btcText } from "../src/simulate/model";
-import { buildWebBundle, launchChromium, ROOT, SCREENSHOTS } from "./browser.helpers";
+import { buildWebBundle, openBrowserPage, ROOT, SCREENSHOTS } from "./browser.helpers";
 
 const run = promisify(execFile);
 
@@ -21,7 +21,7 @@ describe("web page in Chromium: the payout-scheme explorer", function () {
   this.timeout(240_000);
   let pool: Awaited<ReturnType<typeof startPool>>;
   let dataDir: string;
-  let context: (BrowserContext & { profileDir: string }) | undefined;
+  let browser: Awaited<ReturnType<typeof openBrowserPage>> | undefined;
   let page: Page;
 
   before(async () => {
@@ -38,13 +38,11 @@ describe("web page in Chromium: the payout-scheme explorer", function () {
         chain: { networkDifficulty: "0.0002" },
       },
     });
-    context = await launchChromium();
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on("pageerror", (e) => console.error("page error:", e.message));
+    browser = await openBrowserPage();
+    page = browser.page;
   });
   after(async () => {
-    await context?.close();
-    if (context) fs.rmSync(context.profileDir, { recursive: true, force: true, maxRetries: 5 });
+    await browser?.close();
     await pool?.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
