@@ -321,7 +321,7 @@ export class EpochAudit {
     if (s.block >= 0 && s.block < this.file.blocks.length) this.lastOfBlock[s.block] = s.entry;
   }
 
-  /** Ends the audit: `logDigest` is keccak256 of this epoch's share log bytes. */
+  /** Ends the audit: `logDigest` is this epoch's share log bytes hashed as `shareLog.hash` names. */
   async finish(logDigest: string): Promise<AuditReport> {
     const file = this.file;
     if (!file) {

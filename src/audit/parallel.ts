@@ -3,9 +3,9 @@
  * same findings as the single-threaded `auditEpoch` (src/epochs/audit.ts, which stays the
  * reference), fast enough for a 10 000 000-share epoch inside the challenge window.
  *
- * The main thread reads the share log in 8 MiB chunks, hashes them (SHA-256 or, for older epoch files,
- * keccak256: sequential by nature), cuts them at line ends and hands the batches to the workers round-robin (the buffers
- * are transferred, not copied). Each worker runs a LineChecker (linecheck.ts) over its batch —
+ * The main thread reads the share log in 8 MiB chunks, hashes them (the digest the epoch file
+ * names: SHA-256, or keccak256 for older files; sequential by nature), cuts them at line ends and
+ * hands the batches to the workers round-robin (the buffers are transferred, not copied). Each worker runs a LineChecker (linecheck.ts) over its batch —
  * parsing, the share's work, the chain's facts, its weight — and sends the outcomes back in
  * typed-array columns (outcomecodec.ts). The main thread folds them in log order with
  * EpochAudit.fold: the findings' caps, chain order, ids and gaps, duplicates and the PPLNS windows
