@@ -5,9 +5,9 @@
  *
  * The main thread reads the share log in 8 MiB chunks, hashes them (the digest the epoch file
  * names: SHA-256, or keccak256 for older files; sequential by nature), cuts them at line ends and
- * hands the batches to the workers round-robin (the buffers are transferred, not copied). Each worker runs a LineChecker (linecheck.ts) over its batch —
- * parsing, the share's work, the chain's facts, its weight — and sends the outcomes back in
- * typed-array columns (outcomecodec.ts). The main thread folds them in log order with
+ * hands the batches to the workers round-robin (the buffers are transferred, not copied). Each
+ * worker runs a LineChecker (linecheck.ts) over its batch — parsing, the share's work, the chain's
+ * facts, its weight — and sends the outcomes back in typed-array columns (outcomecodec.ts). The main thread folds them in log order with
  * EpochAudit.fold: the findings' caps, chain order, ids and gaps, duplicates and the PPLNS windows
  * are sequential and stay there. The epoch file, the previous epoch's file and its share log are
  * read as `auditEpoch` reads them.
