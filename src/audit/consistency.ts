@@ -6,8 +6,8 @@
  *  - A share (by id) in both this epoch's and the previous epoch's windows is byte-identical in
  *    both (every field but `block` and `credited`, which depend on the window): a share renumbered,
  *    replaced or edited between the two files is named.
- *  - Fee and PPLNS factor equal the previous epoch's unless the change was announced an epoch or
- *    more ahead (`parameters`, see src/epochs/format.ts).
+ *  - Fee, PPLNS factor and payout scheme equal the previous epoch's unless the change was
+ *    announced an epoch or more ahead (`parameters`, see src/epochs/format.ts).
  */
 import type { EpochFile } from "../epochs/format";
 
@@ -151,6 +151,11 @@ export class WindowConsistency {
  * change from this epoch (`parameters.fromEpoch === epoch`); a pending announcement is carried
  * unchanged until it applies, and an announcement must be for a later epoch.
  */
+/** The payout scheme of an epoch file: its `scheme.name`, or pplns when it has no scheme section. */
+export function schemeOf(file: EpochFile): string {
+  return file.scheme?.name ?? "pplns";
+}
+
 export function verifyParameters(file: EpochFile, previous: EpochFile | null): string[] {
   const findings: string[] = [];
   const mine = file.parameters;
@@ -159,16 +164,20 @@ export function verifyParameters(file: EpochFile, previous: EpochFile | null): s
   const announced = previous.parameters;
   let feeBps = previous.fee.bps;
   let factor = previous.pplns.factor;
+  let scheme = schemeOf(previous);
+  const said = (p: { feeBps: number; factor: string; scheme?: string }) => `fee ${p.feeBps} bps / factor ${p.factor}${p.scheme ? ` / scheme ${p.scheme}` : ""}`;
   if (announced && announced.fromEpoch === file.epoch) {
     feeBps = announced.feeBps;
     factor = announced.factor;
+    scheme = announced.scheme ?? scheme;
   } else if (announced && announced.fromEpoch > file.epoch) {
-    if (!mine || mine.fromEpoch !== announced.fromEpoch || mine.feeBps !== announced.feeBps || mine.factor !== announced.factor) {
-      findings.push(`epoch ${previous.epoch} announced fee ${announced.feeBps} bps / factor ${announced.factor} from epoch ${announced.fromEpoch}; epoch ${file.epoch} ${mine ? `changes it to fee ${mine.feeBps} bps / factor ${mine.factor} from epoch ${mine.fromEpoch}` : "drops the announcement"}`);
+    if (!mine || mine.fromEpoch !== announced.fromEpoch || mine.feeBps !== announced.feeBps || mine.factor !== announced.factor || mine.scheme !== announced.scheme) {
+      findings.push(`epoch ${previous.epoch} announced ${said(announced)} from epoch ${announced.fromEpoch}; epoch ${file.epoch} ${mine ? `changes it to ${said(mine)} from epoch ${mine.fromEpoch}` : "drops the announcement"}`);
     }
   }
   const how = announced && announced.fromEpoch === file.epoch ? `as announced in epoch ${previous.epoch}` : `as in epoch ${previous.epoch}, with no change announced for epoch ${file.epoch}`;
   if (file.fee.bps !== feeBps) findings.push(`fee changed from ${feeBps} to ${file.fee.bps} bps without an announcement an epoch ahead (expected ${feeBps} bps ${how})`);
   if (file.pplns.factor !== factor) findings.push(`PPLNS factor changed from ${factor} to ${file.pplns.factor} without an announcement an epoch ahead (expected ${factor} ${how})`);
+  if (schemeOf(file) !== scheme) findings.push(`payout scheme changed from ${scheme} to ${schemeOf(file)} without an announcement an epoch ahead (expected ${scheme} ${how})`);
   return findings;
 }

@@ -28,6 +28,7 @@ import { PreviousShares, shareLineFingerprint, verifyParameters, WindowConsisten
 import { compareWithRecorded, type ContractLookup } from "./contract";
 import { LineChecker, type LineOutcome } from "./linecheck";
 import type { PowChainView } from "./powchain";
+import { SchemeRecomputer, shareIdSpan } from "../schemes/audit";
 
 export interface EpochAuditOptions {
   /** Re-verify every share's proof of work and coinbase (default true). */
@@ -69,6 +70,8 @@ export class EpochAudit {
   private readonly checkWork: boolean;
   private anchor: ChainAnchor | undefined;
   private recompute: AllocationRecomputer | undefined;
+  /** PPS/FPPS epochs: every credit recomputed from the shares and the chain (src/schemes/audit.ts). */
+  private scheme: SchemeRecomputer | undefined;
   private checker: LineChecker | undefined;
   private previousMinId = Number.MAX_SAFE_INTEGER;
   private previousMaxId = 0;
@@ -148,14 +151,17 @@ export class EpochAudit {
         minConfirmations: this.options.minConfirmations,
       });
     }
-    try {
-      this.recompute = new AllocationRecomputer(file);
-    } catch (err) {
-      this.findings.push(`pplns: ${(err as Error).message}`);
+    if (file.scheme) this.scheme = new SchemeRecomputer(file, this.previous?.file ?? null);
+    else {
+      try {
+        this.recompute = new AllocationRecomputer(file);
+      } catch (err) {
+        this.findings.push(`pplns: ${(err as Error).message}`);
+      }
     }
     if (this.previous) {
-      const minId = Math.min(...file.blocks.map((b) => b.window.firstShareId));
-      const maxId = Math.max(...this.previous.file.blocks.map((b) => b.window.lastShareId));
+      const minId = shareIdSpan(file).first;
+      const maxId = shareIdSpan(this.previous.file).last;
       this.previousShares = new PreviousShares(this.previous.file.epoch, minId, maxId);
     }
     this.consistency = new WindowConsistency(file, this.previousShares);
@@ -318,6 +324,7 @@ export class EpochAudit {
     if (this.checkWork && s.work !== undefined && ++this.workFindings <= 20) this.findings.push(`work: ${s.work}`);
     this.duplicates.add(s, s.headerHash, `epoch ${this.file.epoch}`);
     this.recompute?.addWeighed(s.weighed);
+    this.scheme?.add(s.weighed, s.height);
     if (s.block >= 0 && s.block < this.file.blocks.length) this.lastOfBlock[s.block] = s.entry;
   }
 
@@ -338,6 +345,7 @@ export class EpochAudit {
       f.push(...this.recompute.findings.map((x) => `pplns: ${x}`));
       f.push(...compareAllocations(file, allocations).map((x) => `allocation: ${x}`));
     }
+    if (this.scheme) f.push(...(await this.scheme.finish(this.options.chain, this.chainError)).map((x) => `${file.scheme!.name}: ${x}`));
     if (this.consistency) f.push(...this.consistency.finish().map((x) => `consistency: ${x}`));
     if (this.anchor) {
       for (let i = 0; i < file.blocks.length; i++) {

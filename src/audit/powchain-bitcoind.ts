@@ -7,6 +7,7 @@
  */
 import { BitcoindRpc, RpcError, type RpcOptions } from "../chain/rpc";
 import type { ChainBlockInfo, ChainSpec, PowChainView } from "./powchain";
+import { BITCOIN_SUBSIDY, REGTEST_SUBSIDY, type SubsidySchedule } from "../schemes/credit";
 
 interface BlockHeaderVerbose {
   hash: string;
@@ -25,6 +26,7 @@ export class BitcoindHeaderChain implements PowChainView {
   private readonly rpc: BitcoindRpc;
   private readonly byHash = new Map<string, Promise<ChainBlockInfo | undefined>>();
   private readonly byHeight = new Map<number, Promise<ChainBlockInfo | undefined>>();
+  private readonly fees = new Map<number, Promise<bigint | undefined>>();
 
   constructor(private readonly options: RpcOptions) {
     this.rpc = new BitcoindRpc(options);
@@ -65,6 +67,32 @@ export class BitcoindHeaderChain implements PowChainView {
 
   async tipHeight(): Promise<number> {
     return this.rpc.call<number>("getblockcount");
+  }
+
+  /** From `getblockchaininfo`'s chain: regtest halves every 150 blocks, the others (main, test, testnet4, signet) every 210 000. */
+  async subsidySchedule(): Promise<SubsidySchedule> {
+    const info = await this.rpc.call<{ chain: string }>("getblockchaininfo");
+    return info.chain === "regtest" ? REGTEST_SUBSIDY : BITCOIN_SUBSIDY;
+  }
+
+  /** `getblockstats(height, ["totalfee"])`: the fees of the block at `height` in satoshis; undefined above the tip. */
+  blockFees(height: number): Promise<bigint | undefined> {
+    let p = this.fees.get(height);
+    if (!p) {
+      p = (async () => {
+        let stats: { totalfee: number };
+        try {
+          stats = await this.rpc.call<{ totalfee: number }>("getblockstats", [height, ["totalfee"]]);
+        } catch (err) {
+          if (err instanceof RpcError && NOT_FOUND.has(err.code)) return undefined;
+          throw err;
+        }
+        if (!Number.isSafeInteger(stats?.totalfee) || stats.totalfee < 0) throw new Error(`getblockstats ${height}: totalfee is not a satoshi amount: ${JSON.stringify(stats?.totalfee)}`);
+        return BigInt(stats.totalfee);
+      })();
+      this.fees.set(height, p);
+    }
+    return p;
   }
 
   close(): void {

@@ -11,6 +11,7 @@
  * most 2 h (`MAX_FUTURE_BLOCK_TIME`) ahead of the node's clock.
  */
 import { bitsToTarget, hashToBigInt, hashToDisplayHex, sha256d } from "../pow";
+import { REGTEST_SUBSIDY, type SubsidySchedule } from "../schemes/credit";
 
 /** Seconds a block time may run ahead of the clock (Bitcoin Core's MAX_FUTURE_BLOCK_TIME). */
 export const MAX_FUTURE_BLOCK_TIME = 2 * 60 * 60;
@@ -39,6 +40,13 @@ export interface PowChainView {
   tipHeight(): Promise<number>;
   /** How a worker thread opens the same chain (src/audit/parallel.ts); absent: it cannot. */
   workerSpec?(): ChainSpec;
+  /** The chain's block subsidy schedule (consensus), for PPS/FPPS credits; absent: unknown. */
+  subsidySchedule?(): Promise<SubsidySchedule>;
+  /**
+   * The fees (satoshis) collected by the main-chain block at `height` (bitcoind: `getblockstats`
+   * totalfee), undefined above the tip; absent when the source cannot tell (a header chain).
+   */
+  blockFees?(height: number): Promise<bigint | undefined>;
 }
 
 /** A serializable description of a chain view, to open it again on a worker thread. */
@@ -127,6 +135,11 @@ export class PublishedHeaderChain implements PowChainView {
 
   workerSpec(): ChainSpec {
     return { kind: "headers", headers: this.headersHex };
+  }
+
+  /** The embedded chain's schedule (regtest's: 50 BTC halved every 150 blocks; src/chain/embedded.ts's default). */
+  async subsidySchedule(): Promise<SubsidySchedule> {
+    return REGTEST_SUBSIDY;
   }
 }
 

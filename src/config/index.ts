@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { isAddress, getAddress, zeroAddress, type Address, type Hex } from "viem";
+import { PAYOUT_SCHEMES, type PayoutScheme } from "../schemes/credit";
 
 /** Everything `pool start` needs. Absent optional parts mean "use the embedded default". */
 export interface PoolConfig {
@@ -31,6 +32,13 @@ export interface PoolConfig {
   /** Share store: `postgresUrl` absent = SQLite in dataDir. */
   store: { postgresUrl?: string };
   pplns: { factor: number; feeBps: number; feeAddress?: Address; confirmations: number };
+  /**
+   * Payout scheme: "pplns" (the default: each confirmed block split over its window), "pps" or
+   * "fpps" (every share paid its expected value of the subsidy, FPPS also of the fees averaged over
+   * the previous 144 blocks; epochs close every `intervalSeconds`; found blocks go to the operator,
+   * who funds each epoch's credits). The fee is pplns.feeBps (basis points) under every scheme.
+   */
+  payout: { scheme: PayoutScheme; intervalSeconds: number };
   committer: { fundEpochs: boolean; pollSeconds: number };
   /** Automatic payouts: threshold (whole units of the asset, a decimal like "0.01") undefined = off (miners claim themselves). */
   payouts: { threshold?: string; maxGasPerBatch: number };
@@ -87,6 +95,7 @@ export const DEFAULT_CONFIG: PoolConfig = {
   chain: { networkDifficulty: "0.01", syntheticTxs: 3 },
   store: {},
   pplns: { factor: 2, feeBps: 100, confirmations: 1 },
+  payout: { scheme: "pplns", intervalSeconds: 3600 },
   committer: { fundEpochs: true, pollSeconds: 2 },
   payouts: { maxGasPerBatch: 10_000_000 },
   log: { level: "info", format: "auto" },
@@ -130,6 +139,8 @@ const ENV_SETTINGS: Record<string, string> = {
   POOL_FEE_ADDRESS: "pplns.feeAddress",
   POOL_CONFIRMATIONS: "pplns.confirmations",
   POOL_FUND_EPOCHS: "committer.fundEpochs",
+  POOL_PAYOUT_SCHEME: "payout.scheme",
+  POOL_PAYOUT_INTERVAL_SECONDS: "payout.intervalSeconds",
   POOL_PAYOUT_THRESHOLD: "payouts.threshold",
 };
 
@@ -227,6 +238,8 @@ function validate(raw: Raw): PoolConfig {
   take("pplns.feeBps", intRange(0, 10_000), (v) => (c.pplns.feeBps = v));
   take("pplns.feeAddress", address, (v) => (c.pplns.feeAddress = v));
   take("pplns.confirmations", intRange(1, 10_000), (v) => (c.pplns.confirmations = v));
+  take("payout.scheme", oneOf(PAYOUT_SCHEMES), (v) => (c.payout.scheme = v));
+  take("payout.intervalSeconds", intRange(60, 31 * 24 * 3600), (v) => (c.payout.intervalSeconds = v));
   take("committer.fundEpochs", bool, (v) => (c.committer.fundEpochs = v));
   take("committer.pollSeconds", positiveNumber, (v) => (c.committer.pollSeconds = v));
   take("payouts.threshold", unitDecimal, (v) => (c.payouts.threshold = v));
@@ -242,6 +255,8 @@ function validate(raw: Raw): PoolConfig {
   if (c.evm.deployment && !c.evm.rpcUrl) throw new ConfigError("evm.deployment", "needs evm.rpcUrl (the node of the deployment's chain)");
   if (c.evm.rpcUrl && !c.evm.contract && !c.evm.deployment) throw new ConfigError("evm.contract", "is required with evm.rpcUrl (set POOL_CONTRACT, or evm.deployment to a deployment record)");
   if (c.evm.rpcUrl && !c.evm.operatorKey) throw new ConfigError("evm.operatorKey", "is required with evm.rpcUrl (set POOL_OPERATOR_KEY)");
+  // The embedded chain's blocks are published as headers only: no auditor could check their fees.
+  if (c.payout.scheme === "fpps" && !c.chain.bitcoindUrl) throw new ConfigError("payout.scheme", "fpps needs chain.bitcoindUrl: its per-block fees (getblockstats totalfee) are what FPPS pays and the audit checks; the embedded chain publishes headers only (use pps)");
   if (c.chain.bitcoindUrl && !c.chain.payoutScript) throw new ConfigError("chain.payoutScript", "is required with chain.bitcoindUrl: the block reward's output script (hex)");
   if (c.chain.bitcoindUrl && !c.chain.bitcoindCookie && !(c.chain.bitcoindUser && c.chain.bitcoindPassword)) {
     throw new ConfigError("chain.bitcoindUser", "bitcoind needs chain.bitcoindUser and chain.bitcoindPassword, or chain.bitcoindCookie");

@@ -20,6 +20,9 @@ import { assembleEpoch, previousLedger, type AssembleJob, type EpochParams } fro
 import { EpochBuildWorker, type WorkerEpoch } from "./build-worker";
 import { parseEpochFile, type EpochHeader, type EpochLeaves } from "./format";
 import { assetProblem, type EpochAsset } from "./units";
+import { assembleSchemeEpoch, FeeWindows } from "../schemes/assemble";
+import { PAYOUT_SCHEMES, REGTEST_SUBSIDY, subsidyAt, type PayoutScheme, type SubsidySchedule } from "../schemes/credit";
+import { readEpochHeader } from "../schemes/header";
 
 export interface EpochBuilderConfig {
   store: ShareStore;
@@ -53,7 +56,21 @@ export interface EpochBuilderConfig {
    * A change of fee and/or factor from epoch `fromEpoch` on: announced (`parameters`) in every
    * file before it, applied from it. An auditor finds a change not announced an epoch ahead.
    */
-  parameterChange?: { fromEpoch: number; feeBps?: number; factor?: string };
+  parameterChange?: { fromEpoch: number; feeBps?: number; factor?: string; scheme?: PayoutScheme };
+  /**
+   * Payout scheme (default "pplns": epochs on found blocks). "pps" / "fpps": epochs close on a
+   * schedule, every `intervalSeconds`, and credit every accepted share since the previous epoch its
+   * expected value (src/schemes/credit.ts); found blocks go to the operator.
+   */
+  scheme?: PayoutScheme;
+  /** PPS/FPPS: seconds between scheduled epochs (default 3600). */
+  intervalSeconds?: number;
+  /** PPS/FPPS: the chain's subsidy schedule, satoshis (default regtest's and the embedded chain's: 50 BTC halved every 150 blocks). */
+  subsidy?: SubsidySchedule;
+  /** FPPS: the chain's fees (satoshis) of the block at a height, undefined when there is none. */
+  blockFees?: (height: number) => Promise<bigint | undefined>;
+  /** Wall clock in ms (default Date.now): when a scheduled epoch is due. */
+  now?: () => number;
   /**
    * The proof-of-work chain's headers (hex, genesis first), for chains the auditor cannot read
    * from its own node (the embedded chain): written to `epochs/headers.txt` before each epoch file.
@@ -129,7 +146,16 @@ export class EpochBuilder {
       if (!Number.isSafeInteger(change.fromEpoch) || change.fromEpoch < 2) throw new RangeError("parameterChange.fromEpoch must be an epoch ≥ 2");
       if (change.factor !== undefined) parseFactor(change.factor);
       if (change.feeBps !== undefined && (!Number.isInteger(change.feeBps) || change.feeBps < 0 || change.feeBps > 10_000)) throw new RangeError("parameterChange.feeBps must be 0..10000");
+      if (change.scheme !== undefined && !PAYOUT_SCHEMES.includes(change.scheme)) throw new RangeError(`parameterChange.scheme must be one of ${PAYOUT_SCHEMES.join(", ")}`);
     }
+    const scheme = config.scheme ?? "pplns";
+    if (!PAYOUT_SCHEMES.includes(scheme)) throw new RangeError(`scheme must be one of ${PAYOUT_SCHEMES.join(", ")}, got ${String(scheme)}`);
+    // PPLNS windows reach back over shares a PPS/FPPS epoch already paid: not supported (yet).
+    if (scheme !== "pplns" && change?.scheme === "pplns") throw new RangeError("parameterChange.scheme: a change from pps/fpps back to pplns is not supported (its windows would pay shares the per-share epochs already paid)");
+    const interval = config.intervalSeconds ?? 3600;
+    if (!Number.isSafeInteger(interval) || interval < 1) throw new RangeError(`intervalSeconds must be a positive integer, got ${String(config.intervalSeconds)}`);
+    if (config.subsidy) subsidyAt(0, config.subsidy); // validates it
+    if ((scheme === "fpps" || change?.scheme === "fpps") && !config.blockFees) throw new TypeError("an FPPS pool needs blockFees (the chain's per-block fees)");
     if (config.worker) {
       if (config.worker.store?.kind !== config.store.kind) throw new TypeError(`worker.store must open the builder's own store (a ${config.store.kind} store), got ${String(config.worker.store?.kind)}`);
       this.worker = new EpochBuildWorker(config.worker.store, config.worker.nice);
@@ -142,12 +168,13 @@ export class EpochBuilder {
     return this.exclusive(async () => this.worker?.close());
   }
 
-  /** Fee and factor that apply to epoch `number`, and the announcement its file carries. */
-  private parametersFor(number: number): EpochParams {
+  /** Fee, factor and scheme that apply to epoch `number`, and the announcement its file carries. */
+  private parametersFor(number: number): EpochParams & { scheme: PayoutScheme } {
     const c = this.config.parameterChange;
-    const next = c ? { fromEpoch: c.fromEpoch, feeBps: c.feeBps ?? this.feeBps, factor: c.factor ?? this.factor } : undefined;
-    if (next && number >= next.fromEpoch) return { feeBps: next.feeBps, factor: next.factor };
-    return { feeBps: this.feeBps, factor: this.factor, ...(next ? { announce: next } : {}) };
+    const scheme = this.config.scheme ?? "pplns";
+    const next = c ? { fromEpoch: c.fromEpoch, feeBps: c.feeBps ?? this.feeBps, factor: c.factor ?? this.factor, ...(c.scheme !== undefined && c.scheme !== scheme ? { scheme: c.scheme } : {}) } : undefined;
+    if (next && number >= next.fromEpoch) return { feeBps: next.feeBps, factor: next.factor, scheme: next.scheme ?? scheme };
+    return { feeBps: this.feeBps, factor: this.factor, scheme, ...(next ? { announce: next } : {}) };
   }
 
   /** Confirmed (depth ≥ K), unpaid blocks in payment order (height, then hash). */
@@ -207,16 +234,20 @@ export class EpochBuilder {
   }
 
   private async prepareNow(): Promise<BuiltEpoch | undefined> {
+    const latestEpoch = await this.latestValidEpoch();
+    const scheme = this.parametersFor(latestEpoch ? latestEpoch.number + 1 : 1).scheme;
+    if (scheme !== "pplns") return this.prepareScheduled(scheme);
     const blocks = await this.payableBlocks();
     if (blocks.length === 0) return undefined;
     const latest = await this.latestValidEpoch();
     const number = latest ? latest.number + 1 : 1;
+    const { scheme: _pplns, ...params } = this.parametersFor(number);
     const job: AssembleJob = {
       dir: this.dir,
       number,
       blocks,
       latest: latest ? { number: latest.number, root: latest.root, dataHash: latest.dataHash } : undefined,
-      params: this.parametersFor(number),
+      params,
       feeAddress: this.feeAddress,
       chain: { pow: this.config.powChain, evmChainId: this.config.evmChainId, ...(this.config.payoutScript ? { payoutScript: this.config.payoutScript } : {}) },
       contract: this.config.contract,
@@ -258,6 +289,85 @@ export class EpochBuilder {
     };
   }
 
+  /**
+   * A PPS/FPPS epoch, when one is due: `intervalSeconds` after the previous epoch was built (the
+   * first: after the first share it would credit was accepted), crediting every share after the
+   * previous epoch's last one up to the newest stored share. Confirmed blocks found by those shares
+   * are recorded with the epoch as the operator's (nothing of them enters the ledger). Built on
+   * this thread (the build worker runs PPLNS epochs).
+   */
+  private async prepareScheduled(scheme: Exclude<PayoutScheme, "pplns">): Promise<BuiltEpoch | undefined> {
+    const latest = await this.latestValidEpoch();
+    const number = latest ? latest.number + 1 : 1;
+    const fromShareId = latest ? (await this.lastCreditedShare(latest.filePath)) + 1 : 1;
+    const toShareId = await this.store.lastShareId();
+    if (toShareId < fromShareId) return undefined;
+    const now = (this.config.now ?? Date.now)();
+    let since: number | undefined = latest?.createdAt;
+    if (since === undefined) {
+      for await (const s of this.store.sharesInRange(fromShareId, toShareId, 1)) {
+        since = s.time;
+        break;
+      }
+    }
+    if (since === undefined || now - since < (this.config.intervalSeconds ?? 3600) * 1000) return undefined;
+
+    const { scheme: _s, ...params } = this.parametersFor(number);
+    const chain = { pow: this.config.powChain, evmChainId: this.config.evmChainId, ...(this.config.payoutScript ? { payoutScript: this.config.payoutScript } : {}) };
+    let headerChainMs: number | undefined;
+    if (this.config.headerChain) {
+      const t = performance.now();
+      writeTextAtomically(path.join(this.dir, HEADER_CHAIN_FILE), headerChainText(this.config.headerChain()));
+      headerChainMs = performance.now() - t;
+    }
+    const fees = scheme === "fpps" && this.config.blockFees ? new FeeWindows(this.config.blockFees) : undefined;
+    const e = await assembleSchemeEpoch(
+      this.store,
+      {
+        dir: this.dir,
+        number,
+        latest: latest ? { number: latest.number, root: latest.root, dataHash: latest.dataHash } : undefined,
+        params,
+        feeAddress: this.feeAddress,
+        chain,
+        contract: this.config.contract,
+        ...(this.config.asset ? { asset: { ...this.config.asset } } : {}),
+        scheme,
+        fromShareId,
+        toShareId,
+        subsidy: this.config.subsidy ?? REGTEST_SUBSIDY,
+      },
+      await previousLedger(this.store, latest?.number, this.cached),
+      fees,
+    );
+    const lastId = e.header.scheme!.lastShareId;
+    const operatorBlocks = (await this.payableBlocks()).filter((b) => b.shareId <= lastId).map((b) => b.hash);
+    return {
+      number,
+      header: e.header,
+      leaves: e.leaves,
+      tree: e.tree,
+      filePath: e.filePath,
+      shareLogPath: e.shareLogPath,
+      dataHash: e.dataHash,
+      bytes: e.bytes,
+      root: e.tree.root,
+      totalCumulative: e.tree.total,
+      reward: e.reward,
+      deltas: e.deltas,
+      blocks: operatorBlocks,
+      reusedTree: e.reusedTree,
+      timings: { ...e.timings, ...(headerChainMs !== undefined ? { headerChainMs } : {}) },
+    };
+  }
+
+  /** The newest share id an epoch credited: a PPS/FPPS epoch's scheme.lastShareId, a PPLNS epoch's newest block share. */
+  private async lastCreditedShare(filePath: string): Promise<number> {
+    const h = readEpochHeader(filePath);
+    if (h.scheme) return h.scheme.lastShareId;
+    return Math.max(...h.blocks.map((b) => b.shareId));
+  }
+
   private async record(epoch: BuiltEpoch): Promise<void> {
     await this.store.recordEpoch(
       {
@@ -274,7 +384,11 @@ export class EpochBuilder {
       },
       epoch.deltas,
     );
-    if (this.worker) this.worker.recorded(epoch.number, epoch.root);
+    if (epoch.header.scheme) {
+      // Built on this thread: the worker's kept tree is now stale.
+      this.worker?.forget();
+      this.cached = { epoch: epoch.number, tree: epoch.tree };
+    } else if (this.worker) this.worker.recorded(epoch.number, epoch.root);
     else this.cached = { epoch: epoch.number, tree: epoch.tree };
   }
 

@@ -10,6 +10,7 @@ import type { Hex } from "viem";
 import { TREE_OPTIONS } from "../merkle";
 import { Keccak256, SHARE_LOG_HASHES, type ShareLogHash } from "./digest";
 import type { EpochAsset } from "./units";
+import { parseScheme, type PayoutScheme, type PerShareScheme, type SubsidySchedule } from "../schemes/credit";
 
 export const EPOCH_FILE_FORMAT = "pplns-epoch";
 export const EPOCH_FILE_VERSION = 1;
@@ -53,6 +54,29 @@ export interface EpochParameters {
   fromEpoch: number;
   feeBps: number;
   factor: string;
+  /** The payout scheme from `fromEpoch` on, when the announcement changes it (absent: unchanged). */
+  scheme?: PayoutScheme;
+}
+
+/**
+ * A PPS or FPPS epoch (absent: PPLNS). It closes on a schedule, not on found blocks: it credits
+ * every accepted share with ids firstShareId..lastShareId (the share log lists each once, `block`
+ * 0, `credited` its full committed units), each its expected value (src/schemes/credit.ts,
+ * `rounding`); found blocks go to the operator, so the file's `blocks` is empty and `reward` is the
+ * sum of the credits. Shares follow on from the previous epoch's (its scheme.lastShareId, or the
+ * newest block share of a PPLNS epoch) with no id skipped unless listed in `gaps`.
+ */
+export interface EpochScheme {
+  name: PerShareScheme;
+  rounding: string;
+  /** The chain's subsidy schedule the credits used (an auditor checks it is the chain's). */
+  subsidy: SubsidySchedule;
+  /** FPPS: blocks whose fees are averaged (144). Absent for PPS. */
+  feeBlocks?: number;
+  firstShareId: number;
+  lastShareId: number;
+  shareCount: number;
+  gaps?: EpochWindowGap[];
 }
 
 export interface EpochBlock {
@@ -86,8 +110,10 @@ export interface EpochHeader {
   previous: { epoch: number; root: Hex; dataHash: Hex } | null;
   pplns: { factor: string; unitsPerDifficulty: string; rounding: string };
   fee: { bps: number; address: string | null };
-  /** An announced change of fee or factor (absent when none is pending). */
+  /** An announced change of fee, factor or scheme (absent when none is pending). */
   parameters?: EpochParameters;
+  /** PPS/FPPS: the scheduled epoch's shares and rules (absent: a PPLNS epoch). */
+  scheme?: EpochScheme;
   blocks: EpochBlock[];
   /** `hash`: the share log's digest, "sha256" since share-log digests moved off keccak256 (older files say "keccak256"). */
   shareLog: { file: string; hash: ShareLogHash; digest: Hex; lines: number };
@@ -198,13 +224,15 @@ function safeInt(v: unknown, what: string, min = 0): number {
 
 /** Every key each object of the format may have (an unknown one is reported, never silently read). */
 const KNOWN_KEYS: Record<string, readonly string[]> = {
-  "": ["format", "version", "chain", "contract", "asset", "epoch", "previous", "pplns", "fee", "parameters", "blocks", "shareLog", "reward", "totalCumulative", "root", "tree", "leafFields", "leaves"],
+  "": ["format", "version", "chain", "contract", "asset", "epoch", "previous", "pplns", "fee", "parameters", "scheme", "blocks", "shareLog", "reward", "totalCumulative", "root", "tree", "leafFields", "leaves"],
   chain: ["pow", "evmChainId", "payoutScript"],
   asset: ["symbol", "decimals", "unitsPerSatoshi"],
   previous: ["epoch", "root", "dataHash"],
   pplns: ["factor", "unitsPerDifficulty", "rounding"],
   fee: ["bps", "address"],
-  parameters: ["fromEpoch", "feeBps", "factor"],
+  parameters: ["fromEpoch", "feeBps", "factor", "scheme"],
+  scheme: ["name", "rounding", "subsidy", "feeBlocks", "firstShareId", "lastShareId", "shareCount", "gaps"],
+  subsidy: ["initial", "halvingInterval"],
   block: ["height", "hash", "reward", "finder", "shareId", "nbits", "window", "fee"],
   window: ["units", "coveredUnits", "complete", "firstShareId", "lastShareId", "shareCount", "firstShareCredit", "gaps"],
   gap: ["from", "to", "reason"],
@@ -231,7 +259,11 @@ export function parseEpochFile(bytes: Buffer | string, onUnknownField?: (field: 
   }
   need(isObject(doc), "top level must be an object");
   unknownKeys(doc, "", "", onUnknownField);
-  for (const k of ["chain", "asset", "previous", "pplns", "fee", "parameters", "shareLog"]) unknownKeys(doc[k], k, k, onUnknownField);
+  for (const k of ["chain", "asset", "previous", "pplns", "fee", "parameters", "scheme", "shareLog"]) unknownKeys(doc[k], k, k, onUnknownField);
+  if (isObject(doc.scheme)) {
+    unknownKeys(doc.scheme.subsidy, "subsidy", "scheme.subsidy", onUnknownField);
+    if (Array.isArray(doc.scheme.gaps)) doc.scheme.gaps.forEach((g: unknown, j: number) => unknownKeys(g, "gap", `scheme.gaps[${j}]`, onUnknownField));
+  }
   if (Array.isArray(doc.blocks)) {
     doc.blocks.forEach((b: unknown, i: number) => {
       unknownKeys(b, "block", `blocks[${i}]`, onUnknownField);
@@ -267,9 +299,12 @@ export function parseEpochFile(bytes: Buffer | string, onUnknownField?: (field: 
   if (doc.parameters !== undefined) {
     const p = doc.parameters;
     need(isObject(p) && typeof p.factor === "string" && Number.isInteger(p.feeBps) && (p.feeBps as number) >= 0 && (p.feeBps as number) <= 10_000, "parameters must be { fromEpoch, feeBps (0..10000), factor }");
-    parameters = { fromEpoch: safeInt(p.fromEpoch, "parameters.fromEpoch", 1), feeBps: p.feeBps as number, factor: p.factor as string };
+    need(p.scheme === undefined || parseScheme(p.scheme) !== undefined, "parameters.scheme must be pplns, pps or fpps");
+    parameters = { fromEpoch: safeInt(p.fromEpoch, "parameters.fromEpoch", 1), feeBps: p.feeBps as number, factor: p.factor as string, ...(p.scheme !== undefined ? { scheme: p.scheme as PayoutScheme } : {}) };
   }
-  need(Array.isArray(doc.blocks) && doc.blocks.length > 0, "blocks must be a non-empty array");
+  const scheme = doc.scheme === undefined ? undefined : parseSchemeSection(doc.scheme);
+  if (scheme) need(Array.isArray(doc.blocks) && doc.blocks.length === 0, "blocks must be empty in a PPS/FPPS epoch (found blocks go to the operator)");
+  else need(Array.isArray(doc.blocks) && doc.blocks.length > 0, "blocks must be a non-empty array");
   const blocks = (doc.blocks as unknown[]).map((b, i) => parseBlock(b, i));
   need(isObject(doc.shareLog) && typeof doc.shareLog.file === "string" && HEX32.test(String(doc.shareLog.digest)), "shareLog must be { file, hash, digest, lines }");
   need((SHARE_LOG_HASHES as readonly unknown[]).includes(doc.shareLog.hash), `shareLog.hash must be one of ${SHARE_LOG_HASHES.join(", ")}`);
@@ -306,6 +341,7 @@ export function parseEpochFile(bytes: Buffer | string, onUnknownField?: (field: 
     pplns: { factor: doc.pplns.factor as string, unitsPerDifficulty: doc.pplns.unitsPerDifficulty as string, rounding: String(doc.pplns.rounding) },
     fee: { bps: doc.fee.bps as number, address: (doc.fee.address as string | null) ?? null },
     ...(parameters ? { parameters } : {}),
+    ...(scheme ? { scheme } : {}),
     blocks,
     shareLog: { file: doc.shareLog.file as string, hash: doc.shareLog.hash as ShareLogHash, digest: doc.shareLog.digest as Hex, lines: doc.shareLog.lines as number },
     reward: doc.reward as string,
@@ -345,10 +381,39 @@ function parseBlock(b: unknown, i: number): EpochBlock {
   };
 }
 
+function parseSchemeSection(v: unknown): EpochScheme {
+  need(isObject(v), "scheme must be an object");
+  need(v.name === "pps" || v.name === "fpps", `scheme.name must be "pps" or "fpps" (a PPLNS epoch has no scheme section), got ${JSON.stringify(v.name)}`);
+  need(typeof v.rounding === "string", "scheme.rounding must be a string");
+  const sub = v.subsidy;
+  need(isObject(sub), "scheme.subsidy must be { initial, halvingInterval }");
+  const initial = uintString(sub.initial, "scheme.subsidy.initial");
+  const halvingInterval = safeInt(sub.halvingInterval, "scheme.subsidy.halvingInterval", 1);
+  if (v.name === "fpps") need(Number.isSafeInteger(v.feeBlocks) && (v.feeBlocks as number) >= 1, "scheme.feeBlocks must be a positive integer in an FPPS epoch");
+  else need(v.feeBlocks === undefined, "scheme.feeBlocks is for FPPS epochs only");
+  const firstShareId = safeInt(v.firstShareId, "scheme.firstShareId", 1);
+  const lastShareId = safeInt(v.lastShareId, "scheme.lastShareId", firstShareId);
+  const shareCount = safeInt(v.shareCount, "scheme.shareCount", 1);
+  return {
+    name: v.name as PerShareScheme,
+    rounding: v.rounding as string,
+    subsidy: { initial, halvingInterval },
+    ...(v.feeBlocks !== undefined ? { feeBlocks: v.feeBlocks as number } : {}),
+    firstShareId,
+    lastShareId,
+    shareCount,
+    ...(v.gaps !== undefined ? { gaps: parseGapList(v.gaps, "scheme.gaps") } : {}),
+  };
+}
+
 function parseGaps(v: unknown, i: number): EpochWindowGap[] {
-  need(Array.isArray(v), `blocks[${i}].window.gaps must be an array`);
+  return parseGapList(v, `blocks[${i}].window.gaps`);
+}
+
+function parseGapList(v: unknown, at: string): EpochWindowGap[] {
+  need(Array.isArray(v), `${at} must be an array`);
   return (v as unknown[]).map((g, j) => {
-    const where = `blocks[${i}].window.gaps[${j}]`;
+    const where = `${at}[${j}]`;
     need(isObject(g) && typeof g.reason === "string" && g.reason.length > 0, `${where} must be { from, to, reason }`);
     const from = safeInt(g.from, `${where}.from`, 1);
     const to = safeInt(g.to, `${where}.to`, from);

@@ -50,7 +50,8 @@ export function checkBlockUpdate(update: { status?: BlockStatus; confirmations?:
 
 export function checkEpochInput(e: Omit<EpochRecord, "state" | "proposeTx" | "acceptTx" | "createdAt" | "updatedAt">, deltas: LedgerDelta[]): void {
   if (!Number.isSafeInteger(e.number) || e.number < 1) throw new ShareStoreError(`invalid epoch number ${e.number}`);
-  if (!Array.isArray(e.blocks) || e.blocks.length === 0) throw new ShareStoreError("an epoch pays at least one block");
+  // A PPLNS epoch pays at least one block; a scheduled PPS/FPPS epoch may take none (its credits are shares).
+  if (!Array.isArray(e.blocks)) throw new ShareStoreError("an epoch's blocks must be an array");
   if (!/^0x[0-9a-f]{64}$/.test(e.root)) throw new ShareStoreError(`invalid root ${e.root}`);
   if (!/^0x[0-9a-f]{64}$/.test(e.dataHash)) throw new ShareStoreError(`invalid data hash ${e.dataHash}`);
   for (const d of deltas) {
