@@ -151,7 +151,7 @@ export class EpochAudit {
         minConfirmations: this.options.minConfirmations,
       });
     }
-    if (file.scheme) this.scheme = new SchemeRecomputer(file, this.previous?.file ?? null);
+    if (file.scheme) this.scheme = new SchemeRecomputer(file, this.previous?.file ?? null, this.options.chain !== undefined);
     else {
       try {
         this.recompute = new AllocationRecomputer(file);
