@@ -55,6 +55,11 @@ describe("HTTP API: shapes and bad input", function () {
     expect(body.pendingEpoch).to.equal(null);
     expect(body.contract.totalFunded).to.equal("0");
     expect(body.chain.height).to.be.a("number");
+    // The operator's reserve against what it owes (nothing built yet: nothing owed).
+    expect(body.payout.scheme).to.equal("pplns");
+    expect(body.payout.owed).to.equal("0");
+    expect(body.payout.reserve).to.match(/^\d+$/);
+    expect(body.payout.covered).to.equal(true);
   });
 
   it("answers an unseen address with zeros and a malformed one with 400 and a reason", async () => {

@@ -33,6 +33,8 @@ export interface ApiContext {
     /** Smallest units of the asset paid per satoshi of block reward. */
     unitsPerSatoshi?: string;
     powChain: "embedded" | "bitcoind"; payoutThreshold: string | null; feeBps?: number; pplnsFactor?: string;
+    /** payout.scheme ("pplns", "pps", "fpps") and, for PPS/FPPS, payout.intervalSeconds. */
+    payoutScheme?: string; payoutIntervalSeconds?: number;
   };
   chainInfo: () => { height: number; networkDifficulty: number; blockReward?: string };
   shareCounters: () => { accepted: number; rejected: number };
@@ -110,13 +112,16 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   app.get("/api/stats", async () => {
     const pc = ctx.evm.publicClient;
     const t = await token;
-    const [active, pending, totalFunded, balance, blocks, latest] = await Promise.all([
+    const balanceOf = (a: Address) => (t === zeroAddress ? pc.getBalance({ address: a }) : pc.readContract({ address: t, abi: erc20Abi, functionName: "balanceOf", args: [a] }));
+    const operator = ctx.evm.account?.address;
+    const [active, pending, totalFunded, balance, blocks, latest, operatorBalance] = await Promise.all([
       pc.readContract({ address: ctx.contract, abi: payoutPoolAbi, functionName: "activeRoot" }),
       pc.readContract({ address: ctx.contract, abi: payoutPoolAbi, functionName: "pendingRoot" }),
       pc.readContract({ address: ctx.contract, abi: payoutPoolAbi, functionName: "totalFunded" }),
-      t === zeroAddress ? pc.getBalance({ address: ctx.contract }) : pc.readContract({ address: t, abi: erc20Abi, functionName: "balanceOf", args: [ctx.contract] }),
+      balanceOf(ctx.contract),
       ctx.store.blocks(),
       ctx.store.latestEpoch(),
+      operator ? balanceOf(operator) : Promise.resolve(undefined),
     ]);
     // Only claims take funds out, so what was funded minus what is held is what has been claimed.
     const totalClaimed = totalFunded > balance ? totalFunded - balance : 0n;
@@ -142,6 +147,20 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
         outstanding: (active[2] - totalClaimed).toString(),
       },
       shares: ctx.shareCounters(),
+      // Issue 14: what the operator owes against what it holds. `owed`: credits of the latest built
+      // epoch not yet funded into the contract (under PPS/FPPS the committer funds each epoch's
+      // credits before proposing it); `reserve`: the operator key's balance of the asset, from which
+      // it funds; `covered`: reserve ≥ owed. All in the asset's smallest unit.
+      payout: (() => {
+        const owedNow = latest && latest.state !== "revoked" && latest.totalCumulative > totalFunded ? latest.totalCumulative - totalFunded : 0n;
+        return {
+          scheme: ctx.publicConfig.payoutScheme ?? "pplns",
+          ...(ctx.publicConfig.payoutIntervalSeconds !== undefined ? { intervalSeconds: ctx.publicConfig.payoutIntervalSeconds } : {}),
+          owed: owedNow.toString(),
+          reserve: operatorBalance === undefined ? null : operatorBalance.toString(),
+          covered: operatorBalance === undefined ? null : operatorBalance >= owedNow,
+        };
+      })(),
     };
   });
 

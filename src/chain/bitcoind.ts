@@ -325,6 +325,29 @@ export class BitcoindSource extends EventEmitter implements TemplateSource {
     return { accepted: false, reason: `transport: ${lastError}` };
   }
 
+  /**
+   * Fees (satoshis) collected by the main-chain block at `height`: `getblockstats(height,
+   * ["totalfee"])`, the figure FPPS averages (and the auditor reads from its own node); undefined
+   * above the tip. Throws if the node is unreachable or answers something else than satoshis.
+   */
+  async blockFees(height: number): Promise<bigint | undefined> {
+    let stats: { totalfee?: unknown };
+    try {
+      stats = await this.rpc.call<{ totalfee?: unknown }>("getblockstats", [height, ["totalfee"]]);
+    } catch (err) {
+      if (err instanceof RpcError && (err.code === -8 || err.code === -5)) return undefined; // height out of range
+      throw err;
+    }
+    const fee = stats?.totalfee;
+    if (typeof fee !== "number" || !Number.isSafeInteger(fee) || fee < 0) throw new Error(`getblockstats ${height}: totalfee is not a satoshi amount: ${JSON.stringify(fee)}`);
+    return BigInt(fee);
+  }
+
+  /** The node's network (`getblockchaininfo` chain: "main", "test", "testnet4", "signet", "regtest"). */
+  async network(): Promise<string> {
+    return (await this.rpc.call<{ chain: string }>("getblockchaininfo")).chain;
+  }
+
   /** Depth of a block on the node's best chain, 0 when unknown or not on it. Throws if the node is unreachable. */
   async confirmations(blockHash: string): Promise<number> {
     if (typeof blockHash !== "string" || !HEX64.test(blockHash)) return 0;

@@ -8,7 +8,8 @@ import { privateKeyToAccount } from "viem/accounts";
 import { buildApi } from "../api/server";
 import { HashrateTracker } from "../api/hashrate";
 import { PoolMetrics } from "../api/metrics";
-import { createTemplateSource, EmbeddedChain, type TemplateSource } from "../chain";
+import { BitcoindSource, createTemplateSource, EmbeddedChain, type TemplateSource } from "../chain";
+import { BITCOIN_SUBSIDY, REGTEST_SUBSIDY } from "../schemes/credit";
 import { Committer } from "../committer";
 import { ConfigError, loadConfig, type PoolConfig } from "../config";
 import { hardhatDevKey, type EvmClients } from "../evm/clients";
@@ -257,6 +258,13 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       // Issue 12: what the auditor checks every share and block pays, and the published header chain.
       payoutScript: (config.chain.payoutScript ?? DEFAULT_STRATUM_CONFIG.payoutScript).toLowerCase(),
       ...(source instanceof EmbeddedChain ? { headerChain: () => source.headers() } : {}),
+      // Issue 14: the payout scheme. PPS/FPPS epochs close every payout.intervalSeconds; credits use
+      // the chain's subsidy schedule and (FPPS, bitcoind only: config refuses it on the embedded chain)
+      // bitcoind's per-block fees, as the auditor reads them from its own node.
+      scheme: config.payout.scheme,
+      intervalSeconds: config.payout.intervalSeconds,
+      subsidy: source instanceof BitcoindSource && (await source.network()) !== "regtest" ? BITCOIN_SUBSIDY : REGTEST_SUBSIDY,
+      ...(source instanceof BitcoindSource ? { blockFees: (height: number) => source.blockFees(height) } : {}),
       // Issue 15: the build (PPLNS walks, tree, share log, epoch file) runs on a worker thread with
       // its own handle on the same store, so that Stratum replies never wait for it.
       worker: { store: config.store.postgresUrl ? { kind: "postgres", connectionString: config.store.postgresUrl } : { kind: "sqlite", dataDir: config.dataDir } },
@@ -342,6 +350,8 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
         payoutThreshold: payoutThreshold?.toString() ?? null,
         feeBps: config.pplns.feeBps,
         pplnsFactor: String(config.pplns.factor),
+        payoutScheme: config.payout.scheme,
+        ...(config.payout.scheme !== "pplns" ? { payoutIntervalSeconds: config.payout.intervalSeconds } : {}),
       },
       chainInfo: () => {
         const t = source.current();
