@@ -8,7 +8,7 @@ import { expect } from "chai";
 import { DIFF1, bitsToTarget } from "../src/pow/target";
 import { advanceLedgerColumns } from "../src/epochs/ledger";
 import { FEE_WINDOW_BLOCKS, REGTEST_SUBSIDY, BITCOIN_SUBSIDY, feeWindow, shareCredit, subsidyAt } from "../src/schemes/credit";
-import { FeeWindows } from "../src/schemes/assemble";
+import { FeeWindows } from "../src/schemes/fees";
 import { loadConfig } from "../src/config";
 
 // nbits 1e00ffff: target = 0xffff × 2^216 = 256 × DIFF1, so the network difficulty is exactly 1/256.

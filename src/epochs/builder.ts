@@ -20,7 +20,8 @@ import { assembleEpoch, previousLedger, type AssembleJob, type EpochParams } fro
 import { EpochBuildWorker, type WorkerEpoch } from "./build-worker";
 import { parseEpochFile, type EpochHeader, type EpochLeaves } from "./format";
 import { assetProblem, type EpochAsset } from "./units";
-import { assembleSchemeEpoch, FeeWindows } from "../schemes/assemble";
+import { assembleSchemeEpoch } from "../schemes/assemble";
+import { FeeWindows } from "../schemes/fees";
 import { PAYOUT_SCHEMES, REGTEST_SUBSIDY, subsidyAt, type PayoutScheme, type SubsidySchedule } from "../schemes/credit";
 import { readEpochHeader } from "../schemes/header";
 

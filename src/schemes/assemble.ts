@@ -20,55 +20,14 @@ import { SHARE_LOG_HASH } from "../epochs/digest";
 import { EPOCH_FILE_FORMAT, EPOCH_FILE_VERSION, LEAF_FIELDS, ROUNDING_RULE, epochFileName, shareLogFileName, writeEpochFile, type EpochHeader, type EpochWindowGap } from "../epochs/format";
 import { advanceLedgerColumns, type SortedLedger } from "../epochs/ledger";
 import { ShareLogWriter } from "../epochs/sharelog";
-import { FEE_WINDOW_BLOCKS, SCHEME_ROUNDING_RULE, feeWindow, shareCredit, subsidyAt, type PerShareScheme, type SubsidySchedule } from "./credit";
-
-/** Per-block fees of the chain in satoshis (FPPS): the block at `height` of the pool's chain. */
-export type BlockFeeReader = (height: number) => Promise<bigint>;
+import { FEE_WINDOW_BLOCKS, SCHEME_ROUNDING_RULE, shareCredit, subsidyAt, type PerShareScheme, type SubsidySchedule } from "./credit";
+import type { FeeWindows } from "./fees";
 
 export interface SchemeJob extends Omit<AssembleJob, "blocks"> {
   scheme: PerShareScheme;
   fromShareId: number;
   toShareId: number;
   subsidy: SubsidySchedule;
-}
-
-/** Sums of fees over FPPS fee windows, each block's fee read once. */
-export class FeeWindows {
-  private readonly perBlock = new Map<number, Promise<bigint>>();
-  private readonly sums = new Map<number, Promise<{ sum: bigint; blocks: number }>>();
-
-  constructor(
-    private readonly read: (height: number) => Promise<bigint | undefined>,
-    private readonly blocks = FEE_WINDOW_BLOCKS,
-  ) {}
-
-  /** The fee window's sum and block count for a share mined at `height`. Throws when a block's fee cannot be read. */
-  at(height: number): Promise<{ sum: bigint; blocks: number }> {
-    let p = this.sums.get(height);
-    if (!p) {
-      p = (async () => {
-        const w = feeWindow(height, this.blocks);
-        let sum = 0n;
-        for (let h = w.from; h <= w.to; h++) sum += await this.fee(h);
-        return { sum, blocks: w.n };
-      })();
-      this.sums.set(height, p);
-    }
-    return p;
-  }
-
-  private fee(height: number): Promise<bigint> {
-    let p = this.perBlock.get(height);
-    if (!p) {
-      p = this.read(height).then((v) => {
-        if (v === undefined) throw new Error(`the chain has no block at height ${height}: its fees are unknown`);
-        if (v < 0n) throw new Error(`block ${height}: negative fees ${v}`);
-        return v;
-      });
-      this.perBlock.set(height, p);
-    }
-    return p;
-  }
 }
 
 /**

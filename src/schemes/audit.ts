@@ -14,7 +14,7 @@ import type { EpochFile } from "../epochs/format";
 import { compareAllocations, type WeighedShare } from "../epochs/verify";
 import { partsToUnits } from "../shares/difficulty";
 import type { PowChainView } from "../audit/powchain";
-import { FeeWindows } from "./assemble";
+import { FeeWindows } from "./fees";
 import { FEE_WINDOW_BLOCKS, SCHEME_ROUNDING_RULE, shareCredit, subsidyAt, type SubsidySchedule } from "./credit";
 
 const MAX_FINDINGS = 20;
