@@ -220,15 +220,20 @@ export class ChainAnchor {
    * checkShare returned (undefined: its previous block is not in the chain, nothing to compare).
    */
   order(e: { block: number; id: number }, height: number | undefined): void {
+    this.orderAt(e.block, e.id, height);
+  }
+
+  /** `order` from the share's block index and id. */
+  orderAt(block: number, id: number, height: number | undefined): void {
     if (height === undefined) return;
-    if (e.block !== this.orderBlock) {
-      this.orderBlock = e.block;
+    if (block !== this.orderBlock) {
+      this.orderBlock = block;
       this.orderHeight = -1;
     }
-    if (height < this.orderHeight) this.finding("chain order", `share ${e.id}: mines height ${height}, but the older share ${this.orderId} already mined height ${this.orderHeight}: it is out of chain order (a share from outside the window?)`);
+    if (height < this.orderHeight) this.finding("chain order", `share ${id}: mines height ${height}, but the older share ${this.orderId} already mined height ${this.orderHeight}: it is out of chain order (a share from outside the window?)`);
     else {
       this.orderHeight = height;
-      this.orderId = e.id;
+      this.orderId = id;
     }
   }
 

@@ -28,6 +28,12 @@ import { PreviousShares, shareLineFingerprint, verifyParameters, WindowConsisten
 import { compareWithRecorded, type ContractLookup } from "./contract";
 import { LineChecker, type LineOutcome } from "./linecheck";
 import type { PowChainView } from "./powchain";
+import type { PlainShareSource } from "../epochs/verify";
+
+/** Gives a line folded by foldPlain back whole: its display hash, its weighed share. */
+export interface PlainLineSource extends PlainShareSource {
+  readonly hashAt: (i: number) => string;
+}
 import { SchemeRecomputer, shareIdSpan } from "../schemes/audit";
 
 export interface EpochAuditOptions {
@@ -77,6 +83,7 @@ export class EpochAudit {
   private previousMaxId = 0;
   private anchorScript = "6a";
   private duplicates = new DuplicateHeaderCheck();
+  private epochLabel?: string;
   private previousShares: PreviousShares | undefined;
   private consistency: WindowConsistency | undefined;
   private readonly lastOfBlock: (ShareLogEntry | undefined)[] = [];
@@ -154,7 +161,7 @@ export class EpochAudit {
     if (file.scheme) this.scheme = new SchemeRecomputer(file, this.previous?.file ?? null, this.options.chain !== undefined);
     else {
       try {
-        this.recompute = new AllocationRecomputer(file);
+        this.recompute = new AllocationRecomputer(file, file.leaves.accounts.length);
       } catch (err) {
         this.findings.push(`pplns: ${(err as Error).message}`);
       }
@@ -199,6 +206,7 @@ export class EpochAudit {
     if (!file || this.duplicates.size > 0) return;
     const lines = Math.min(bound, file.shareLog.lines + (this.previous?.file.shareLog.lines ?? 0));
     if (Number.isSafeInteger(lines) && lines > 0) this.duplicates = new DuplicateHeaderCheck(20, lines);
+    this.recompute?.presize(bound);
   }
 
   /** The previous epoch's share log is missing: repeated headers from it cannot be ruled out. */
@@ -326,6 +334,43 @@ export class EpochAudit {
     this.recompute?.addWeighed(s.weighed);
     this.scheme?.add(s.weighed, s.height);
     if (s.block >= 0 && s.block < this.file.blocks.length) this.lastOfBlock[s.block] = s.entry;
+  }
+
+  /**
+   * `fold` for a share line with nothing to report, given as columns (outcomecodec.ts): parsed,
+   * canonical fields, no finding of its own, no chain error, not one of the epoch's blocks. The
+   * same steps as `fold`, without an object per line; `source` gives the line back whole (its
+   * hash for a duplicate's finding, the share when it is the newest of its window).
+   */
+  /** Whether foldPlain may be used (not for PPS/FPPS epochs: their recompute reads whole shares). */
+  get foldsPlain(): boolean {
+    return this.scheme === undefined;
+  }
+
+  foldPlain(
+    block: number,
+    id: number,
+    fingerprint: number,
+    height: number | undefined,
+    headerHash: Uint8Array,
+    hashOffset: number,
+    address: Uint8Array,
+    addressOffset: number,
+    whole: number,
+    frac: number,
+    credited: number,
+    source: PlainLineSource,
+    i: number,
+  ): void {
+    const file = this.file;
+    if (!file) return;
+    this.lineNo++;
+    this.shares++;
+    this.consistency?.add(block, id, fingerprint);
+    if (this.anchor && this.chainError === undefined) this.anchor.orderAt(block, id, height);
+    this.duplicates.addAt(id, headerHash, hashOffset, (this.epochLabel ??= `epoch ${file.epoch}`), source.hashAt, i);
+    this.recompute?.addPlain(block, id, address, addressOffset, whole, frac, credited, source, i);
+    if (block >= 0 && block < file.blocks.length) this.lastOfBlock[block] = undefined;
   }
 
   /** Ends the audit: `logDigest` is this epoch's share log bytes hashed as `shareLog.hash` names. */

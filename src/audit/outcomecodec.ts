@@ -203,43 +203,112 @@ class DecodedShare implements ShareOutcome {
   }
 }
 
+const PLAIN = PARSED | HEADER_HASH | HASH_CANON | ADDRESS_CANON | NBITS_CANON | CREDITED_NUM;
+const PLAIN_MASK = PLAIN | EXTRA;
+
+/** What foldOutcomes feeds: EpochAudit (epochaudit.ts). */
+export interface OutcomeFolder {
+  readonly foldsPlain: boolean;
+  fold(o: LineOutcome): void;
+  foldPlain(
+    block: number,
+    id: number,
+    fingerprint: number,
+    height: number | undefined,
+    headerHash: Uint8Array,
+    hashOffset: number,
+    address: Uint8Array,
+    addressOffset: number,
+    whole: number,
+    frac: number,
+    credited: number,
+    source: { weighedAt(i: number): WeighedShare; readonly hashAt: (i: number) => string },
+    i: number,
+  ): void;
+}
+
+/** One batch read back line by line, for the lines folded from columns. */
+class BatchSource {
+  readonly hashAt: (i: number) => string;
+  constructor(
+    private readonly enc: EncodedOutcomes,
+    private readonly hashes: Buffer,
+    private readonly addresses: Buffer,
+  ) {
+    this.hashAt = (i: number) => hashToDisplayHex(this.hashes.subarray(i * 32, i * 32 + 32));
+  }
+
+  /** The weighed share of plain line `i` (no extras). */
+  weighedAt(i: number): WeighedShare {
+    return decodeWeighed(this.enc, i, this.hashes, this.addresses, undefined);
+  }
+}
+
+/**
+ * Folds every line of the batch into `folder`, in order: lines with nothing to report straight
+ * from the columns (foldPlain), the others as outcomes (fold). The same result as calling
+ * `folder.fold` with each outcome of forEachOutcome (a test compares them).
+ */
+export function foldOutcomes(enc: EncodedOutcomes, folder: OutcomeFolder): void {
+  if (!folder.foldsPlain) {
+    forEachOutcome(enc, (o) => folder.fold(o));
+    return;
+  }
+  const hashes = Buffer.from(enc.headerHash.buffer, enc.headerHash.byteOffset, enc.headerHash.byteLength);
+  const addresses = Buffer.from(enc.address.buffer, enc.address.byteOffset, enc.address.byteLength);
+  const source = new BatchSource(enc, hashes, addresses);
+  const flags = enc.flags;
+  let e = 0;
+  for (let i = 0; i < enc.n; i++) {
+    const f = flags[i];
+    if ((f & PLAIN_MASK) === PLAIN) {
+      folder.foldPlain(enc.block[i], enc.id[i], enc.fingerprint[i], f & HEIGHT ? enc.height[i] : undefined, hashes, i * 32, addresses, i * 20, enc.whole[i], enc.frac[i], enc.credited[i], source, i);
+    } else {
+      folder.fold(decodeLine(enc, i, hashes, addresses, f & EXTRA ? enc.extras[e++] : undefined));
+    }
+  }
+}
+
+function decodeWeighed(enc: EncodedOutcomes, i: number, hashes: Buffer, addresses: Buffer, extra: Extra | undefined): DecodedWeighed {
+  const flags = enc.flags[i];
+  return new DecodedWeighed(
+    enc,
+    i,
+    hashes,
+    extra,
+    enc.block[i],
+    enc.id[i],
+    flags & ADDRESS_CANON ? "0x" + addresses.toString("hex", i * 20, i * 20 + 20) : extra!.address!,
+    flags & CREDITED_NUM ? BigInt(enc.credited[i]) : BigInt(extra!.credited!),
+    enc.whole[i],
+    enc.frac[i],
+  );
+}
+
+function decodeLine(enc: EncodedOutcomes, i: number, hashes: Buffer, addresses: Buffer, extra: Extra | undefined): LineOutcome {
+  const flags = enc.flags[i];
+  if (!(flags & PARSED)) return { unknown: extra?.unknown ?? NO_UNKNOWN, malformed: extra?.malformed };
+  const weighed = decodeWeighed(enc, i, hashes, addresses, extra);
+  const share = new DecodedShare(weighed, enc.fingerprint[i]);
+  if (flags & HEADER_HASH) share.headerHash = hashes.subarray(i * 32, i * 32 + 32);
+  if (flags & CHAIN) share.chain = extra?.chain ?? NO_CHAIN;
+  if (flags & HEIGHT) share.height = enc.height[i];
+  if (extra) {
+    if (extra.problem !== undefined) weighed.problem = extra.problem;
+    if (extra.mismatch !== undefined) weighed.mismatch = extra.mismatch;
+    if (extra.work !== undefined) share.work = extra.work;
+    if (extra.chainError !== undefined) share.chainError = extra.chainError;
+    if (extra.entry) share.entry = extra.entry;
+  }
+  return { unknown: extra?.unknown ?? NO_UNKNOWN, share };
+}
+
 /** Calls `each` with the outcome of every line of the batch, in order. */
 export function forEachOutcome(enc: EncodedOutcomes, each: (o: LineOutcome) => void): void {
   const hashes = Buffer.from(enc.headerHash.buffer, enc.headerHash.byteOffset, enc.headerHash.byteLength);
   const addresses = Buffer.from(enc.address.buffer, enc.address.byteOffset, enc.address.byteLength);
   let e = 0;
-  for (let i = 0; i < enc.n; i++) {
-    const flags = enc.flags[i];
-    const extra = flags & EXTRA ? enc.extras[e++] : undefined;
-    if (!(flags & PARSED)) {
-      each({ unknown: extra?.unknown ?? NO_UNKNOWN, malformed: extra?.malformed });
-      continue;
-    }
-    const weighed = new DecodedWeighed(
-      enc,
-      i,
-      hashes,
-      extra,
-      enc.block[i],
-      enc.id[i],
-      flags & ADDRESS_CANON ? "0x" + addresses.toString("hex", i * 20, i * 20 + 20) : extra!.address!,
-      flags & CREDITED_NUM ? BigInt(enc.credited[i]) : BigInt(extra!.credited!),
-      enc.whole[i],
-      enc.frac[i],
-    );
-    const share = new DecodedShare(weighed, enc.fingerprint[i]);
-    if (flags & HEADER_HASH) share.headerHash = hashes.subarray(i * 32, i * 32 + 32);
-    if (flags & CHAIN) share.chain = extra?.chain ?? NO_CHAIN;
-    if (flags & HEIGHT) share.height = enc.height[i];
-    if (extra) {
-      if (extra.problem !== undefined) weighed.problem = extra.problem;
-      if (extra.mismatch !== undefined) weighed.mismatch = extra.mismatch;
-      if (extra.work !== undefined) share.work = extra.work;
-      if (extra.chainError !== undefined) share.chainError = extra.chainError;
-      if (extra.entry) share.entry = extra.entry;
-    }
-    each({ unknown: extra?.unknown ?? NO_UNKNOWN, share });
-  }
+  for (let i = 0; i < enc.n; i++) each(decodeLine(enc, i, hashes, addresses, enc.flags[i] & EXTRA ? enc.extras[e++] : undefined));
 }
 
 const NO_CHAIN: [string, string][] = [];

@@ -25,7 +25,7 @@ import { isMainThread, parentPort, Worker, workerData } from "node:worker_thread
 import { EpochAudit, type AuditReport } from "./epochaudit";
 import { ChainAnchor } from "./chaincheck";
 import { LineChecker, type LineOutcome } from "./linecheck";
-import { encodeOutcomes, forEachOutcome, type EncodedOutcomes } from "./outcomecodec";
+import { encodeOutcomes, foldOutcomes, type EncodedOutcomes } from "./outcomecodec";
 import { PublishedHeaderChain, type ChainSpec, type PowChainView } from "./powchain";
 import { BitcoindHeaderChain } from "./powchain-bitcoind";
 import { createDigest, type ShareLogHash } from "../epochs/digest";
@@ -217,7 +217,7 @@ async function dispatch(logPath: string, hash: ShareLogHash, spec: WorkerSpec, t
       nextToFold++;
       if (r.error) throw new Error(`audit worker: ${r.error}`);
       if (r.header !== undefined) audit.headerLine(r.header);
-      if (r.encoded) forEachOutcome(r.encoded, (o: LineOutcome) => audit.fold(o));
+      if (r.encoded) foldOutcomes(r.encoded, audit);
       progress(audit.shares);
     }
   };

@@ -164,6 +164,19 @@ export class DuplicateHeaderCheck {
     }
   }
 
+  /**
+   * `add` for a share whose header hash (internal order) is at `bytes[offset]`; `hashText(i)`
+   * gives its display hex, read only for a finding.
+   */
+  addAt(id: number, bytes: Uint8Array, offset: number, label: string, hashText: (i: number) => string, i: number): void {
+    const earlier = this.set.addAt(bytes, offset, id);
+    if (earlier === HASH_ADDED || earlier === id) return;
+    this.duplicates++;
+    if (this.findings.length < this.maxFindings) {
+      this.findings.push(`share ${id} (${label}) repeats the header of share ${earlier}: hash ${hashText(i).toLowerCase()} credited twice`);
+    }
+  }
+
   get size(): number {
     return this.set.size;
   }

@@ -10,6 +10,8 @@ import { UNITS_PER_DIFFICULTY, partsToUnits, unitsToParts } from "../shares/diff
 import { CommitmentReader } from "./sharecheck";
 import type { EpochFile } from "./format";
 import type { ShareLogEntry } from "./sharelog";
+import { AddressKeys } from "./addresskeys";
+import { WindowColumns } from "./windowcolumns";
 
 const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -79,15 +81,12 @@ export function verifyContinuity(file: EpochFile, previous: { file: EpochFile; d
   return findings;
 }
 
-interface BlockColumns {
-  ids: number[];
-  keys: number[];
-  whole: number[];
-  frac: number[];
-  /** Credited units as numbers when exact (NaN: see creditedBig), so 10^7 shares need no BigInt each. */
-  credited: number[];
-  creditedBig: Map<number, bigint>;
-  last?: WeighedShare;
+/**
+ * Where the newest share of the window being collected comes from when it was added by
+ * `addPlain`: read back only when its block closes (only the newest share of each block is).
+ */
+export interface PlainShareSource {
+  weighedAt(i: number): WeighedShare;
 }
 
 /**
@@ -138,15 +137,26 @@ export function weighShare(e: ShareLogEntry, commitments: CommitmentReader): Wei
 export class AllocationRecomputer {
   readonly findings: string[] = [];
   private readonly allocations = new Map<string, bigint>();
-  private readonly addresses: string[] = [];
-  private readonly keys = new Map<string, number>();
+  private readonly keys: AddressKeys;
   private current = -1;
-  private cols: BlockColumns = emptyColumns();
+  private cols: WindowColumns;
+  /** The newest share of `cols`: itself, or where addPlain can read it back. */
+  private last?: WeighedShare;
+  private lastSource?: PlainShareSource;
+  private lastIndex = 0;
+  /** Shares a window may be presized for (an upper bound from the log's size; the file's own counts are the operator's). */
+  private capacityBound = 1 << 16;
   private readonly seen = new Set<number>();
   private readonly commitments = new CommitmentReader();
   entries = 0;
 
-  constructor(private readonly file: EpochFile) {
+  /** `expectedAccounts`: about how many distinct addresses the log credits (sizes the key table). */
+  constructor(
+    private readonly file: EpochFile,
+    expectedAccounts = 1024,
+  ) {
+    this.keys = new AddressKeys(expectedAccounts);
+    this.cols = new WindowColumns(16);
     parseFactor(file.pplns.factor);
     if (file.pplns.unitsPerDifficulty !== UNITS_PER_DIFFICULTY.toString()) {
       this.finding(`the file uses ${file.pplns.unitsPerDifficulty} units per difficulty, this auditor ${UNITS_PER_DIFFICULTY}`);
@@ -161,44 +171,65 @@ export class AllocationRecomputer {
     this.addWeighed(weighShare(e, this.commitments));
   }
 
+  /**
+   * Lets each window's columns be allocated at once for the shares the file says it holds, up to
+   * `maxShares` (a bound the caller takes from the share log's size, never the file's counts).
+   */
+  presize(maxShares: number): void {
+    this.capacityBound = Math.max(16, Math.floor(maxShares));
+  }
+
   /** Adds a share already weighed by `weighShare` (possibly on another thread). */
   addWeighed(e: WeighedShare): void {
     this.entries++;
-    if (e.block !== this.current) {
-      if (e.block < this.current || e.block >= this.file.blocks.length) {
-        this.finding(`share log line for share ${e.id}: block index ${e.block} out of order or out of range`);
-        return;
-      }
-      this.closeBlock();
-      this.current = e.block;
-    }
-    const c = this.cols;
-    if (c.ids.length > 0 && e.id <= c.ids[c.ids.length - 1]) {
-      this.finding(e.id === c.ids[c.ids.length - 1] ? `block ${e.block}: share ${e.id} is listed twice in the window (one header, one credit)` : `block ${e.block}: share ids not ascending at ${e.id}`);
-      return; // not counted: the window is recomputed from the lines in order
-    }
+    if (e.block !== this.current && !this.enterBlock(e.block, e.id)) return;
+    if (!this.inOrder(e.block, e.id)) return;
     // The weight is the difficulty the share's coinbase commits to, never the log's field.
     if (e.mismatch !== undefined) this.finding(`share ${e.id}: ${e.mismatch}`);
     if (e.problem !== undefined) {
       this.finding(`share ${e.id}: ${e.problem}`);
       return;
     }
-    let key = this.keys.get(e.address);
-    if (key === undefined) {
-      key = this.addresses.length;
-      this.keys.set(e.address, key);
-      this.addresses.push(e.address);
+    this.cols.push(e.id, this.keys.keyOf(e.address), e.whole, e.frac, e.credited <= MAX_EXACT ? Number(e.credited) : e.credited);
+    this.last = e;
+    this.lastSource = undefined;
+  }
+
+  /**
+   * addWeighed for a share with no problem and no mismatch, from columns: its canonical address
+   * as 20 bytes at `address[offset]`, its credited units as an exact number. `source.weighedAt(i)`
+   * gives the whole share back if it turns out to be the newest of its window.
+   */
+  addPlain(block: number, id: number, address: Uint8Array, offset: number, whole: number, frac: number, credited: number, source: PlainShareSource, i: number): void {
+    this.entries++;
+    if (block !== this.current && !this.enterBlock(block, id)) return;
+    if (!this.inOrder(block, id)) return;
+    this.cols.push(id, this.keys.keyOfBytes(address, offset), whole, frac, credited);
+    this.last = undefined;
+    this.lastSource = source;
+    this.lastIndex = i;
+  }
+
+  /** Shares must come in ascending ids within a window; false (with a finding) when this one does not. */
+  private inOrder(block: number, id: number): boolean {
+    const lastId = this.cols.lastId;
+    if (this.cols.length > 0 && id <= lastId) {
+      this.finding(id === lastId ? `block ${block}: share ${id} is listed twice in the window (one header, one credit)` : `block ${block}: share ids not ascending at ${id}`);
+      return false; // not counted: the window is recomputed from the lines in order
     }
-    c.ids.push(e.id);
-    c.keys.push(key);
-    c.whole.push(e.whole);
-    c.frac.push(e.frac);
-    if (e.credited <= MAX_EXACT) c.credited.push(Number(e.credited));
-    else {
-      c.creditedBig.set(c.credited.length, e.credited);
-      c.credited.push(NaN);
+    return true;
+  }
+
+  private enterBlock(block: number, id: number): boolean {
+    if (block < this.current || block >= this.file.blocks.length) {
+      this.finding(`share log line for share ${id}: block index ${block} out of order or out of range`);
+      return false;
     }
-    c.last = e;
+    this.closeBlock();
+    this.current = block;
+    const stated = Number(this.file.blocks[block].window.shareCount);
+    this.cols = new WindowColumns(Number.isSafeInteger(stated) && stated > 0 ? Math.min(stated, this.capacityBound) : 16);
+    return true;
   }
 
   private closeBlock(): void {
@@ -207,13 +238,15 @@ export class AllocationRecomputer {
     this.seen.add(b);
     const block = this.file.blocks[b];
     const c = this.cols;
-    this.cols = emptyColumns();
-    const n = c.ids.length;
-    if (n === 0 || c.last === undefined) {
+    this.cols = new WindowColumns(16);
+    const n = c.length;
+    const last = this.lastSource ? this.lastSource.weighedAt(this.lastIndex) : this.last;
+    this.last = undefined;
+    this.lastSource = undefined;
+    if (n === 0 || last === undefined) {
       this.finding(`block ${b} (${block.hash}): no valid shares in the log`);
       return;
     }
-    const last = c.last;
     if (last.id !== block.shareId) this.finding(`block ${b} (${block.hash}): its window ends at share ${last.id}, the block's share is ${block.shareId}`);
     if (last.hash !== block.hash || !last.isBlock) this.finding(`block ${b}: the window's newest share ${last.id} is not the block ${block.hash} (hash ${last.hash})`);
     if (last.nbits !== block.nbits) this.finding(`block ${b}: nbits ${block.nbits} differs from the block share's ${last.nbits}`);
@@ -236,7 +269,7 @@ export class AllocationRecomputer {
       acc.addParts(c.keys[i], c.whole[i], c.frac[i], c.ids[i]);
       const full = partsToUnits(c.whole[i], c.frac[i]);
       const expected = i === 0 ? acc.summary().firstShareCredit : full;
-      const credited = Number.isNaN(c.credited[i]) ? c.creditedBig.get(i)! : BigInt(c.credited[i]);
+      const credited = c.creditedAt(i);
       if (credited !== expected) this.finding(`block ${b}: share ${c.ids[i]} credited ${credited}, should be ${expected}`);
     }
     const s = acc.summary();
@@ -249,7 +282,7 @@ export class AllocationRecomputer {
     if (s.coveredUnits.toString() !== w.coveredUnits || s.firstShareCredit.toString() !== w.firstShareCredit) {
       this.finding(`block ${b}: covered ${s.coveredUnits} / first credit ${s.firstShareCredit} by the log, ${w.coveredUnits} / ${w.firstShareCredit} in the file`);
     }
-    const weights = acc.weights().map(({ key, weight }) => ({ address: this.addresses[key], weight }));
+    const weights = acc.weights().map(({ key, weight }) => ({ address: this.keys.addresses[key], weight }));
     let split;
     try {
       split = splitReward({ reward: BigInt(block.reward), feeBps: this.file.fee.bps, feeAddress: this.file.fee.address ?? undefined, weights });
@@ -269,10 +302,6 @@ export class AllocationRecomputer {
     if (this.entries !== this.file.shareLog.lines) this.finding(`the share log has ${this.entries} share lines, the file says ${this.file.shareLog.lines}`);
     return this.allocations;
   }
-}
-
-function emptyColumns(): BlockColumns {
-  return { ids: [], keys: [], whole: [], frac: [], credited: [], creditedBig: new Map() };
 }
 
 /** Compares recomputed allocations with the leaves' deltas; names the first differing leaf. */

@@ -68,10 +68,15 @@ export class HeaderHashSet {
    * stored with the earlier copy (0 without values): the hash is a duplicate.
    */
   add(hash: Uint8Array, value = 0): number {
-    const a = word(hash, 0);
-    const b = word(hash, 4);
-    const c = word(hash, 8);
-    const d = lastWord(hash, a, b, c);
+    return this.addAt(hash, 0, value);
+  }
+
+  /** `add` for the hash held at `bytes[offset]` (no subarray per call on the auditor's path). */
+  addAt(bytes: Uint8Array, offset: number, value = 0): number {
+    const a = word(bytes, offset);
+    const b = word(bytes, offset + 4);
+    const c = word(bytes, offset + 8);
+    const d = lastWord(bytes, offset, a, b, c);
     const slot = this.find(a, b, c, d);
     if (slot >= 0) return this.values === null ? 0 : this.values[slot];
     if (this.count >= this.maxEntries) return HASH_SET_FULL;
@@ -125,7 +130,7 @@ export class HeaderHashSet {
     const a = word(hash, 0);
     const b = word(hash, 4);
     const c = word(hash, 8);
-    return this.find(a, b, c, lastWord(hash, a, b, c));
+    return this.find(a, b, c, lastWord(hash, 0, a, b, c));
   }
 
   private find(a: number, b: number, c: number, d: number): number {
@@ -174,8 +179,8 @@ function word(b: Uint8Array, o: number): number {
 }
 
 /** The fourth word; an all-zero key marks an empty slot, so the hash whose low 128 bits are zero is kept with 1 here. */
-function lastWord(b: Uint8Array, a0: number, b0: number, c0: number): number {
-  const d = word(b, 12);
+function lastWord(b: Uint8Array, o: number, a0: number, b0: number, c0: number): number {
+  const d = word(b, o + 12);
   return (a0 | b0 | c0 | d) === 0 ? 1 : d;
 }
 
