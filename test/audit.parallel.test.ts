@@ -57,6 +57,22 @@ describe("audit on worker threads: the same findings as the reference", function
     }
   });
 
+  it("a forged leaf (the tree rebuilt on a worker): the tree's findings in the reference's place", async () => {
+    const out = path.join(dir, "forged-leaf");
+    fs.mkdirSync(out);
+    const f = parseEpochFile(fs.readFileSync(b2.filePath));
+    f.leaves.cumulative[0] += 1n;
+    f.leaves.delta[0] += 1n;
+    const epochFile = path.join(out, path.basename(b2.filePath));
+    fs.writeFileSync(epochFile, serializeEpochFile(f));
+    fs.copyFileSync(b2.shareLogPath, path.join(out, path.basename(b2.shareLogPath)));
+    const options = { epochFile, previousEpochFile: b1.filePath, chain: headers };
+    const reference = await auditEpoch(options);
+    expect(reference.findings.join("\n")).to.match(/tree: root mismatch/);
+    const r = await auditEpochParallel({ ...options, threads: 2, chunkBytes: 1000 });
+    expect(r.findings).to.deep.equal(reference.findings);
+  });
+
   it("a share log mangled in many ways at once: identical findings, each cause named", async () => {
     const out = path.join(dir, "forged");
     fs.mkdirSync(out);

@@ -84,6 +84,8 @@ export class EpochAudit {
   private anchorScript = "6a";
   private duplicates = new DuplicateHeaderCheck();
   private epochLabel?: string;
+  /** Where the tree's findings go when loadFile deferred them. */
+  private treeAt?: number;
   private previousShares: PreviousShares | undefined;
   private consistency: WindowConsistency | undefined;
   private readonly lastOfBlock: (ShareLogEntry | undefined)[] = [];
@@ -107,7 +109,7 @@ export class EpochAudit {
    * continuity, parameters, and the contract's records of both. False when the file cannot be
    * read at all (the report then holds only that finding).
    */
-  async loadFile(bytes: Uint8Array, previousBytes: Uint8Array | null): Promise<boolean> {
+  async loadFile(bytes: Uint8Array, previousBytes: Uint8Array | null, deferTree = false): Promise<boolean> {
     this.dataHash = keccak256Hex(Buffer.from(bytes));
     const unknown = (where: string) => (field: string) => this.findings.push(`format: ${where} has an unknown field "${field}"`);
     try {
@@ -120,8 +122,8 @@ export class EpochAudit {
     if (this.options.contractAddress && file.contract.toLowerCase() !== this.options.contractAddress.toLowerCase()) {
       this.findings.push(`file: names contract ${file.contract}, auditing ${this.options.contractAddress}`);
     }
-    const tree = verifyTree(file);
-    this.findings.push(...tree.findings.map((f) => `tree: ${f}`));
+    if (deferTree) this.treeAt = this.findings.length;
+    else this.treeFindings(verifyTree(file).findings);
 
     if (previousBytes) {
       try {
@@ -334,6 +336,17 @@ export class EpochAudit {
     this.recompute?.addWeighed(s.weighed);
     this.scheme?.add(s.weighed, s.height);
     if (s.block >= 0 && s.block < this.file.blocks.length) this.lastOfBlock[s.block] = s.entry;
+  }
+
+  /**
+   * The tree's findings (verifyTree), in their place among the findings: with `deferTree`, the
+   * caller rebuilds the tree elsewhere (a worker thread) and hands them over before `finish`.
+   */
+  treeFindings(findings: string[]): void {
+    const worded = findings.map((f) => `tree: ${f}`);
+    if (this.treeAt === undefined) this.findings.push(...worded);
+    else this.findings.splice(this.treeAt, 0, ...worded);
+    this.treeAt = undefined;
   }
 
   /**

@@ -29,7 +29,8 @@ import { encodeOutcomes, foldOutcomes, type EncodedOutcomes } from "./outcomecod
 import { PublishedHeaderChain, type ChainSpec, type PowChainView } from "./powchain";
 import { BitcoindHeaderChain } from "./powchain-bitcoind";
 import { createDigest, type ShareLogHash } from "../epochs/digest";
-import { parseEpochFile } from "../epochs/format";
+import { parseEpochFile, type EpochFile } from "../epochs/format";
+import { verifyTree } from "../epochs/verify";
 import { fileLines, auditEpoch, type AuditOptions } from "../epochs/audit";
 
 export interface ParallelAuditOptions extends AuditOptions {
@@ -106,14 +107,17 @@ function openChain(spec: ChainSpec): PowChainView {
   return spec.kind === "headers" ? new PublishedHeaderChain(spec.headers) : new BitcoindHeaderChain(spec.rpc);
 }
 
-/** Starts a worker running this file through ts-node (as the CLI runs). */
-function startWorker(spec: WorkerSpec): Worker {
+/** Starts a worker running this file through ts-node (as the CLI runs); it waits for its spec. */
+function startWorker(): Worker {
   const tsconfig = path.join(__dirname, "..", "..", "tsconfig.json");
   return new Worker(`require("ts-node").register({ transpileOnly: true, project: ${JSON.stringify(tsconfig)} }); require(${JSON.stringify(__filename)});`, {
     eval: true,
-    workerData: { auditWorker: spec },
+    workerData: { auditWorker: true },
   });
 }
+
+/** Messages to a worker: its spec (first), the tree to rebuild, or a batch of lines. */
+type ToWorker = { spec: WorkerSpec } | { tree: EpochFile } | BatchMessage;
 
 /**
  * `auditEpoch` on worker threads. Falls back to the reference path when `threads` is 0 or the
@@ -122,6 +126,17 @@ function startWorker(spec: WorkerSpec): Worker {
 export async function auditEpochParallel(options: ParallelAuditOptions): Promise<AuditReport> {
   const threads = options.threads ?? (shareLogBytes(options) >= (options.minParallelBytes ?? 32 << 20) ? os.cpus().length : 0);
   if (threads <= 0 || (options.chain && !options.chain.workerSpec)) return auditEpoch(options);
+  // The workers load their modules while this thread reads the epoch file.
+  const workers = Array.from({ length: threads }, () => startWorker());
+  try {
+    return await auditWith(workers, options);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+async function auditWith(workers: Worker[], options: ParallelAuditOptions): Promise<AuditReport> {
+  const threads = workers.length;
   const audit = new EpochAudit(options);
   let bytes: Buffer;
   try {
@@ -138,8 +153,15 @@ export async function auditEpochParallel(options: ParallelAuditOptions): Promise
       audit.findings.push(`continuity: cannot read the previous epoch file ${options.previousEpochFile}: ${(err as Error).message}`);
     }
   }
-  if (!(await audit.loadFile(bytes, previousBytes))) return audit.finish("0x");
+  if (!(await audit.loadFile(bytes, previousBytes, true))) return audit.finish("0x");
   const file = audit.file!;
+  // The tree (every leaf hashed, 1 000 000 of them in seconds) is rebuilt on the last worker
+  // while the others start on the share log.
+  const tree = treeOnWorker(workers[threads - 1], file);
+  const finish = async (digest: string): Promise<AuditReport> => {
+    audit.treeFindings(await tree);
+    return audit.finish(digest);
+  };
 
   const logPath = options.shareLog ?? path.join(path.dirname(options.epochFile), path.basename(file.shareLog.file));
   let prevName: string | undefined;
@@ -167,7 +189,7 @@ export async function auditEpochParallel(options: ParallelAuditOptions): Promise
 
   if (!fs.existsSync(logPath)) {
     audit.findings.push(`share log: ${logPath} is missing`);
-    return audit.finish("0x");
+    return finish("0x");
   }
   const spec: WorkerSpec = {
     checkWork: audit.checksWork,
@@ -176,14 +198,29 @@ export async function auditEpochParallel(options: ParallelAuditOptions): Promise
     blockHashes: [...audit.blockHashes()],
     fingerprintIds: audit.fingerprintIds(),
   };
-  const digest = await dispatch(logPath, file.shareLog.hash, spec, threads, options.chunkBytes ?? 8 << 20, audit, (done) => options.onProgress?.(done, file.shareLog.lines));
+  for (const w of workers) w.postMessage({ spec } satisfies ToWorker);
+  const digest = await dispatch(workers, logPath, file.shareLog.hash, options.chunkBytes ?? 8 << 20, audit, (done) => options.onProgress?.(done, file.shareLog.lines));
   options.onProgress?.(audit.shares, file.shareLog.lines);
-  return audit.finish(digest);
+  return finish(digest);
+}
+
+/** verifyTree on `worker`: its findings (or the failure, as a finding). */
+function treeOnWorker(worker: Worker, file: EpochFile): Promise<string[]> {
+  return new Promise((resolve) => {
+    const onMessage = (r: { tree?: string[]; treeError?: string }) => {
+      if (r.tree === undefined && r.treeError === undefined) return;
+      worker.off("message", onMessage);
+      resolve(r.tree ?? [`could not rebuild the tree: ${r.treeError}`]);
+    };
+    worker.on("message", onMessage);
+    worker.once("exit", () => resolve(["could not rebuild the tree: the worker stopped"]));
+    worker.postMessage({ tree: file } satisfies ToWorker);
+  });
 }
 
 /** Reads, hashes and farms out the share log; folds the outcomes in order. Returns the log's digest (`hash`). */
-async function dispatch(logPath: string, hash: ShareLogHash, spec: WorkerSpec, threads: number, chunkBytes: number, audit: EpochAudit, progress: (done: number) => void): Promise<string> {
-  const workers = Array.from({ length: threads }, () => startWorker(spec));
+async function dispatch(workers: Worker[], logPath: string, hash: ShareLogHash, chunkBytes: number, audit: EpochAudit, progress: (done: number) => void): Promise<string> {
+  const threads = workers.length;
   const k = createDigest(hash);
   const fd = fs.openSync(logPath, "r");
   const pending = new Map<number, BatchReply>();
@@ -196,6 +233,7 @@ async function dispatch(logPath: string, hash: ShareLogHash, spec: WorkerSpec, t
 
   for (const [w, worker] of workers.entries()) {
     worker.on("message", (r: BatchReply) => {
+      if (r.seq === undefined) return; // the tree's reply
       inFlight[w]--;
       pending.set(r.seq, r);
       wake?.();
@@ -289,20 +327,32 @@ async function dispatch(logPath: string, hash: ShareLogHash, spec: WorkerSpec, t
     }
   } finally {
     fs.closeSync(fd);
-    await Promise.all(workers.map((w) => w.terminate()));
   }
   return k.hex();
 }
 
-/** The worker's side: checks each batch's lines with a LineChecker and sends the outcomes back. */
-function runWorker(spec: WorkerSpec): void {
-  const chain = spec.chain ? openChain(spec.chain) : undefined;
-  const anchor = chain && spec.anchor ? new ChainAnchor({ chain, ...spec.anchor }) : undefined;
-  const checker = new LineChecker({ checkWork: spec.checkWork, anchor, blockHashes: new Set(spec.blockHashes), fingerprintIds: spec.fingerprintIds });
+/** The worker's side: takes its spec, then checks each batch's lines with a LineChecker and sends the outcomes back. */
+function runWorker(): void {
+  let checker: LineChecker | undefined;
   let queue = Promise.resolve();
-  parentPort!.on("message", (m: BatchMessage) => {
+  parentPort!.on("message", (m: ToWorker) => {
+    if ("spec" in m) {
+      checker = workerChecker(m.spec);
+      return;
+    }
+    if ("tree" in m) {
+      queue = queue.then(() => {
+        try {
+          parentPort!.postMessage({ tree: verifyTree(m.tree).findings });
+        } catch (err) {
+          parentPort!.postMessage({ treeError: (err as Error).message });
+        }
+      });
+      return;
+    }
     queue = queue.then(async () => {
       try {
+        if (!checker) throw new Error("batch before spec");
         const bytes = Buffer.from(m.buf, 0, m.length);
         // The same string either way; pure-ASCII batches (every honest log) decode ~5× faster as ASCII.
         const text = isAscii(bytes) ? bytes.toString("ascii") : bytes.toString("utf8");
@@ -327,4 +377,10 @@ function runWorker(spec: WorkerSpec): void {
   });
 }
 
-if (!isMainThread && parentPort && workerData?.auditWorker) runWorker(workerData.auditWorker as WorkerSpec);
+function workerChecker(spec: WorkerSpec): LineChecker {
+  const chain = spec.chain ? openChain(spec.chain) : undefined;
+  const anchor = chain && spec.anchor ? new ChainAnchor({ chain, ...spec.anchor }) : undefined;
+  return new LineChecker({ checkWork: spec.checkWork, anchor, blockHashes: new Set(spec.blockHashes), fingerprintIds: spec.fingerprintIds });
+}
+
+if (!isMainThread && parentPort && workerData?.auditWorker) runWorker();
