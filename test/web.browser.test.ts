@@ -155,6 +155,14 @@ describe("web page in Chromium: pool, miner, claim and audit against a running p
     expect(await text("[data-testid=stratum-url]")).to.equal(`stratum+tcp://${pool.stratumHost}:${pool.stratumPort}`);
     expect(await text("[data-testid=cpuminer-command]")).to.contain("cpuminer -a sha256d -o stratum+tcp://");
     expect(await text("[data-testid=solvency-verdict]")).to.match(/^Covered/);
+    // PPLNS (the default): the page says so, and that the operator needs no reserve (issue 14).
+    const stats = await api<{ payout: { scheme: string } }>("/api/stats");
+    expect(stats.payout.scheme).to.equal("pplns");
+    expect(await page.getAttribute("[data-testid=operator-reserve]", "data-scheme")).to.equal("pplns");
+    expect(await text("[data-testid=payout-scheme]")).to.equal("PPLNS");
+    expect(await text("[data-testid=reserve-not-needed]")).to.equal("No operator reserve is needed.");
+    expect(await page.locator("[data-testid=payout-owed]").count()).to.equal(0);
+    expect(await text("[data-testid=brand]")).to.equal("PPLNS pool");
     fs.copyFileSync(await shot("pool"), path.join(ROOT, "docs", "screenshot-pool.png"));
   });
 

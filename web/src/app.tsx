@@ -50,8 +50,9 @@ export function App() {
   return (
     <>
       <header class="top">
-        <a class="brand" href={href.pool()}>
-          PPLNS pool
+        <a class="brand" href={href.pool()} data-testid="brand">
+          {/* The configured payout scheme once /api/config has loaded (older pools: PPLNS). */}
+          {(config.config?.payoutScheme ?? "pplns").toUpperCase()} pool
         </a>
         <nav>
           <a href={href.pool()} class={route.page === "pool" ? "current" : ""}>

@@ -18,6 +18,10 @@ export interface PoolConfig {
   powChain: "embedded" | "bitcoind";
   /** Smallest claimable amount the pool pays automatically, in units; null = automatic payouts are off. */
   payoutThreshold?: string | null;
+  /** payout.scheme: "pplns", "pps" or "fpps" (absent from older pools: pplns). */
+  payoutScheme?: "pplns" | "pps" | "fpps";
+  /** PPS/FPPS: seconds between scheduled epochs (payout.intervalSeconds). */
+  payoutIntervalSeconds?: number;
 }
 
 export interface PoolStats {
@@ -31,6 +35,22 @@ export interface PoolStats {
   pendingEpoch: number | null;
   contract: { balance: string; totalFunded: string; activeTotalCumulative: string; totalClaimed: string; outstanding: string };
   shares: { accepted: number; rejected: number };
+  /**
+   * The payout scheme and the operator's reserve against what it owes (issue 14). Amounts in the
+   * asset's smallest unit: `owed` = credits of the latest built epoch not yet funded into the
+   * contract; `reserve` = the operator key's balance of the asset (null: the API has no operator
+   * key); `covered` = reserve ≥ owed (null when the reserve is unknown); `scheme` is the one the
+   * next epoch is built under. Absent from older pools.
+   */
+  payout?: {
+    scheme: "pplns" | "pps" | "fpps";
+    intervalSeconds?: number;
+    owed: string;
+    reserve: string | null;
+    covered: boolean | null;
+    /** A change announced for a later epoch (payout.change): scheme and fee (basis points) from epoch `fromEpoch`; null when none. */
+    change?: { fromEpoch: number; scheme: "pplns" | "pps" | "fpps"; feeBps: number } | null;
+  };
 }
 
 export interface HashratePoint {

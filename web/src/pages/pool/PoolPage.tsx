@@ -8,6 +8,7 @@ import { useResource } from "../../hooks/useResource";
 import { BUCKET_MS, HASHRATE_WINDOW_LABEL, HASHRATE_WINDOW_MS, smoothSeries } from "../../series";
 import { BlocksTable } from "./BlocksTable";
 import { ConnectMiner } from "./ConnectMiner";
+import { OperatorReserve } from "./OperatorReserve";
 import { RootsTable } from "./RootsTable";
 import { Solvency } from "./Solvency";
 
@@ -56,6 +57,7 @@ export function PoolPage() {
           <>
             <Stats stats={s} />
             <Solvency contract={s.contract} />
+            {s.payout && <OperatorReserve payout={s.payout} />}
           </>
         )}
       </Loaded>
