@@ -54,6 +54,11 @@ export interface ApiContext {
   claims?: ClaimsIndex;
   /** The proof-of-work chain's headers (hex, genesis first) for auditors: the embedded chain's; absent for bitcoind. */
   headerChain?: () => string[];
+  /**
+   * Fee (basis points) and payout scheme that apply to epoch `epoch`, and the change its file
+   * announces (payout.change; EpochBuilder.parametersFor); absent: publicConfig's scheme, no change.
+   */
+  payoutParameters?: (epoch: number) => { scheme: string; feeBps: number; announce?: { fromEpoch: number; feeBps: number; scheme?: string } };
 }
 
 /** What `/epochs/<file>` serves: epoch files, share logs and the header chain, nothing else. */
@@ -151,11 +156,18 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       // epoch not yet funded into the contract (under PPS/FPPS the committer funds each epoch's
       // credits before proposing it); `reserve`: the operator key's balance of the asset, from which
       // it funds; `covered`: reserve ≥ owed. All in the asset's smallest unit.
+      // `scheme`: the one the next epoch is built under; `change`: a change announced for a later
+      // epoch (payout.change), null when none.
       payout: (() => {
         const owedNow = latest && latest.state !== "revoked" && latest.totalCumulative > totalFunded ? latest.totalCumulative - totalFunded : 0n;
+        const next = !latest ? 1 : latest.state === "revoked" ? latest.number : latest.number + 1;
+        const params = ctx.payoutParameters?.(next);
+        const scheme = params?.scheme ?? ctx.publicConfig.payoutScheme ?? "pplns";
+        const a = params?.announce;
         return {
-          scheme: ctx.publicConfig.payoutScheme ?? "pplns",
+          scheme,
           ...(ctx.publicConfig.payoutIntervalSeconds !== undefined ? { intervalSeconds: ctx.publicConfig.payoutIntervalSeconds } : {}),
+          change: a ? { fromEpoch: a.fromEpoch, scheme: a.scheme ?? scheme, feeBps: a.feeBps } : null,
           owed: owedNow.toString(),
           reserve: operatorBalance === undefined ? null : operatorBalance.toString(),
           covered: operatorBalance === undefined ? null : operatorBalance >= owedNow,

@@ -146,17 +146,27 @@ export class WindowConsistency {
   }
 }
 
-/**
- * Fee and factor against the previous epoch's file: equal, unless the previous file announced the
- * change from this epoch (`parameters.fromEpoch === epoch`); a pending announcement is carried
- * unchanged until it applies, and an announcement must be for a later epoch.
- */
 /** The payout scheme of an epoch file: its `scheme.name`, or pplns when it has no scheme section. */
-export function schemeOf(file: EpochFile): string {
+export function schemeOf(file: { scheme?: { name: string } }): string {
   return file.scheme?.name ?? "pplns";
 }
 
-export function verifyParameters(file: EpochFile, previous: EpochFile | null): string[] {
+/**
+ * Fee, factor and payout scheme against the previous epoch's file: equal, unless the previous file
+ * announced the change from this epoch (`parameters.fromEpoch === epoch`); a pending announcement
+ * is carried unchanged until it applies, and an announcement must be for a later epoch. Reads only
+ * the header fields named in ParameterFields (the pool checks its next epoch before building it,
+ * src/schemes/change.ts).
+ */
+export interface ParameterFields {
+  epoch: number;
+  fee: { bps: number };
+  pplns: { factor: string };
+  scheme?: { name: string };
+  parameters?: EpochFile["parameters"];
+}
+
+export function verifyParameters(file: ParameterFields, previous: ParameterFields | null): string[] {
   const findings: string[] = [];
   const mine = file.parameters;
   if (mine && mine.fromEpoch <= file.epoch) findings.push(`epoch ${file.epoch} announces a change from epoch ${mine.fromEpoch}: an announcement must be for a later epoch`);

@@ -3,6 +3,19 @@ import path from "node:path";
 import { isAddress, getAddress, zeroAddress, type Address, type Hex } from "viem";
 import { PAYOUT_SCHEMES, type PayoutScheme } from "../schemes/credit";
 
+/**
+ * `payout.change`: a change of payout scheme and/or fee (pplns.feeBps, basis points) that applies
+ * from epoch `fromEpoch` on. Every epoch file before it announces it (the file's `parameters`), so
+ * an auditor sees it at least one epoch ahead; the pool refuses to start with a `fromEpoch` that
+ * is not after the next epoch it builds (src/schemes/change.ts). Env: POOL_PAYOUT_CHANGE_FROM_EPOCH,
+ * POOL_PAYOUT_CHANGE_SCHEME, POOL_PAYOUT_CHANGE_FEE_BPS.
+ */
+export interface PayoutChange {
+  fromEpoch: number;
+  scheme?: PayoutScheme;
+  feeBps?: number;
+}
+
 /** Everything `pool start` needs. Absent optional parts mean "use the embedded default". */
 export interface PoolConfig {
   dataDir: string;
@@ -38,7 +51,7 @@ export interface PoolConfig {
    * the previous 144 blocks; epochs close every `intervalSeconds`; found blocks go to the operator,
    * who funds each epoch's credits). The fee is pplns.feeBps (basis points) under every scheme.
    */
-  payout: { scheme: PayoutScheme; intervalSeconds: number };
+  payout: { scheme: PayoutScheme; intervalSeconds: number; change?: PayoutChange };
   committer: { fundEpochs: boolean; pollSeconds: number };
   /** Automatic payouts: threshold (whole units of the asset, a decimal like "0.01") undefined = off (miners claim themselves). */
   payouts: { threshold?: string; maxGasPerBatch: number };
@@ -141,6 +154,9 @@ const ENV_SETTINGS: Record<string, string> = {
   POOL_FUND_EPOCHS: "committer.fundEpochs",
   POOL_PAYOUT_SCHEME: "payout.scheme",
   POOL_PAYOUT_INTERVAL_SECONDS: "payout.intervalSeconds",
+  POOL_PAYOUT_CHANGE_FROM_EPOCH: "payout.change.fromEpoch",
+  POOL_PAYOUT_CHANGE_SCHEME: "payout.change.scheme",
+  POOL_PAYOUT_CHANGE_FEE_BPS: "payout.change.feeBps",
   POOL_PAYOUT_THRESHOLD: "payouts.threshold",
 };
 
@@ -240,6 +256,10 @@ function validate(raw: Raw): PoolConfig {
   take("pplns.confirmations", intRange(1, 10_000), (v) => (c.pplns.confirmations = v));
   take("payout.scheme", oneOf(PAYOUT_SCHEMES), (v) => (c.payout.scheme = v));
   take("payout.intervalSeconds", intRange(60, 31 * 24 * 3600), (v) => (c.payout.intervalSeconds = v));
+  const change: Partial<PayoutChange> = {};
+  take("payout.change.fromEpoch", intRange(2, Number.MAX_SAFE_INTEGER), (v) => (change.fromEpoch = v));
+  take("payout.change.scheme", oneOf(PAYOUT_SCHEMES), (v) => (change.scheme = v));
+  take("payout.change.feeBps", intRange(0, 10_000), (v) => (change.feeBps = v));
   take("committer.fundEpochs", bool, (v) => (c.committer.fundEpochs = v));
   take("committer.pollSeconds", positiveNumber, (v) => (c.committer.pollSeconds = v));
   take("payouts.threshold", unitDecimal, (v) => (c.payouts.threshold = v));
@@ -257,12 +277,32 @@ function validate(raw: Raw): PoolConfig {
   if (c.evm.rpcUrl && !c.evm.operatorKey) throw new ConfigError("evm.operatorKey", "is required with evm.rpcUrl (set POOL_OPERATOR_KEY)");
   // The embedded chain's blocks are published as headers only: no auditor could check their fees.
   if (c.payout.scheme === "fpps" && !c.chain.bitcoindUrl) throw new ConfigError("payout.scheme", "fpps needs chain.bitcoindUrl: its per-block fees (getblockstats totalfee) are what FPPS pays and the audit checks; the embedded chain publishes headers only (use pps)");
+  if (Object.keys(change).length > 0) c.payout.change = payoutChange(change, c);
   if (c.chain.bitcoindUrl && !c.chain.payoutScript) throw new ConfigError("chain.payoutScript", "is required with chain.bitcoindUrl: the block reward's output script (hex)");
   if (c.chain.bitcoindUrl && !c.chain.bitcoindCookie && !(c.chain.bitcoindUser && c.chain.bitcoindPassword)) {
     throw new ConfigError("chain.bitcoindUser", "bitcoind needs chain.bitcoindUser and chain.bitcoindPassword, or chain.bitcoindCookie");
   }
   c.dataDir = path.resolve(c.dataDir);
   return c;
+}
+
+/**
+ * The static rules of `payout.change` (the pool checks it against the epochs already built when it
+ * starts, src/schemes/change.ts): a `fromEpoch` and something to change, no change back from
+ * pps/fpps to pplns (the builder's rule: PPLNS windows would pay shares already paid per share),
+ * fpps only where per-block fees can be checked (chain.bitcoindUrl).
+ */
+function payoutChange(change: Partial<PayoutChange>, c: PoolConfig): PayoutChange {
+  if (change.fromEpoch === undefined) throw new ConfigError("payout.change.fromEpoch", "is required with payout.change.scheme or payout.change.feeBps: the epoch from which the change applies (POOL_PAYOUT_CHANGE_FROM_EPOCH)");
+  if (change.scheme === undefined && change.feeBps === undefined) throw new ConfigError("payout.change", "gives fromEpoch but nothing to change: set payout.change.scheme and/or payout.change.feeBps");
+  if ((change.scheme ?? c.payout.scheme) === c.payout.scheme && (change.feeBps ?? c.pplns.feeBps) === c.pplns.feeBps) {
+    throw new ConfigError("payout.change", `changes nothing: scheme ${c.payout.scheme} and fee ${c.pplns.feeBps} bps are what payout.scheme and pplns.feeBps already say (after a change has applied, set payout.scheme / pplns.feeBps to its values and remove payout.change in the same restart)`);
+  }
+  if (change.scheme === "pplns" && c.payout.scheme !== "pplns") {
+    throw new ConfigError("payout.change.scheme", `a change from ${c.payout.scheme} back to pplns is not supported (PPLNS windows would pay shares the per-share epochs already paid)`);
+  }
+  if (change.scheme === "fpps" && !c.chain.bitcoindUrl) throw new ConfigError("payout.change.scheme", "fpps needs chain.bitcoindUrl: its per-block fees (getblockstats totalfee) are what FPPS pays and the audit checks; the embedded chain publishes headers only (use pps)");
+  return { fromEpoch: change.fromEpoch, ...(change.scheme !== undefined ? { scheme: change.scheme } : {}), ...(change.feeBps !== undefined ? { feeBps: change.feeBps } : {}) };
 }
 
 /** JSON numbers and strings of digits only: `true`, `null`, "" or " 1" never become a number. */

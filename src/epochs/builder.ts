@@ -169,13 +169,24 @@ export class EpochBuilder {
     return this.exclusive(async () => this.worker?.close());
   }
 
-  /** Fee, factor and scheme that apply to epoch `number`, and the announcement its file carries. */
-  private parametersFor(number: number): EpochParams & { scheme: PayoutScheme } {
+  /** Fee, factor and scheme that apply to epoch `number`, and the announcement its file carries (parameterChange). */
+  parametersFor(number: number): EpochParams & { scheme: PayoutScheme } {
     const c = this.config.parameterChange;
     const scheme = this.config.scheme ?? "pplns";
     const next = c ? { fromEpoch: c.fromEpoch, feeBps: c.feeBps ?? this.feeBps, factor: c.factor ?? this.factor, ...(c.scheme !== undefined && c.scheme !== scheme ? { scheme: c.scheme } : {}) } : undefined;
     if (next && number >= next.fromEpoch) return { feeBps: next.feeBps, factor: next.factor, scheme: next.scheme ?? scheme };
     return { feeBps: this.feeBps, factor: this.factor, scheme, ...(next ? { announce: next } : {}) };
+  }
+
+  /**
+   * What the next epoch built will carry: its number, the fee, factor and scheme that apply to it
+   * with the announcement its file carries (parameterChange), and the header of the epoch before it
+   * (undefined: none yet). For the pool's start check of an announced change (src/schemes/change.ts).
+   */
+  async nextParameters(): Promise<{ number: number; params: EpochParams & { scheme: PayoutScheme }; previous?: EpochHeader }> {
+    const latest = await this.latestValidEpoch();
+    const number = latest ? latest.number + 1 : 1;
+    return { number, params: this.parametersFor(number), ...(latest ? { previous: readEpochHeader(latest.filePath) } : {}) };
   }
 
   /** Confirmed (depth ≥ K), unpaid blocks in payment order (height, then hash). */

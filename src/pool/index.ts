@@ -10,6 +10,7 @@ import { HashrateTracker } from "../api/hashrate";
 import { PoolMetrics } from "../api/metrics";
 import { BitcoindSource, createTemplateSource, EmbeddedChain, type TemplateSource } from "../chain";
 import { BITCOIN_SUBSIDY, REGTEST_SUBSIDY } from "../schemes/credit";
+import { parameterChangeProblem } from "../schemes/change";
 import { Committer } from "../committer";
 import { ConfigError, loadConfig, type PoolConfig } from "../config";
 import { hardhatDevKey, type EvmClients } from "../evm/clients";
@@ -252,7 +253,7 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       contract,
       factor: String(config.pplns.factor),
       feeBps: config.pplns.feeBps,
-      feeAddress: config.pplns.feeAddress ?? (config.pplns.feeBps > 0 ? evm.account?.address : undefined),
+      feeAddress: config.pplns.feeAddress ?? (config.pplns.feeBps > 0 || (config.payout.change?.feeBps ?? 0) > 0 ? evm.account?.address : undefined),
       confirmations: config.pplns.confirmations,
       asset: { symbol: asset.symbol, decimals: asset.decimals, unitsPerSatoshi: asset.unitsPerSatoshi },
       // Issue 12: what the auditor checks every share and block pays, and the published header chain.
@@ -263,6 +264,8 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       // bitcoind's per-block fees, as the auditor reads them from its own node.
       scheme: config.payout.scheme,
       intervalSeconds: config.payout.intervalSeconds,
+      // payout.change: announced in every epoch before fromEpoch, applied from it.
+      ...(config.payout.change ? { parameterChange: config.payout.change } : {}),
       subsidy: source instanceof BitcoindSource && (await source.network()) !== "regtest" ? BITCOIN_SUBSIDY : REGTEST_SUBSIDY,
       ...(source instanceof BitcoindSource ? { blockFees: (height: number) => source.blockFees(height) } : {}),
       // Issue 15: the build (PPLNS walks, tree, share log, epoch file) runs on a worker thread with
@@ -270,6 +273,11 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       worker: { store: config.store.postgresUrl ? { kind: "postgres", connectionString: config.store.postgresUrl } : { kind: "sqlite", dataDir: config.dataDir } },
     });
     cleanups.push(() => builder.close());
+    // Issue 14: parameters the audit would refuse for the next epoch (an unannounced scheme or fee
+    // change, payout.change not an epoch ahead) stop the start, naming the setting.
+    const nextParameters = await builder.nextParameters();
+    const parameterProblem = parameterChangeProblem(nextParameters, config.payout.change);
+    if (parameterProblem) throw new ConfigError(parameterProblem.setting, parameterProblem.message);
     const committer = new Committer({
       store,
       source,
@@ -350,9 +358,12 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
         payoutThreshold: payoutThreshold?.toString() ?? null,
         feeBps: config.pplns.feeBps,
         pplnsFactor: String(config.pplns.factor),
-        payoutScheme: config.payout.scheme,
-        ...(config.payout.scheme !== "pplns" ? { payoutIntervalSeconds: config.payout.intervalSeconds } : {}),
+        // The scheme in force when the pool started (payout.change may have switched it since
+        // payout.scheme was written); the interval whenever a per-share scheme is or will be.
+        payoutScheme: nextParameters.params.scheme,
+        ...(nextParameters.params.scheme !== "pplns" || (config.payout.change?.scheme ?? "pplns") !== "pplns" ? { payoutIntervalSeconds: config.payout.intervalSeconds } : {}),
       },
+      payoutParameters: (epoch) => builder.parametersFor(epoch),
       chainInfo: () => {
         const t = source.current();
         return { height: t.height - 1, networkDifficulty: bitsToDifficulty(t.bits), blockReward: (t.coinbaseValue * BigInt(asset.unitsPerSatoshi)).toString() };
