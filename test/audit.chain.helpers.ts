@@ -32,6 +32,8 @@ export interface MineOptions {
   /** Work on this block hash (display hex) instead of the tip, at this height. */
   on?: { hash: string; height: number };
   reward?: bigint;
+  /** The job's merkle branch (hex, internal order): the block's other transactions. */
+  merkleBranch?: string[];
 }
 
 export class MiniChain {
@@ -88,7 +90,7 @@ export class MiniChain {
       coinb2,
       extranonce1: "0000000" + (typeof miner === "number" ? miner : 9),
       extranonce2: seq.toString(16).padStart(8, "0"),
-      merkleBranch: [] as string[],
+      merkleBranch: opts.merkleBranch ?? ([] as string[]),
       version: "20000000",
       prevhash: prevhashForNotify(base.hash),
       nbits,

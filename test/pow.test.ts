@@ -18,8 +18,11 @@ import {
   difficultyToTarget,
   displayHexToInternal,
   formatDifficulty,
+  hashAtMost,
   hashToBigInt,
   hashToDisplayHex,
+  MAX_TARGET,
+  targetToBytesLE,
   merkleBranch,
   merkleRootFromBranch,
   merkleRootOfTxids,
@@ -485,5 +488,23 @@ describe("pow: full header via the Stratum path", () => {
     expect(() => parseBlock(hex + "00")).to.throw(RangeError, /trailing/);
     expect(() => parseBlock("00".repeat(80))).to.throw(RangeError);
     expect(() => parseBlock("xyz")).to.throw(RangeError);
+  });
+});
+
+describe("pow: hashAtMost equals the bigint comparison", () => {
+  it("on random hashes and targets, equal values, one-unit neighbours, zero and the maximum", () => {
+    const cases: [Buffer, bigint][] = [];
+    for (let i = 0; i < 5000; i++) {
+      const h = randomBytes(32);
+      // Leading zero bytes as proof of work makes them, so the comparison is decided low in the hash.
+      h.fill(0, 32 - (i % 32));
+      const v = hashToBigInt(h);
+      const t = i % 4 === 0 ? v : i % 4 === 1 ? v + 1n : i % 4 === 2 ? (v > 0n ? v - 1n : 0n) : hashToBigInt(randomBytes(32)) >> BigInt(i % 256);
+      cases.push([h, t > MAX_TARGET ? MAX_TARGET : t]);
+    }
+    cases.push([Buffer.alloc(32), 0n], [Buffer.alloc(32, 0xff), MAX_TARGET], [Buffer.alloc(32, 0xff), MAX_TARGET - 1n], [Buffer.alloc(32), MAX_TARGET]);
+    for (const [h, t] of cases) expect(hashAtMost(h, targetToBytesLE(t)), `${h.toString("hex")} vs ${t}`).to.equal(hashToBigInt(h) <= t);
+    expect(() => targetToBytesLE(-1n)).to.throw(RangeError);
+    expect(() => targetToBytesLE(MAX_TARGET + 1n)).to.throw(RangeError);
   });
 });

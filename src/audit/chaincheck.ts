@@ -171,6 +171,17 @@ export class ChainAnchor {
     return this.prevInfo(prevhash);
   }
 
+  /** lookup's answer when it is already cached (no chain access), else undefined. */
+  cachedLookup(prevhash: string): PrevInfo | undefined {
+    if (prevhash === this.lastPrevhash && prevhash !== "") return this.lastPrev;
+    const info = this.prevCache.get(prevhash);
+    if (info !== undefined) {
+      this.lastPrevhash = prevhash;
+      this.lastPrev = info;
+    }
+    return info;
+  }
+
   /**
    * Checks one share against the chain without the order check (which depends on the shares
    * before it: `order`). `info` is `lookup(e.prevhash)`, `coinbase` its serialized coinbase when

@@ -73,6 +73,11 @@ export class LineChecker {
 
   constructor(private readonly options: LineCheckerOptions) {}
 
+  /** True once a chain error stopped this checker's chain checks. */
+  get chainStopped(): boolean {
+    return this.chainFailed;
+  }
+
   /** Checks line `lineNo` (the share log's header line is not a share: the caller handles it). */
   async check(line: string, lineNo: number): Promise<LineOutcome> {
     const unknown: string[] = [];

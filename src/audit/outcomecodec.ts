@@ -61,25 +61,68 @@ const NBITS_RE = /^[0-9a-f]{8}$/;
 const UPPER_HEX = /[A-F]/;
 
 export function encodeOutcomes(outcomes: LineOutcome[]): { encoded: EncodedOutcomes; transfer: ArrayBuffer[] } {
-  const n = outcomes.length;
-  const enc: EncodedOutcomes = {
-    n,
-    flags: new Uint16Array(n),
-    block: new Int32Array(n),
-    id: new Float64Array(n),
-    fingerprint: new Uint32Array(n),
-    height: new Int32Array(n),
-    whole: new Float64Array(n),
-    frac: new Float64Array(n),
-    credited: new Float64Array(n),
-    nbits: new Uint32Array(n),
-    headerHash: new Uint8Array(n * 32),
-    address: new Uint8Array(n * 20),
-    extras: [],
-  };
-  const addresses = Buffer.from(enc.address.buffer, enc.address.byteOffset, enc.address.byteLength);
-  for (let i = 0; i < n; i++) {
-    const o = outcomes[i];
+  const encoder = new OutcomeEncoder(outcomes.length);
+  for (let i = 0; i < outcomes.length; i++) encoder.put(i, outcomes[i]);
+  return encoder.finish();
+}
+
+/**
+ * Fills one batch's columns line by line, in order: `put` for an outcome object, `putPlain` for
+ * a line the fast path (fastline.ts) checked from its bytes, whose outcome has nothing to report.
+ */
+export class OutcomeEncoder {
+  readonly enc: EncodedOutcomes;
+  private readonly addresses: Buffer;
+
+  constructor(n: number) {
+    this.enc = {
+      n,
+      flags: new Uint16Array(n),
+      block: new Int32Array(n),
+      id: new Float64Array(n),
+      fingerprint: new Uint32Array(n),
+      height: new Int32Array(n),
+      whole: new Float64Array(n),
+      frac: new Float64Array(n),
+      credited: new Float64Array(n),
+      nbits: new Uint32Array(n),
+      headerHash: new Uint8Array(n * 32),
+      address: new Uint8Array(n * 20),
+      extras: [],
+    };
+    this.addresses = Buffer.from(this.enc.address.buffer, this.enc.address.byteOffset, this.enc.address.byteLength);
+  }
+
+  /**
+   * Line `i` with a plain outcome: parsed, canonical (lower-case address, hash and nbits; credited
+   * an exact number), its hash the logged one, no finding; `height` undefined without a chain.
+   * The header hash and address are copied from `hash[hashAt]` and `address[addressAt]`.
+   */
+  putPlain(i: number, block: number, id: number, fingerprint: number, height: number | undefined, chained: boolean, hash: Uint8Array, address: Uint8Array, addressAt: number, whole: number, frac: number, credited: number, nbits: number, isBlock: boolean): void {
+    const enc = this.enc;
+    let flags = PARSED | HEADER_HASH | HASH_CANON | ADDRESS_CANON | NBITS_CANON | CREDITED_NUM;
+    if (chained) flags |= CHAIN;
+    if (height !== undefined) {
+      flags |= HEIGHT;
+      enc.height[i] = height;
+    }
+    if (isBlock) flags |= IS_BLOCK;
+    enc.flags[i] = flags;
+    enc.block[i] = block;
+    enc.id[i] = id;
+    enc.fingerprint[i] = fingerprint;
+    enc.headerHash.set(hash, i * 32);
+    enc.address.set(address.subarray(addressAt, addressAt + 20), i * 20);
+    enc.whole[i] = whole;
+    enc.frac[i] = frac;
+    enc.credited[i] = credited;
+    enc.nbits[i] = nbits;
+  }
+
+  /** Line `i`'s outcome object. */
+  put(i: number, o: LineOutcome): void {
+    const enc = this.enc;
+    const addresses = this.addresses;
     let flags = 0;
     let extra: Extra | undefined;
     const x = (): Extra => (extra ??= { i });
@@ -135,8 +178,12 @@ export function encodeOutcomes(outcomes: LineOutcome[]): { encoded: EncodedOutco
     }
     enc.flags[i] = flags;
   }
-  const transfer = [enc.flags, enc.block, enc.id, enc.fingerprint, enc.height, enc.whole, enc.frac, enc.credited, enc.nbits, enc.headerHash, enc.address].map((a) => a.buffer as ArrayBuffer);
-  return { encoded: enc, transfer };
+
+  finish(): { encoded: EncodedOutcomes; transfer: ArrayBuffer[] } {
+    const enc = this.enc;
+    const transfer = [enc.flags, enc.block, enc.id, enc.fingerprint, enc.height, enc.whole, enc.frac, enc.credited, enc.nbits, enc.headerHash, enc.address].map((a) => a.buffer as ArrayBuffer);
+    return { encoded: enc, transfer };
+  }
 }
 
 const NO_UNKNOWN: string[] = [];

@@ -25,7 +25,8 @@ import { isMainThread, parentPort, Worker, workerData } from "node:worker_thread
 import { EpochAudit, type AuditReport } from "./epochaudit";
 import { ChainAnchor } from "./chaincheck";
 import { LineChecker, type LineOutcome } from "./linecheck";
-import { encodeOutcomes, foldOutcomes, type EncodedOutcomes } from "./outcomecodec";
+import { encodeOutcomes, foldOutcomes, OutcomeEncoder, type EncodedOutcomes } from "./outcomecodec";
+import { FastLineChecker } from "./fastline";
 import { PublishedHeaderChain, type ChainSpec, type PowChainView } from "./powchain";
 import { BitcoindHeaderChain } from "./powchain-bitcoind";
 import { createDigest, type ShareLogHash } from "../epochs/digest";
@@ -331,13 +332,14 @@ async function dispatch(workers: Worker[], logPath: string, hash: ShareLogHash, 
   return k.hex();
 }
 
-/** The worker's side: takes its spec, then checks each batch's lines with a LineChecker and sends the outcomes back. */
+/** The worker's side: takes its spec, then checks each batch's lines and sends the outcomes back. */
 function runWorker(): void {
   let checker: LineChecker | undefined;
+  let fast: FastLineChecker | undefined;
   let queue = Promise.resolve();
   parentPort!.on("message", (m: ToWorker) => {
     if ("spec" in m) {
-      checker = workerChecker(m.spec);
+      ({ checker, fast } = workerCheckers(m.spec));
       return;
     }
     if ("tree" in m) {
@@ -354,22 +356,8 @@ function runWorker(): void {
       try {
         if (!checker) throw new Error("batch before spec");
         const bytes = Buffer.from(m.buf, 0, m.length);
-        // The same string either way; pure-ASCII batches (every honest log) decode ~5× faster as ASCII.
-        const text = isAscii(bytes) ? bytes.toString("ascii") : bytes.toString("utf8");
-        const lines = splitLines(text);
-        let header: string | undefined;
-        let first = 0;
-        let lineNo = m.firstLineNo;
-        if (m.withHeader && lines.length > 0) {
-          header = lines[0];
-          first = 1;
-          lineNo++;
-        }
-        const outcomes: LineOutcome[] = new Array(lines.length - first);
-        for (let i = first; i < lines.length; i++) outcomes[i - first] = await checker.check(lines[i], lineNo++);
-        const { encoded, transfer } = encodeOutcomes(outcomes);
-        const reply: BatchReply = { seq: m.seq, header, encoded };
-        parentPort!.postMessage(reply, transfer);
+        const reply = fast && isAscii(bytes) && bytes.indexOf(13) < 0 ? await checkFast(bytes, m, checker, fast) : await checkLines(bytes, m, checker);
+        parentPort!.postMessage(reply.reply, reply.transfer);
       } catch (err) {
         parentPort!.postMessage({ seq: m.seq, error: (err as Error).stack ?? String(err) } satisfies BatchReply);
       }
@@ -377,10 +365,62 @@ function runWorker(): void {
   });
 }
 
-function workerChecker(spec: WorkerSpec): LineChecker {
+/** A batch line by line through the reference LineChecker. */
+async function checkLines(bytes: Buffer, m: BatchMessage, checker: LineChecker): Promise<{ reply: BatchReply; transfer: ArrayBuffer[] }> {
+  // The same string either way; pure-ASCII batches (every honest log) decode ~5× faster as ASCII.
+  const text = isAscii(bytes) ? bytes.toString("ascii") : bytes.toString("utf8");
+  const lines = splitLines(text);
+  let header: string | undefined;
+  let first = 0;
+  let lineNo = m.firstLineNo;
+  if (m.withHeader && lines.length > 0) {
+    header = lines[0];
+    first = 1;
+    lineNo++;
+  }
+  const outcomes: LineOutcome[] = new Array(lines.length - first);
+  for (let i = first; i < lines.length; i++) outcomes[i - first] = await checker.check(lines[i], lineNo++);
+  const { encoded, transfer } = encodeOutcomes(outcomes);
+  return { reply: { seq: m.seq, header, encoded }, transfer };
+}
+
+/**
+ * An ASCII batch with LF line ends only: each line tried on the fast path (fastline.ts) first,
+ * checked by the reference LineChecker when the fast path declines it. Lines as splitLines cuts them.
+ */
+async function checkFast(bytes: Buffer, m: BatchMessage, checker: LineChecker, fast: FastLineChecker): Promise<{ reply: BatchReply; transfer: ArrayBuffer[] }> {
+  const ends: number[] = [];
+  for (let at = bytes.indexOf(10); at >= 0; at = bytes.indexOf(10, at + 1)) ends.push(at);
+  if (ends.length === 0 || ends[ends.length - 1] !== bytes.length - 1) {
+    if (bytes.length > 0) ends.push(bytes.length); // the final batch's last line, without a line break
+  }
+  let header: string | undefined;
+  let first = 0;
+  if (m.withHeader && ends.length > 0) {
+    header = bytes.toString("latin1", 0, ends[0]);
+    first = 1;
+  }
+  const encoder = new OutcomeEncoder(ends.length - first);
+  let start = first === 1 ? ends[0] + 1 : 0;
+  let lineNo = m.firstLineNo + first;
+  for (let k = first; k < ends.length; k++) {
+    const end = ends[k];
+    const i = k - first;
+    if (!fast.tryLine(bytes, start, end, encoder, i)) encoder.put(i, await checker.check(bytes.toString("latin1", start, end), lineNo));
+    start = end + 1;
+    lineNo++;
+  }
+  const { encoded, transfer } = encoder.finish();
+  return { reply: { seq: m.seq, header, encoded }, transfer };
+}
+
+function workerCheckers(spec: WorkerSpec): { checker: LineChecker; fast?: FastLineChecker } {
   const chain = spec.chain ? openChain(spec.chain) : undefined;
   const anchor = chain && spec.anchor ? new ChainAnchor({ chain, ...spec.anchor }) : undefined;
-  return new LineChecker({ checkWork: spec.checkWork, anchor, blockHashes: new Set(spec.blockHashes), fingerprintIds: spec.fingerprintIds });
+  const blockHashes = new Set(spec.blockHashes);
+  const checker = new LineChecker({ checkWork: spec.checkWork, anchor, blockHashes, fingerprintIds: spec.fingerprintIds });
+  const fast = spec.checkWork ? new FastLineChecker({ anchor, blockHashes, fingerprintIds: spec.fingerprintIds, chainFailed: () => checker.chainStopped }) : undefined;
+  return { checker, fast };
 }
 
 if (!isMainThread && parentPort && workerData?.auditWorker) runWorker();

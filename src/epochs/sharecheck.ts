@@ -10,7 +10,9 @@ import {
   displayHexToInternal,
   HASH_ADDED,
   HeaderHashSet,
+  hashAtMost,
   hashToDisplayHex,
+  targetToBytesLE,
   unitsToTarget,
   verifyShareWork,
 } from "../pow";
@@ -60,24 +62,34 @@ export interface ShareWorkVerdict {
   coinbase?: Buffer;
 }
 
-// Few distinct difficulties and bits per epoch: their targets (bigint divisions) are cached.
-const shareTargets = new Map<bigint, bigint>();
-const networkTargets = new Map<string, bigint>();
+/** A target, and the same as 32 bytes little-endian (compared with hashes without a bigint). */
+export interface Target {
+  value: bigint;
+  bytes: Uint8Array;
+}
 
-function cachedUnitsToTarget(units: bigint): bigint {
+// Few distinct difficulties and bits per epoch: their targets (bigint divisions) are cached.
+const shareTargets = new Map<bigint, Target>();
+const networkTargets = new Map<string, Target>();
+
+/** The share target of a committed difficulty (units), cached; throws as unitsToTarget does. */
+export function shareTarget(units: bigint): Target {
   let t = shareTargets.get(units);
   if (t === undefined) {
-    t = unitsToTarget(units);
+    const value = unitsToTarget(units);
+    t = { value, bytes: targetToBytesLE(value) };
     if (shareTargets.size > 10_000) shareTargets.clear();
     shareTargets.set(units, t);
   }
   return t;
 }
 
-function cachedBitsToTarget(bits: string): bigint {
+/** The network target of compact bits, cached; throws on malformed bits. */
+export function networkTarget(bits: string): Target {
   let t = networkTargets.get(bits);
   if (t === undefined) {
-    t = bitsToTarget(bits); // throws on malformed bits: not cached
+    const value = bitsToTarget(bits); // throws on malformed bits: not cached
+    t = { value, bytes: targetToBytesLE(value) };
     if (networkTargets.size > 10_000) networkTargets.clear();
     networkTargets.set(bits, t);
   }
@@ -106,16 +118,16 @@ export function verifyShareWorkEntry(e: ShareLogEntry, commitments: CommitmentRe
   if (typeof c === "string") return problem(c);
   if (c.address !== e.address.toLowerCase()) return problem(`credited to ${e.address} but its coinbase pays ${c.address}`);
   const bits = networkBits ?? e.nbits;
-  let network: bigint;
+  let network: Target;
   try {
-    network = cachedBitsToTarget(bits);
+    network = networkTarget(bits);
   } catch (err) {
     return problem((err as Error).message);
   }
-  const target = cachedUnitsToTarget(c.units);
-  if (target < network) return problem(`its coinbase commits to difficulty ${c.difficulty}, above the network difficulty of nbits ${bits}`);
-  if (work.hashValue > target) return problem(`hash ${hash} does not meet difficulty ${c.difficulty} (committed in its coinbase)`);
-  const isBlock = work.hashValue <= network;
+  const target = shareTarget(c.units);
+  if (target.value < network.value) return problem(`its coinbase commits to difficulty ${c.difficulty}, above the network difficulty of nbits ${bits}`);
+  if (!hashAtMost(work.hash, target.bytes)) return problem(`hash ${hash} does not meet difficulty ${c.difficulty} (committed in its coinbase)`);
+  const isBlock = hashAtMost(work.hash, network.bytes);
   if (e.isBlock && !isBlock) return problem(`marked as a block but does not meet the network target ${bits}`);
   if (!e.isBlock && isBlock) return problem(`meets the network target ${bits} but is not marked as a block`);
   return { hash: work.hash, coinbase: work.coinbase };

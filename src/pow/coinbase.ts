@@ -142,8 +142,13 @@ export function buildCoinbaseParts(p: CoinbasePartsParams): { coinb1: string; co
 /** The part of coinb1 that holds the scriptSig so far (after its length varint). */
 function coinb1ScriptSig(coinb1: string): Buffer | undefined {
   if (!isHex(coinb1)) return undefined;
+  return coinb1ScriptSigOfBytes(Buffer.from(coinb1, "hex"));
+}
+
+/** coinb1ScriptSig of coinb1 already decoded. */
+function coinb1ScriptSigOfBytes(coinb1: Buffer): Buffer | undefined {
   try {
-    const r = new ByteReader(Buffer.from(coinb1, "hex"));
+    const r = new ByteReader(coinb1);
     r.u32("version");
     if (r.u8("input count") !== 1) return undefined;
     const prevHash = r.bytes(32, "prevout hash");
@@ -170,7 +175,15 @@ export interface CoinbaseCommitments {
  * address is a 1..16-byte push of a minimal positive integer.
  */
 export function coinbaseCommitments(coinb1: string): CoinbaseCommitments | undefined {
-  const script = coinb1ScriptSig(coinb1);
+  return commitmentsOfScriptSig(coinb1ScriptSig(coinb1));
+}
+
+/** coinbaseCommitments of coinb1 given as bytes (the audit's fast path reads it from the built coinbase). */
+export function coinbaseCommitmentsOfBytes(coinb1: Buffer): CoinbaseCommitments | undefined {
+  return commitmentsOfScriptSig(coinb1ScriptSigOfBytes(coinb1));
+}
+
+function commitmentsOfScriptSig(script: Buffer | undefined): CoinbaseCommitments | undefined {
   if (!script) return undefined;
   const h = readBip34Height(script);
   if (!h) return undefined;

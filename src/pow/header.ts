@@ -82,6 +82,19 @@ export function verifyShareWork(s: ShareWork): ShareWorkResult {
     nbits: s.nbits,
     nonce: s.nonce,
   });
-  const hash = sha256d(header);
-  return { header, hash, hashValue: hashToBigInt(hash), coinbase };
+  return new Work(header, sha256d(header), coinbase);
+}
+
+/** A ShareWorkResult whose hashValue (a bigint: allocations) is made only when read. */
+class Work implements ShareWorkResult {
+  private value?: bigint;
+  constructor(
+    readonly header: Buffer,
+    readonly hash: Buffer,
+    readonly coinbase: Buffer,
+  ) {}
+
+  get hashValue(): bigint {
+    return (this.value ??= hashToBigInt(this.hash));
+  }
 }

@@ -139,3 +139,26 @@ export function networkDifficultyUnits(networkTarget: bigint, significantDigits 
   const units = (exact / drop) * drop;
   return units > 0n ? units : 1n;
 }
+
+/** A target as 32 bytes little-endian (the byte order of a sha256d hash), for hashAtMost. */
+export function targetToBytesLE(target: bigint): Uint8Array {
+  if (typeof target !== "bigint" || target < 0n || target > MAX_TARGET) throw new RangeError("targetToBytesLE: target must be in 0..2^256-1");
+  const out = new Uint8Array(32);
+  let t = target;
+  for (let i = 0; i < 32; i++) {
+    out[i] = Number(t & 0xffn);
+    t >>= 8n;
+  }
+  return out;
+}
+
+/**
+ * hash (32 bytes, internal order: a little-endian number) ≤ target (targetToBytesLE), without a
+ * bigint: the same answer as hashToBigInt(hash) <= target (a test compares them).
+ */
+export function hashAtMost(hash: Uint8Array, targetLE: Uint8Array): boolean {
+  for (let i = 31; i >= 0; i--) {
+    if (hash[i] !== targetLE[i]) return hash[i] < targetLE[i];
+  }
+  return true;
+}

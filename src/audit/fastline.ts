@@ -1,0 +1,329 @@
+/**
+ * The audit's fast path for one share-log line, on its bytes: for a line laid out exactly as
+ * shareLogLine writes it (ASCII, keys in order, lower-case hex, no escapes) whose share passes
+ * every per-line check, its outcome goes straight into the batch's columns (OutcomeEncoder
+ * .putPlain) with no JSON parse, no entry object and no hex string per field. Anything else —
+ * another layout, any finding, a chain answer not yet cached — returns false, and the caller
+ * checks the line with LineChecker (linecheck.ts), the reference, which then words the findings.
+ *
+ * So this path only ever decides "nothing to report", and only after the same checks as the
+ * reference: the rebuilt header hashes to the logged hash; the coinbase commits to the credited
+ * address and to the logged difficulty; the hash meets that difficulty, which is at most the
+ * network's (the chain's bits when a chain is read); "is a block" matches the network target; the
+ * chain's checks (ChainAnchor.checkShare, the same code) find nothing; the share is none of the
+ * epoch's blocks. test/audit.fastline.test.ts compares the two paths' columns line by line on
+ * honest, mutated and hostile lines.
+ */
+import { sha256d } from "../pow/hash";
+import { coinbaseCommitmentsOfBytes } from "../pow/coinbase";
+import { hashAtMost } from "../pow/target";
+import { SHARE_LOG_FIELDS, type ShareLogEntry } from "../epochs/sharelog";
+import { networkTarget, shareTarget } from "../epochs/sharecheck";
+import { unitsToDifficulty, unitsToParts } from "../shares/difficulty";
+import type { ChainAnchor } from "./chaincheck";
+import type { OutcomeEncoder } from "./outcomecodec";
+
+const enum Kind {
+  Int,
+  Str,
+  Branch,
+  Bool,
+}
+
+const KEYS = SHARE_LOG_FIELDS.map((k, i) => Buffer.from(i === 0 ? `{"${k}":` : `,"${k}":`, "latin1"));
+const KINDS = SHARE_LOG_FIELDS.map((k) => (k === "block" || k === "id" || k === "height" || k === "time" ? Kind.Int : k === "merkleBranch" ? Kind.Branch : k === "isBlock" ? Kind.Bool : Kind.Str));
+const F = Object.fromEntries(SHARE_LOG_FIELDS.map((k, i) => [k, i])) as Record<(typeof SHARE_LOG_FIELDS)[number], number>;
+const MAX_BRANCH = 64;
+
+/** Lower-case hex digit values; -1 for anything else. */
+const HEX = new Int8Array(256).fill(-1);
+for (let c = 0; c < 16; c++) HEX["0123456789abcdef".charCodeAt(c)] = c;
+
+export interface FastLineOptions {
+  anchor?: ChainAnchor;
+  /** The epoch's block hashes, lower case. */
+  blockHashes: Set<string>;
+  fingerprintIds?: { from: number; to: number };
+  /** True once the reference checker stopped reading the chain (its first chain error). */
+  chainFailed: () => boolean;
+}
+
+interface Weight {
+  whole: number;
+  frac: number;
+  difficulty: string;
+}
+
+export class FastLineChecker {
+  /** Per field: start and end (exclusive) of its value's bytes; strings without the quotes. */
+  private readonly at = new Int32Array(SHARE_LOG_FIELDS.length * 2);
+  private readonly ints = new Float64Array(SHARE_LOG_FIELDS.length);
+  private readonly branch = new Int32Array(MAX_BRANCH);
+  private branchLength = 0;
+  private isBlock = false;
+  private readonly address = Buffer.alloc(20);
+  private readonly logged = Buffer.alloc(32);
+  private readonly header = Buffer.alloc(80);
+  private readonly pair = Buffer.alloc(64);
+  private readonly weights = new Map<number, Weight | null>();
+  /** The epoch's block hashes (display order) by their first four bytes. */
+  private readonly blocks = new Map<number, Buffer[]>();
+
+  constructor(private readonly options: FastLineOptions) {
+    for (const h of options.blockHashes) {
+      if (!/^[0-9a-f]{64}$/.test(h)) continue; // never equal to a line this path takes
+      const b = Buffer.from(h, "hex");
+      const k = b.readUInt32LE(0);
+      const list = this.blocks.get(k) ?? [];
+      list.push(b);
+      this.blocks.set(k, list);
+    }
+  }
+
+  /**
+   * Checks the line b[start, end) (no line break). True: its plain outcome was put into `out` at
+   * index `i`. False: the caller must check it with the reference LineChecker.
+   */
+  tryLine(b: Buffer, start: number, end: number, out: OutcomeEncoder, i: number): boolean {
+    if (!this.scan(b, start, end)) return false;
+    const at = this.at;
+    const ints = this.ints;
+    const block = ints[F.block];
+    const id = ints[F.id];
+    if (block < 0 || id < 1) return false;
+    const credited = this.decimal(b, at[2 * F.credited], at[2 * F.credited + 1]);
+    if (credited < 0) return false;
+    // The credited address: 0x + 40 lower-case hex digits.
+    const a0 = at[2 * F.address];
+    if (at[2 * F.address + 1] - a0 !== 42 || b[a0] !== 48 || b[a0 + 1] !== 120 || !decodeHex(b, a0 + 2, a0 + 42, this.address, 0)) return false;
+    // Fixed-size hex fields.
+    for (const f of [F.version, F.nbits, F.ntime, F.nonce]) if (at[2 * f + 1] - at[2 * f] !== 8 || !isLowerHex(b, at[2 * f], at[2 * f + 1])) return false;
+    for (const f of [F.prevhash, F.hash]) if (at[2 * f + 1] - at[2 * f] !== 64 || !isLowerHex(b, at[2 * f], at[2 * f + 1])) return false;
+
+    // The coinbase, its hash, the merkle root, the header and its hash.
+    const parts = [F.coinb1, F.extranonce1, F.extranonce2, F.coinb2];
+    let size = 0;
+    for (const f of parts) {
+      const n = at[2 * f + 1] - at[2 * f];
+      if ((n & 1) !== 0) return false;
+      size += n >> 1;
+    }
+    const coinbase = Buffer.allocUnsafe(size);
+    let w = 0;
+    for (const f of parts) {
+      if (!decodeHex(b, at[2 * f], at[2 * f + 1], coinbase, w)) return false;
+      w += (at[2 * f + 1] - at[2 * f]) >> 1;
+    }
+    let root = sha256d(coinbase);
+    const pair = this.pair;
+    for (let k = 0; k < this.branchLength; k++) {
+      const s = this.branch[k];
+      root.copy(pair, 0);
+      if (!decodeHex(b, s, s + 64, pair, 32)) return false;
+      root = sha256d(pair);
+    }
+    const header = this.header;
+    header.writeUInt32LE(hexWord(b, at[2 * F.version]), 0);
+    decodeHex(b, at[2 * F.prevhash], at[2 * F.prevhash + 1], header, 4);
+    header.subarray(4, 36).swap32();
+    root.copy(header, 36);
+    header.writeUInt32LE(hexWord(b, at[2 * F.ntime]), 68);
+    const nbits = hexWord(b, at[2 * F.nbits]);
+    header.writeUInt32LE(nbits, 72);
+    header.writeUInt32LE(hexWord(b, at[2 * F.nonce]), 76);
+    const hash = sha256d(header);
+    const logged = this.logged;
+    decodeHex(b, at[2 * F.hash], at[2 * F.hash + 1], logged, 0);
+    for (let k = 0; k < 32; k++) if (hash[31 - k] !== logged[k]) return false;
+    if (this.isEpochBlock(logged)) return false;
+
+    // What the coinbase commits to: the credited address and the logged difficulty.
+    const c = coinbaseCommitmentsOfBytes(coinbase.subarray(0, (at[2 * F.coinb1 + 1] - at[2 * F.coinb1]) >> 1));
+    if (c === undefined || c.shareDifficultyUnits === undefined || c.shareDifficultyUnits > BigInt(Number.MAX_SAFE_INTEGER)) return false;
+    for (let k = 0; k < 42; k++) if (c.address.charCodeAt(k) !== b[a0 + k]) return false;
+    const units = Number(c.shareDifficultyUnits);
+    const weight = this.weight(units);
+    if (weight === null || !equalsAscii(b, at[2 * F.difficulty], at[2 * F.difficulty + 1], weight.difficulty)) return false;
+
+    // The network target: the chain's bits when the chain is read, else the share's own.
+    const anchor = this.options.anchor && !this.options.chainFailed() ? this.options.anchor : undefined;
+    const text = (f: number) => b.toString("latin1", at[2 * f], at[2 * f + 1]);
+    let info;
+    let bits: string;
+    if (anchor) {
+      info = anchor.cachedLookup(text(F.prevhash));
+      if (info === undefined || info.prev === undefined || info.bits === undefined) return false;
+      bits = info.bits;
+    } else bits = text(F.nbits);
+    let network;
+    let target;
+    try {
+      network = networkTarget(bits);
+      target = shareTarget(c.shareDifficultyUnits);
+    } catch {
+      return false;
+    }
+    if (target.value < network.value || !hashAtMost(hash, target.bytes)) return false;
+    if (hashAtMost(hash, network.bytes) !== this.isBlock) return false;
+
+    let height: number | undefined;
+    if (anchor) {
+      const e = {
+        id,
+        prevhash: text(F.prevhash),
+        nbits: text(F.nbits),
+        ntime: text(F.ntime),
+        coinb1: text(F.coinb1),
+        coinb2: text(F.coinb2),
+        extranonce1: text(F.extranonce1),
+        extranonce2: text(F.extranonce2),
+      } as ShareLogEntry;
+      const r = anchor.checkShare(e, info!, coinbase, c.height);
+      if (r.findings.length > 0) return false;
+      height = r.height;
+    }
+    const fp = this.options.fingerprintIds;
+    // The fingerprint covers the line from `"address":` on (the key prefix's comma excluded).
+    const fingerprint = fp && id >= fp.from && id <= fp.to ? fnv1aBytes(b, at[2 * F.address] - KEYS[F.address].length, end) : 0;
+    out.putPlain(i, block, id, fingerprint, height, anchor !== undefined, hash, this.address, 0, weight.whole, weight.frac, credited, nbits, this.isBlock);
+    return true;
+  }
+
+  /** Finds each field's value in the writer's layout; false for any other layout or any byte that JSON would escape. */
+  private scan(b: Buffer, start: number, end: number): boolean {
+    let p = start;
+    const at = this.at;
+    for (let f = 0; f < KEYS.length; f++) {
+      const key = KEYS[f];
+      if (p + key.length > end) return false;
+      for (let k = 0; k < key.length; k++) if (b[p + k] !== key[k]) return false;
+      p += key.length;
+      switch (KINDS[f]) {
+        case Kind.Int: {
+          const s = p;
+          if (b[p] === 45) return false; // negative: the reference decides
+          while (p < end && b[p] >= 48 && b[p] <= 57) p++;
+          const n = p - s;
+          if (n === 0 || n > 15 || (n > 1 && b[s] === 48)) return false;
+          let v = 0;
+          for (let k = s; k < p; k++) v = v * 10 + (b[k] - 48);
+          this.ints[f] = v;
+          break;
+        }
+        case Kind.Str: {
+          if (b[p] !== 34) return false;
+          const s = ++p;
+          while (p < end && b[p] !== 34) {
+            if (b[p] < 0x20 || b[p] === 0x5c || b[p] >= 0x80) return false;
+            p++;
+          }
+          if (p >= end) return false;
+          at[2 * f] = s;
+          at[2 * f + 1] = p++;
+          break;
+        }
+        case Kind.Branch: {
+          if (b[p++] !== 91) return false; // [
+          this.branchLength = 0;
+          if (b[p] === 93) {
+            p++;
+            break;
+          }
+          for (;;) {
+            if (b[p] !== 34 || this.branchLength === MAX_BRANCH || p + 66 > end || b[p + 65] !== 34 || !isLowerHex(b, p + 1, p + 65)) return false;
+            this.branch[this.branchLength++] = p + 1;
+            p += 66;
+            const c = b[p++];
+            if (c === 93) break; // ]
+            if (c !== 44) return false; // ,
+          }
+          break;
+        }
+        case Kind.Bool: {
+          if (b[p] === 116 && b[p + 1] === 114 && b[p + 2] === 117 && b[p + 3] === 101) {
+            this.isBlock = true;
+            p += 4;
+          } else if (b[p] === 102 && b[p + 1] === 97 && b[p + 2] === 108 && b[p + 3] === 115 && b[p + 4] === 101) {
+            this.isBlock = false;
+            p += 5;
+          } else return false;
+          break;
+        }
+      }
+    }
+    return p === end - 1 && b[p] === 125; // }
+  }
+
+  /** A decimal string of at most 15 digits, no leading zero, as a number; -1 otherwise. */
+  private decimal(b: Buffer, s: number, e: number): number {
+    const n = e - s;
+    if (n === 0 || n > 15 || (n > 1 && b[s] === 48)) return -1;
+    let v = 0;
+    for (let k = s; k < e; k++) {
+      const d = b[k] - 48;
+      if (d < 0 || d > 9) return -1;
+      v = v * 10 + d;
+    }
+    return v;
+  }
+
+  /** The committed difficulty's parts and canonical text, per distinct units (null: the reference's problem). */
+  private weight(units: number): Weight | null {
+    let w = this.weights.get(units);
+    if (w === undefined) {
+      try {
+        const parts = unitsToParts(BigInt(units));
+        w = { whole: parts.whole, frac: parts.frac, difficulty: unitsToDifficulty(BigInt(units)) };
+      } catch {
+        w = null;
+      }
+      if (this.weights.size > 10_000) this.weights.clear();
+      this.weights.set(units, w);
+    }
+    return w;
+  }
+
+  private isEpochBlock(display: Buffer): boolean {
+    const list = this.blocks.get(display.readUInt32LE(0));
+    return list !== undefined && list.some((h) => h.equals(display));
+  }
+}
+
+function isLowerHex(b: Buffer, s: number, e: number): boolean {
+  for (let k = s; k < e; k++) if (HEX[b[k]] < 0) return false;
+  return true;
+}
+
+/** Lower-case hex b[s, e) into out[o…]; false on a non-hex byte (out may be partly written). */
+function decodeHex(b: Buffer, s: number, e: number, out: Uint8Array, o: number): boolean {
+  for (let k = s; k < e; k += 2) {
+    const hi = HEX[b[k]];
+    const lo = HEX[b[k + 1]];
+    if (hi < 0 || lo < 0) return false;
+    out[o++] = (hi << 4) | lo;
+  }
+  return true;
+}
+
+/** Eight lower-case hex digits (checked by the caller) as a big-endian u32. */
+function hexWord(b: Buffer, s: number): number {
+  let v = 0;
+  for (let k = s; k < s + 8; k++) v = v * 16 + HEX[b[k]];
+  return v >>> 0;
+}
+
+function equalsAscii(b: Buffer, s: number, e: number, text: string): boolean {
+  if (e - s !== text.length) return false;
+  for (let k = 0; k < text.length; k++) if (b[s + k] !== text.charCodeAt(k)) return false;
+  return true;
+}
+
+/** FNV-1a over bytes b[s, e): consistency.ts's fnv1a of the same ASCII text. */
+function fnv1aBytes(b: Buffer, s: number, e: number): number {
+  let h = 0x811c9dc5;
+  for (let k = s; k < e; k++) {
+    h ^= b[k];
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
