@@ -138,19 +138,12 @@ export function parseShareLogEntry(line: string, lineNo: number, onUnknownField?
   return parseEntry(line, lineNo, onUnknownField);
 }
 
-/** parseShareLogEntry with the generic JSON parser only (the plain reference of the line scanner, for tests). */
-export function parseShareLogEntryReference(line: string, lineNo: number, onUnknownField?: (field: string) => void): ShareLogEntry {
-  return parseEntry(line, lineNo, onUnknownField, false);
-}
-
-function parseEntry(line: string, lineNo: number, onUnknownField?: (field: string) => void, scan = true): ShareLogEntry {
-  let v: Record<string, unknown> | undefined = scan ? scanWriterLine(line) : undefined;
-  if (v === undefined) {
-    try {
-      v = JSON.parse(line) as Record<string, unknown>;
-    } catch (err) {
-      throw new ShareLogFormatError(`share log line ${lineNo}: not JSON (${(err as Error).message})`);
-    }
+function parseEntry(line: string, lineNo: number, onUnknownField?: (field: string) => void): ShareLogEntry {
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(line) as Record<string, unknown>;
+  } catch (err) {
+    throw new ShareLogFormatError(`share log line ${lineNo}: not JSON (${(err as Error).message})`);
   }
   const bad = (what: string): never => {
     throw new ShareLogFormatError(`share log line ${lineNo}: ${what}`);
@@ -191,112 +184,6 @@ function parseEntry(line: string, lineNo: number, onUnknownField?: (field: strin
     hash: v.hash as string,
     isBlock: v.isBlock as boolean,
     time: v.time as number,
-  };
-}
-
-const KEY_PREFIXES = SHARE_LOG_FIELDS.map((k, i) => (i === 0 ? `{"${k}":` : `,"${k}":`));
-/** Characters JSON.parse treats specially inside strings (escapes) or refuses (raw control characters). */
-const NOT_PLAIN = /[\x00-\x1f\\]/;
-
-/**
- * The line as JSON.parse would give it, when it is laid out exactly as shareLogLine writes (keys in
- * order, no whitespace, no escapes, integers of at most 15 digits); undefined for anything else,
- * which the caller hands to JSON.parse. Skips the generic parser on the audit's hot path;
- * test/sharelog.scan.test.ts compares the two on honest, mutated and hostile lines.
- */
-export function scanWriterLine(line: string): Record<string, unknown> | undefined {
-  if (NOT_PLAIN.test(line)) return undefined;
-  let at = 0;
-  const key = (i: number): boolean => {
-    const k = KEY_PREFIXES[i];
-    if (!line.startsWith(k, at)) return false;
-    at += k.length;
-    return true;
-  };
-  const int = (): number | undefined => {
-    const start = at;
-    if (line.charCodeAt(at) === 45) at++; // "-"
-    const first = at;
-    while (at < line.length) {
-      const c = line.charCodeAt(at);
-      if (c < 48 || c > 57) break;
-      at++;
-    }
-    const digits = at - first;
-    if (digits === 0 || digits > 15 || (digits > 1 && line.charCodeAt(first) === 48)) return undefined;
-    return Number(line.slice(start, at));
-  };
-  const str = (): string | undefined => {
-    if (line.charCodeAt(at) !== 34) return undefined;
-    const end = line.indexOf('"', at + 1);
-    if (end < 0) return undefined;
-    const value = line.slice(at + 1, end);
-    at = end + 1;
-    return value;
-  };
-  const ints: number[] = [];
-  const strs: string[] = [];
-  let branch: string[] | undefined;
-  let isBlock: boolean | undefined;
-  for (let i = 0; i < SHARE_LOG_FIELDS.length; i++) {
-    if (!key(i)) return undefined;
-    const f = SHARE_LOG_FIELDS[i];
-    if (f === "block" || f === "id" || f === "height" || f === "time") {
-      const n = int();
-      if (n === undefined) return undefined;
-      ints.push(n);
-    } else if (f === "merkleBranch") {
-      if (line.charCodeAt(at) !== 91) return undefined; // "["
-      at++;
-      branch = [];
-      if (line.charCodeAt(at) === 93) at++;
-      else {
-        for (;;) {
-          const h = str();
-          if (h === undefined) return undefined;
-          branch.push(h);
-          const c = line.charCodeAt(at++);
-          if (c === 93) break; // "]"
-          if (c !== 44) return undefined; // ","
-        }
-      }
-    } else if (f === "isBlock") {
-      if (line.startsWith("true", at)) {
-        isBlock = true;
-        at += 4;
-      } else if (line.startsWith("false", at)) {
-        isBlock = false;
-        at += 5;
-      } else return undefined;
-    } else {
-      const t = str();
-      if (t === undefined) return undefined;
-      strs.push(t);
-    }
-  }
-  if (at !== line.length - 1 || line.charCodeAt(at) !== 125) return undefined; // "}" and nothing after
-  return {
-    block: ints[0],
-    id: ints[1],
-    credited: strs[0],
-    address: strs[1],
-    worker: strs[2],
-    difficulty: strs[3],
-    jobId: strs[4],
-    height: ints[2],
-    prevhash: strs[5],
-    coinb1: strs[6],
-    coinb2: strs[7],
-    extranonce1: strs[8],
-    extranonce2: strs[9],
-    merkleBranch: branch,
-    version: strs[10],
-    nbits: strs[11],
-    ntime: strs[12],
-    nonce: strs[13],
-    hash: strs[14],
-    isBlock,
-    time: ints[3],
   };
 }
 
