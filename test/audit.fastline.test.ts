@@ -41,6 +41,8 @@ function mutations(line: string): string[] {
     edit((x) => (x[k] = s.toUpperCase().replace(/^0X/, "0x")));
     edit((x) => (x[k] = s + "0"));
     edit((x) => (x[k] = s.slice(0, -2)));
+    edit((x) => (x[k] = s.slice(0, 4) + '"\\' + s.slice(4))); // an escaped quote and backslash inside the hex
+    edit((x) => (x[k] = s.slice(0, 4) + "\t" + s.slice(5)));
   }
   edit((x) => (x.merkleBranch = ["00".repeat(32)]));
   edit((x) => (x.merkleBranch = ["zz".repeat(32)]));

@@ -32,6 +32,8 @@ const enum Kind {
 
 const KEYS = SHARE_LOG_FIELDS.map((k, i) => Buffer.from(i === 0 ? `{"${k}":` : `,"${k}":`, "latin1"));
 const KINDS = SHARE_LOG_FIELDS.map((k) => (k === "block" || k === "id" || k === "height" || k === "time" ? Kind.Int : k === "merkleBranch" ? Kind.Branch : k === "isBlock" ? Kind.Bool : Kind.Str));
+/** Fields whose bytes tryLine does not decode as hex: scan checks them for escapes and control characters. */
+const TEXT = SHARE_LOG_FIELDS.map((k) => k === "credited" || k === "worker" || k === "difficulty" || k === "jobId");
 const F = Object.fromEntries(SHARE_LOG_FIELDS.map((k, i) => [k, i])) as Record<(typeof SHARE_LOG_FIELDS)[number], number>;
 const MAX_BRANCH = 64;
 
@@ -98,7 +100,7 @@ export class FastLineChecker {
     if (at[2 * F.address + 1] - a0 !== 42 || b[a0] !== 48 || b[a0 + 1] !== 120 || !decodeHex(b, a0 + 2, a0 + 42, this.address, 0)) return false;
     // Fixed-size hex fields.
     for (const f of [F.version, F.nbits, F.ntime, F.nonce]) if (at[2 * f + 1] - at[2 * f] !== 8 || !isLowerHex(b, at[2 * f], at[2 * f + 1])) return false;
-    for (const f of [F.prevhash, F.hash]) if (at[2 * f + 1] - at[2 * f] !== 64 || !isLowerHex(b, at[2 * f], at[2 * f + 1])) return false;
+    for (const f of [F.prevhash, F.hash]) if (at[2 * f + 1] - at[2 * f] !== 64) return false;
 
     // The coinbase, its hash, the merkle root, the header and its hash.
     const parts = [F.coinb1, F.extranonce1, F.extranonce2, F.coinb2];
@@ -124,7 +126,7 @@ export class FastLineChecker {
     }
     const header = this.header;
     header.writeUInt32LE(hexWord(b, at[2 * F.version]), 0);
-    decodeHex(b, at[2 * F.prevhash], at[2 * F.prevhash + 1], header, 4);
+    if (!decodeHex(b, at[2 * F.prevhash], at[2 * F.prevhash + 1], header, 4)) return false;
     header.subarray(4, 36).swap32();
     root.copy(header, 36);
     header.writeUInt32LE(hexWord(b, at[2 * F.ntime]), 68);
@@ -133,7 +135,7 @@ export class FastLineChecker {
     header.writeUInt32LE(hexWord(b, at[2 * F.nonce]), 76);
     const hash = sha256d(header);
     const logged = this.logged;
-    decodeHex(b, at[2 * F.hash], at[2 * F.hash + 1], logged, 0);
+    if (!decodeHex(b, at[2 * F.hash], at[2 * F.hash + 1], logged, 0)) return false;
     for (let k = 0; k < 32; k++) if (hash[31 - k] !== logged[k]) return false;
     if (this.isEpochBlock(logged)) return false;
 
@@ -213,9 +215,15 @@ export class FastLineChecker {
         case Kind.Str: {
           if (b[p] !== 34) return false;
           const s = ++p;
-          while (p < end && b[p] !== 34) {
-            if (b[p] < 0x20 || b[p] === 0x5c || b[p] >= 0x80) return false;
-            p++;
+          if (TEXT[f]) {
+            while (p < end && b[p] !== 34) {
+              if (b[p] < 0x20 || b[p] === 0x5c || b[p] >= 0x80) return false;
+              p++;
+            }
+          } else {
+            // A hex field: every byte is checked as a hex digit when decoded (tryLine), which
+            // rules out escapes and control characters too.
+            while (p < end && b[p] !== 34) p++;
           }
           if (p >= end) return false;
           at[2 * f] = s;

@@ -6,32 +6,29 @@
  * The main thread reads the share log in 8 MiB chunks, hashes them (the digest the epoch file
  * names: SHA-256, or keccak256 for older files; sequential by nature), cuts them at line ends and
  * hands the batches to the workers round-robin (the buffers are transferred, not copied). Each
- * worker runs a LineChecker (linecheck.ts) over its batch — parsing, the share's work, the chain's
- * facts, its weight — and sends the outcomes back in typed-array columns (outcomecodec.ts). The main thread folds them in log order with
- * EpochAudit.fold: the findings' caps, chain order, ids and gaps, duplicates and the PPLNS windows
- * are sequential and stay there. The epoch file, the previous epoch's file and its share log are
- * read as `auditEpoch` reads them.
+ * worker (parallel-worker.ts) checks its batch's lines — parsing, the share's work, the chain's
+ * facts, its weight: on the fast path (fastline.ts) for lines with nothing to report, else with a
+ * LineChecker (linecheck.ts) — and sends the outcomes back in typed-array columns
+ * (outcomecodec.ts). The main thread folds them in log order (EpochAudit.fold, and foldPlain for
+ * plain lines): the findings' caps, chain order, ids and gaps, duplicates and the PPLNS windows
+ * are sequential and stay there. One worker also rebuilds the tree from the epoch file while the
+ * others start on the log. The epoch file, the previous epoch's file and its share log are read
+ * as `auditEpoch` reads them.
  *
  * Differences from the reference, by design: none in the findings, with one exception: if the
  * chain (a bitcoind) stops answering in the middle, each worker stops its chain checks at its own
  * first error, so the work checks of a few lines after the first error may still use the chain's
  * bits where the reference falls back to the share's own.
  */
-import { isAscii } from "node:buffer";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { Worker } from "node:worker_threads";
 import { EpochAudit, type AuditReport } from "./epochaudit";
-import { ChainAnchor } from "./chaincheck";
-import { LineChecker, type LineOutcome } from "./linecheck";
-import { encodeOutcomes, foldOutcomes, OutcomeEncoder, type EncodedOutcomes } from "./outcomecodec";
-import { FastLineChecker } from "./fastline";
-import { PublishedHeaderChain, type ChainSpec, type PowChainView } from "./powchain";
-import { BitcoindHeaderChain } from "./powchain-bitcoind";
+import { foldOutcomes } from "./outcomecodec";
+import type { BatchMessage, BatchReply, ToWorker, WorkerSpec } from "./parallel-worker";
 import { createDigest, type ShareLogHash } from "../epochs/digest";
-import { parseEpochFile, type EpochFile } from "../epochs/format";
-import { verifyTree } from "../epochs/verify";
+import { parseEpochFile } from "../epochs/format";
 import { fileLines, auditEpoch, type AuditOptions } from "../epochs/audit";
 
 export interface ParallelAuditOptions extends AuditOptions {
@@ -44,40 +41,6 @@ export interface ParallelAuditOptions extends AuditOptions {
   minParallelBytes?: number;
   /** Bytes read at a time (default 8 MiB). */
   chunkBytes?: number;
-}
-
-/** What a worker needs to check lines exactly as EpochAudit's own LineChecker does. */
-interface WorkerSpec {
-  checkWork: boolean;
-  chain?: ChainSpec;
-  anchor?: { payoutScript: string; ntimeFutureSeconds?: number; minConfirmations?: number };
-  blockHashes: string[];
-  fingerprintIds?: { from: number; to: number };
-}
-
-interface BatchMessage {
-  seq: number;
-  buf: ArrayBuffer;
-  length: number;
-  firstLineNo: number;
-  /** The batch starts with the share log's header line: return it as text instead of checking it. */
-  withHeader: boolean;
-}
-
-interface BatchReply {
-  seq: number;
-  header?: string;
-  encoded?: EncodedOutcomes;
-  error?: string;
-}
-
-const LINE_BREAK = /\r?\n|\r(?!\n)/;
-
-/** Lines of a batch exactly as readline (crlfDelay: Infinity) gives them: LF, CRLF and a lone CR end a line. */
-function splitLines(text: string): string[] {
-  const lines = text.indexOf("\r") < 0 ? text.split("\n") : text.split(LINE_BREAK);
-  if (lines[lines.length - 1] === "") lines.pop();
-  return lines;
 }
 
 /** Number of lines splitLines gives for `buf` (which ends with a line break unless `final`). */
@@ -104,21 +67,16 @@ function shareLogBytes(options: AuditOptions): number {
   }
 }
 
-function openChain(spec: ChainSpec): PowChainView {
-  return spec.kind === "headers" ? new PublishedHeaderChain(spec.headers) : new BitcoindHeaderChain(spec.rpc);
-}
-
 /** Starts a worker running this file through ts-node (as the CLI runs); it waits for its spec. */
 function startWorker(): Worker {
   const tsconfig = path.join(__dirname, "..", "..", "tsconfig.json");
-  return new Worker(`require("ts-node").register({ transpileOnly: true, project: ${JSON.stringify(tsconfig)} }); require(${JSON.stringify(__filename)});`, {
+  const file = path.join(__dirname, `parallel-worker${path.extname(__filename)}`);
+  const register = file.endsWith(".ts") ? `require(${JSON.stringify(require.resolve("ts-node"))}).register({ transpileOnly: true, project: ${JSON.stringify(tsconfig)} }); ` : "";
+  return new Worker(`${register}require(${JSON.stringify(file)});`, {
     eval: true,
     workerData: { auditWorker: true },
   });
 }
-
-/** Messages to a worker: its spec (first), the tree to rebuild, or a batch of lines. */
-type ToWorker = { spec: WorkerSpec } | { tree: EpochFile } | BatchMessage;
 
 /**
  * `auditEpoch` on worker threads. Falls back to the reference path when `threads` is 0 or the
@@ -158,7 +116,7 @@ async function auditWith(workers: Worker[], options: ParallelAuditOptions): Prom
   const file = audit.file!;
   // The tree (every leaf hashed, 1 000 000 of them in seconds) is rebuilt on the last worker
   // while the others start on the share log.
-  const tree = treeOnWorker(workers[threads - 1], file);
+  const tree = treeOnWorker(workers[threads - 1], bytes);
   const finish = async (digest: string): Promise<AuditReport> => {
     audit.treeFindings(await tree);
     return audit.finish(digest);
@@ -205,8 +163,12 @@ async function auditWith(workers: Worker[], options: ParallelAuditOptions): Prom
   return finish(digest);
 }
 
-/** verifyTree on `worker`: its findings (or the failure, as a finding). */
-function treeOnWorker(worker: Worker, file: EpochFile): Promise<string[]> {
+/**
+ * verifyTree on `worker` of the epoch file given as its bytes (a copy is moved there: cloning the
+ * parsed leaves would cost the main thread longer than the worker's parse): its findings (or the
+ * failure, as a finding).
+ */
+function treeOnWorker(worker: Worker, bytes: Uint8Array): Promise<string[]> {
   return new Promise((resolve) => {
     const onMessage = (r: { tree?: string[]; treeError?: string }) => {
       if (r.tree === undefined && r.treeError === undefined) return;
@@ -215,7 +177,8 @@ function treeOnWorker(worker: Worker, file: EpochFile): Promise<string[]> {
     };
     worker.on("message", onMessage);
     worker.once("exit", () => resolve(["could not rebuild the tree: the worker stopped"]));
-    worker.postMessage({ tree: file } satisfies ToWorker);
+    const copy = new Uint8Array(bytes).buffer as ArrayBuffer;
+    worker.postMessage({ tree: copy } satisfies ToWorker, [copy]);
   });
 }
 
@@ -332,95 +295,3 @@ async function dispatch(workers: Worker[], logPath: string, hash: ShareLogHash, 
   return k.hex();
 }
 
-/** The worker's side: takes its spec, then checks each batch's lines and sends the outcomes back. */
-function runWorker(): void {
-  let checker: LineChecker | undefined;
-  let fast: FastLineChecker | undefined;
-  let queue = Promise.resolve();
-  parentPort!.on("message", (m: ToWorker) => {
-    if ("spec" in m) {
-      ({ checker, fast } = workerCheckers(m.spec));
-      return;
-    }
-    if ("tree" in m) {
-      queue = queue.then(() => {
-        try {
-          parentPort!.postMessage({ tree: verifyTree(m.tree).findings });
-        } catch (err) {
-          parentPort!.postMessage({ treeError: (err as Error).message });
-        }
-      });
-      return;
-    }
-    queue = queue.then(async () => {
-      try {
-        if (!checker) throw new Error("batch before spec");
-        const bytes = Buffer.from(m.buf, 0, m.length);
-        const reply = fast && isAscii(bytes) && bytes.indexOf(13) < 0 ? await checkFast(bytes, m, checker, fast) : await checkLines(bytes, m, checker);
-        parentPort!.postMessage(reply.reply, reply.transfer);
-      } catch (err) {
-        parentPort!.postMessage({ seq: m.seq, error: (err as Error).stack ?? String(err) } satisfies BatchReply);
-      }
-    });
-  });
-}
-
-/** A batch line by line through the reference LineChecker. */
-async function checkLines(bytes: Buffer, m: BatchMessage, checker: LineChecker): Promise<{ reply: BatchReply; transfer: ArrayBuffer[] }> {
-  // The same string either way; pure-ASCII batches (every honest log) decode ~5× faster as ASCII.
-  const text = isAscii(bytes) ? bytes.toString("ascii") : bytes.toString("utf8");
-  const lines = splitLines(text);
-  let header: string | undefined;
-  let first = 0;
-  let lineNo = m.firstLineNo;
-  if (m.withHeader && lines.length > 0) {
-    header = lines[0];
-    first = 1;
-    lineNo++;
-  }
-  const outcomes: LineOutcome[] = new Array(lines.length - first);
-  for (let i = first; i < lines.length; i++) outcomes[i - first] = await checker.check(lines[i], lineNo++);
-  const { encoded, transfer } = encodeOutcomes(outcomes);
-  return { reply: { seq: m.seq, header, encoded }, transfer };
-}
-
-/**
- * An ASCII batch with LF line ends only: each line tried on the fast path (fastline.ts) first,
- * checked by the reference LineChecker when the fast path declines it. Lines as splitLines cuts them.
- */
-async function checkFast(bytes: Buffer, m: BatchMessage, checker: LineChecker, fast: FastLineChecker): Promise<{ reply: BatchReply; transfer: ArrayBuffer[] }> {
-  const ends: number[] = [];
-  for (let at = bytes.indexOf(10); at >= 0; at = bytes.indexOf(10, at + 1)) ends.push(at);
-  if (ends.length === 0 || ends[ends.length - 1] !== bytes.length - 1) {
-    if (bytes.length > 0) ends.push(bytes.length); // the final batch's last line, without a line break
-  }
-  let header: string | undefined;
-  let first = 0;
-  if (m.withHeader && ends.length > 0) {
-    header = bytes.toString("latin1", 0, ends[0]);
-    first = 1;
-  }
-  const encoder = new OutcomeEncoder(ends.length - first);
-  let start = first === 1 ? ends[0] + 1 : 0;
-  let lineNo = m.firstLineNo + first;
-  for (let k = first; k < ends.length; k++) {
-    const end = ends[k];
-    const i = k - first;
-    if (!fast.tryLine(bytes, start, end, encoder, i)) encoder.put(i, await checker.check(bytes.toString("latin1", start, end), lineNo));
-    start = end + 1;
-    lineNo++;
-  }
-  const { encoded, transfer } = encoder.finish();
-  return { reply: { seq: m.seq, header, encoded }, transfer };
-}
-
-function workerCheckers(spec: WorkerSpec): { checker: LineChecker; fast?: FastLineChecker } {
-  const chain = spec.chain ? openChain(spec.chain) : undefined;
-  const anchor = chain && spec.anchor ? new ChainAnchor({ chain, ...spec.anchor }) : undefined;
-  const blockHashes = new Set(spec.blockHashes);
-  const checker = new LineChecker({ checkWork: spec.checkWork, anchor, blockHashes, fingerprintIds: spec.fingerprintIds });
-  const fast = spec.checkWork ? new FastLineChecker({ anchor, blockHashes, fingerprintIds: spec.fingerprintIds, chainFailed: () => checker.chainStopped }) : undefined;
-  return { checker, fast };
-}
-
-if (!isMainThread && parentPort && workerData?.auditWorker) runWorker();
