@@ -18,6 +18,8 @@ import {
   targetToDifficulty,
   witnessCommitmentScript,
   merkleRootOfTxids,
+  merkleBranch,
+  merkleRootFromBranch,
   type ParsedBlock,
 } from "../pow";
 import { silentLogger, type ChainLogger } from "./logger";
@@ -59,6 +61,14 @@ export interface EmbeddedBlock {
   txCount: number;
   /** 80-byte header, hex. */
   header: string;
+  /**
+   * The block's coinbase transaction, non-witness serialization (hex: what its txid hashes), and
+   * its merkle branch to the header's merkle root (32-byte hashes, internal byte order, hex; empty
+   * when the block has no other transaction): published with the header so that an auditor can
+   * check the block's fees (src/audit/powchain.ts). Absent from blocks kept before issue 14.
+   */
+  coinbase?: string;
+  coinbaseBranch?: string[];
 }
 
 const CHAIN_FILE = "embedded-chain.jsonl";
@@ -156,9 +166,27 @@ export class EmbeddedChain extends EventEmitter implements TemplateSource {
     return this.chain[this.chain.length - 1];
   }
 
-  /** Every header of the chain (80 bytes, hex), genesis first: what the pool publishes for auditors. */
+  /**
+   * Every block of the chain as the pool publishes it for auditors (headers.txt), genesis first:
+   * its header (80 bytes, hex), then, when the chain kept it, a space, its coinbase (non-witness
+   * hex) and its merkle branch, space-separated (PublishedHeaderChain's line format).
+   */
   headers(): string[] {
-    return this.chain.map((b) => b.header);
+    return this.chain.map((b) => (b.coinbase === undefined ? b.header : [b.header, b.coinbase, ...(b.coinbaseBranch ?? [])].join(" ")));
+  }
+
+  /**
+   * The fees (satoshis) of the block at `height`, as an auditor reads them from the published
+   * coinbase: its output total minus the subsidy at that height (0 when it pays less); undefined
+   * above the tip. Throws for a block kept without its coinbase (mined before issue 14): its fees
+   * could not be checked, so FPPS must not pay them.
+   */
+  async blockFees(height: number): Promise<bigint | undefined> {
+    const b = this.chain[height];
+    if (b === undefined || height < 0) return undefined;
+    if (b.coinbase === undefined) throw new Error(`embedded chain: block ${height} was kept without its coinbase (mined before coinbases were published): its fees cannot be checked by an auditor`);
+    const fees = BigInt(b.reward) - this.subsidy(height);
+    return fees > 0n ? fees : 0n;
   }
 
   /** Blocks found on this chain (height >= 1), oldest first. */
@@ -247,6 +275,8 @@ export class EmbeddedChain extends EventEmitter implements TemplateSource {
       payoutAddress: coinbasePayoutAddress(serializeTransaction(cb, false).toString("hex")),
       txCount: block.transactions.length,
       header: block.header.toString("hex"),
+      coinbase: serializeTransaction(cb, false).toString("hex"),
+      coinbaseBranch: merkleBranch(block.transactions.slice(1).map((t) => t.txid)),
     };
     // Synchronously (file, then memory), so two concurrent submissions cannot both extend the tip.
     const failed = this.persist(record);
@@ -396,6 +426,22 @@ export class EmbeddedChain extends EventEmitter implements TemplateSource {
         if (hashToBigInt(sha256d(header)) > bitsToTarget(header.readUInt32LE(72).toString(16).padStart(8, "0"))) return undefined;
       } catch {
         return undefined;
+      }
+    }
+    // A kept coinbase must be the block's (it is published for auditors); one that is not is
+    // dropped, and the block's fees are then unknown rather than wrong.
+    if (r.coinbase !== undefined || r.coinbaseBranch !== undefined) {
+      const branch = r.coinbaseBranch;
+      const ok =
+        typeof r.coinbase === "string" &&
+        /^(?:[0-9a-f]{2})+$/.test(r.coinbase) &&
+        Array.isArray(branch) &&
+        branch.every((b) => typeof b === "string" && /^[0-9a-f]{64}$/.test(b)) &&
+        merkleRootFromBranch(sha256d(Buffer.from(r.coinbase, "hex")), branch).equals(header.subarray(36, 68));
+      if (!ok) {
+        this.log.warn({ file: this.file, height: r.height, hash: r.hash }, "embedded chain: the kept coinbase is not the block's; dropped (its fees are unknown)");
+        const { coinbase: _c, coinbaseBranch: _b, ...rest } = r;
+        return rest;
       }
     }
     return r;

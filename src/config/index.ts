@@ -275,8 +275,8 @@ function validate(raw: Raw): PoolConfig {
   if (c.evm.deployment && !c.evm.rpcUrl) throw new ConfigError("evm.deployment", "needs evm.rpcUrl (the node of the deployment's chain)");
   if (c.evm.rpcUrl && !c.evm.contract && !c.evm.deployment) throw new ConfigError("evm.contract", "is required with evm.rpcUrl (set POOL_CONTRACT, or evm.deployment to a deployment record)");
   if (c.evm.rpcUrl && !c.evm.operatorKey) throw new ConfigError("evm.operatorKey", "is required with evm.rpcUrl (set POOL_OPERATOR_KEY)");
-  // The embedded chain's blocks are published as headers only: no auditor could check their fees.
-  if (c.payout.scheme === "fpps" && !c.chain.bitcoindUrl) throw new ConfigError("payout.scheme", "fpps needs chain.bitcoindUrl: its per-block fees (getblockstats totalfee) are what FPPS pays and the audit checks; the embedded chain publishes headers only (use pps)");
+  // FPPS fees an auditor checks: bitcoind's getblockstats totalfee, or on the embedded chain each
+  // block's coinbase published with its header (src/audit/powchain.ts).
   if (Object.keys(change).length > 0) c.payout.change = payoutChange(change, c);
   if (c.chain.bitcoindUrl && !c.chain.payoutScript) throw new ConfigError("chain.payoutScript", "is required with chain.bitcoindUrl: the block reward's output script (hex)");
   if (c.chain.bitcoindUrl && !c.chain.bitcoindCookie && !(c.chain.bitcoindUser && c.chain.bitcoindPassword)) {
@@ -289,8 +289,7 @@ function validate(raw: Raw): PoolConfig {
 /**
  * The static rules of `payout.change` (the pool checks it against the epochs already built when it
  * starts, src/schemes/change.ts): a `fromEpoch` and something to change, no change back from
- * pps/fpps to pplns (the builder's rule: PPLNS windows would pay shares already paid per share),
- * fpps only where per-block fees can be checked (chain.bitcoindUrl).
+ * pps/fpps to pplns (the builder's rule: PPLNS windows would pay shares already paid per share).
  */
 function payoutChange(change: Partial<PayoutChange>, c: PoolConfig): PayoutChange {
   if (change.fromEpoch === undefined) throw new ConfigError("payout.change.fromEpoch", "is required with payout.change.scheme or payout.change.feeBps: the epoch from which the change applies (POOL_PAYOUT_CHANGE_FROM_EPOCH)");
@@ -301,7 +300,6 @@ function payoutChange(change: Partial<PayoutChange>, c: PoolConfig): PayoutChang
   if (change.scheme === "pplns" && c.payout.scheme !== "pplns") {
     throw new ConfigError("payout.change.scheme", `a change from ${c.payout.scheme} back to pplns is not supported (PPLNS windows would pay shares the per-share epochs already paid)`);
   }
-  if (change.scheme === "fpps" && !c.chain.bitcoindUrl) throw new ConfigError("payout.change.scheme", "fpps needs chain.bitcoindUrl: its per-block fees (getblockstats totalfee) are what FPPS pays and the audit checks; the embedded chain publishes headers only (use pps)");
   return { fromEpoch: change.fromEpoch, ...(change.scheme !== undefined ? { scheme: change.scheme } : {}), ...(change.feeBps !== undefined ? { feeBps: change.feeBps } : {}) };
 }
 

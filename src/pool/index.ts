@@ -260,14 +260,14 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       payoutScript: (config.chain.payoutScript ?? DEFAULT_STRATUM_CONFIG.payoutScript).toLowerCase(),
       ...(source instanceof EmbeddedChain ? { headerChain: () => source.headers() } : {}),
       // Issue 14: the payout scheme. PPS/FPPS epochs close every payout.intervalSeconds; credits use
-      // the chain's subsidy schedule and (FPPS, bitcoind only: config refuses it on the embedded chain)
-      // bitcoind's per-block fees, as the auditor reads them from its own node.
+      // the chain's subsidy schedule and (FPPS) the chain's per-block fees as the auditor reads them:
+      // bitcoind's getblockstats from its own node, or the embedded chain's published coinbases.
       scheme: config.payout.scheme,
       intervalSeconds: config.payout.intervalSeconds,
       // payout.change: announced in every epoch before fromEpoch, applied from it.
       ...(config.payout.change ? { parameterChange: config.payout.change } : {}),
       subsidy: source instanceof BitcoindSource && (await source.network()) !== "regtest" ? BITCOIN_SUBSIDY : REGTEST_SUBSIDY,
-      ...(source instanceof BitcoindSource ? { blockFees: (height: number) => source.blockFees(height) } : {}),
+      ...(source instanceof BitcoindSource || source instanceof EmbeddedChain ? { blockFees: (height: number) => source.blockFees(height) } : {}),
       // Issue 15: the build (PPLNS walks, tree, share log, epoch file) runs on a worker thread with
       // its own handle on the same store, so that Stratum replies never wait for it.
       worker: { store: config.store.postgresUrl ? { kind: "postgres", connectionString: config.store.postgresUrl } : { kind: "sqlite", dataDir: config.dataDir } },

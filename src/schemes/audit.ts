@@ -5,7 +5,9 @@
  *  - the height it mines as the proof-of-work chain places it (the chain's block it builds on + 1),
  *  - the chain's bits at that height (the chain's block there, or the tip's for a share on the tip),
  *  - the chain's subsidy schedule (`PowChainView.subsidySchedule`) and, for FPPS, the chain's
- *    per-block fees (`PowChainView.blockFees`: bitcoind's getblockstats totalfee),
+ *    per-block fees (`PowChainView.blockFees`: bitcoind's getblockstats totalfee, or on the
+ *    embedded chain the published coinbase's output total − subsidy, the coinbase checked against
+ *    the header's merkle root by PublishedHeaderChain),
  * never from a figure the operator wrote; then summed per address and compared with the leaves'
  * deltas. Also: the shares follow on from the previous epoch's with no id skipped (unless listed as
  * a gap), each listed once, ascending, and the file's share range and count are the log's.
@@ -141,7 +143,7 @@ export class SchemeRecomputer {
     let fees: FeeWindows | undefined;
     if (s.name === "fpps") {
       if (!chain.blockFees) {
-        this.finding(`credits not recomputed: ${chain.source} gives no per-block fees (an FPPS audit needs --bitcoind, whose getblockstats gives them)`);
+        this.finding(`credits not recomputed: ${chain.source} gives no per-block fees (an FPPS audit needs --bitcoind, whose getblockstats gives them, or a published header chain that carries each block's coinbase)`);
         return this.findings;
       }
       fees = new FeeWindows((h) => chain.blockFees!(h));
