@@ -164,9 +164,9 @@ async function auditWith(workers: Worker[], options: ParallelAuditOptions): Prom
 }
 
 /**
- * verifyTree on `worker` of the epoch file given as its bytes (a copy is moved there: cloning the
- * parsed leaves would cost the main thread longer than the worker's parse): its findings (or the
- * failure, as a finding).
+ * verifyTree on `worker` of the epoch file given as its bytes, which are moved there (detached
+ * here) when they fill their own buffer: cloning the parsed leaves would cost the main thread
+ * longer than the worker's parse. Resolves to its findings (or the failure, as a finding).
  */
 function treeOnWorker(worker: Worker, bytes: Uint8Array): Promise<string[]> {
   return new Promise((resolve) => {
@@ -177,8 +177,10 @@ function treeOnWorker(worker: Worker, bytes: Uint8Array): Promise<string[]> {
     };
     worker.on("message", onMessage);
     worker.once("exit", () => resolve(["could not rebuild the tree: the worker stopped"]));
-    const copy = new Uint8Array(bytes).buffer as ArrayBuffer;
-    worker.postMessage({ tree: copy } satisfies ToWorker, [copy]);
+    // Moved, not copied, when the bytes fill their own buffer (the caller no longer reads them).
+    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    const buffer = (own ? bytes.buffer : new Uint8Array(bytes).buffer) as ArrayBuffer;
+    worker.postMessage({ tree: buffer } satisfies ToWorker, [buffer]);
   });
 }
 

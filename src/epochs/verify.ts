@@ -6,7 +6,7 @@
  */
 import { PayoutTree } from "../merkle";
 import { WindowAccumulator, parseFactor, splitReward, windowUnitsForBits } from "../pplns";
-import { UNITS_PER_DIFFICULTY, partsToUnits, unitsToParts } from "../shares/difficulty";
+import { UNITS_PER_DIFFICULTY, unitsToParts } from "../shares/difficulty";
 import { CommitmentReader } from "./sharecheck";
 import type { EpochFile } from "./format";
 import type { ShareLogEntry } from "./sharelog";
@@ -266,11 +266,13 @@ export class AllocationRecomputer {
         this.finding(`block ${b}: the window is full at share ${c.ids[i + 1]}, but the log lists ${i + 1} older share(s) (from ${c.ids[0]})`);
         break;
       }
-      acc.addParts(c.keys[i], c.whole[i], c.frac[i], c.ids[i]);
-      const full = partsToUnits(c.whole[i], c.frac[i]);
-      const expected = i === 0 ? acc.summary().firstShareCredit : full;
-      const credited = c.creditedAt(i);
-      if (credited !== expected) this.finding(`block ${b}: share ${c.ids[i]} credited ${credited}, should be ${expected}`);
+      const whole = c.wholeAt(i);
+      acc.addParts(c.keys[i], whole, c.fracAt(i, whole), c.ids[i]);
+      // Every share but the oldest is credited its full units (the columns note any that is not).
+      if (i === 0) {
+        const expected = acc.summary().firstShareCredit;
+        if (c.creditedAt(0) !== expected) this.finding(`block ${b}: share ${c.ids[0]} credited ${c.creditedAt(0)}, should be ${expected}`);
+      } else if (c.creditDiffers(i)) this.finding(`block ${b}: share ${c.ids[i]} credited ${c.creditedAt(i)}, should be ${c.unitsAt(i)}`);
     }
     const s = acc.summary();
     const w = block.window;
