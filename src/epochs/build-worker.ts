@@ -7,10 +7,13 @@
  * own PostgreSQL pool) and keeps the latest recorded epoch's tree, whose unchanged leaves the next
  * build reuses. Recording the epoch stays with the caller's store (one transaction).
  *
- * Messages (structured clone): host → worker `prepare` (an AssembleJob), `recorded` (the epoch and
- * root the caller recorded: the worker keeps that tree), `forget` (revoked: drop it), `close`;
- * worker → host the result of each `prepare`, its ledger deltas packed (addresses in one string,
- * amounts as transferred 64-bit words), unpacked by the host in slices, its loop turning between.
+ * Messages (structured clone): host → worker `prepare` (an AssembleJob: a PPLNS epoch),
+ * `prepareScheme` (a SchemeJob: a scheduled PPS/FPPS epoch, src/schemes/assemble.ts), `recorded`
+ * (the epoch and root the caller recorded: the worker keeps that tree), `forget` (revoked: drop
+ * it), `close`, `fee` (the answer to a fee request); worker → host the result of each prepare,
+ * its ledger deltas packed (addresses in one string, amounts as transferred 64-bit words),
+ * unpacked by the host in slices, its loop turning between, and for FPPS `feeRequest` (the fees
+ * of the block at a height: the chain is the host's, read by its blockFees, each block once).
  */
 import os from "node:os";
 import { isMainThread, parentPort, workerData, type Worker } from "node:worker_threads";
@@ -18,6 +21,8 @@ import type { Hex } from "viem";
 import type { PayoutTree } from "../merkle";
 import { openShareStore, type LedgerDelta, type ShareStore, type ShareStoreConfig } from "../shares";
 import { assembleEpoch, previousLedger, type AssembleJob } from "./assemble";
+import { assembleSchemeEpoch, type SchemeJob } from "../schemes/assemble";
+import { FeeWindows } from "../schemes/fees";
 import type { EpochHeader } from "./format";
 import { startModuleWorker } from "./thread";
 
@@ -44,11 +49,20 @@ export interface WorkerEpoch {
  */
 type PackedDeltas = { count: number; addresses: string } & ({ delta: BigUint64Array; cumulative: BigUint64Array } | { delta: string; cumulative: string });
 
-type Request = { type: "prepare"; id: number; job: AssembleJob } | { type: "recorded"; epoch: number; root: string } | { type: "forget" } | { type: "close"; id: number };
+type Request =
+  | { type: "prepare"; id: number; job: AssembleJob }
+  | { type: "prepareScheme"; id: number; job: SchemeJob }
+  | { type: "recorded"; epoch: number; root: string }
+  | { type: "forget" }
+  | { type: "close"; id: number }
+  /** The host's answer to a feeRequest: satoshis as a decimal string, null above the tip, or why it failed. */
+  | { type: "fee"; request: number; value: string | null; error?: string };
 type Reply =
   | { id: number; ok: true; result: Omit<WorkerEpoch, "deltas"> & { deltas: PackedDeltas } }
   | { id: number; ok: true; closed: true }
-  | { id: number; ok: false; error: string; name: string };
+  | { id: number; ok: false; error: string; name: string }
+  /** FPPS: the worker asks for the fees (satoshis) of the block at `height`. */
+  | { feeRequest: number; height: number };
 
 const WORKER_MARK = "pplns-epoch-build-worker";
 /** Deltas unpacked per slice on the host. */
@@ -64,6 +78,8 @@ export class EpochBuildWorker {
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
+  /** The running FPPS build's fee source (the chain's per-block fees, satoshis). */
+  private blockFees: ((height: number) => Promise<bigint | undefined>) | undefined;
 
   /**
    * `nice`: the worker thread's nice value on Linux (0..19; default 19, background): under CPU
@@ -82,14 +98,46 @@ export class EpochBuildWorker {
     this.thread();
   }
 
-  /** Builds the epoch and writes its files in the worker; rejects with the build's error. */
+  /** Builds the PPLNS epoch and writes its files in the worker; rejects with the build's error. */
   async prepare(job: AssembleJob): Promise<WorkerEpoch> {
-    const reply = await this.request({ type: "prepare", id: this.nextId++, job });
+    return this.result(await this.request({ type: "prepare", id: this.nextId++, job }));
+  }
+
+  /**
+   * Builds the scheduled PPS/FPPS epoch and writes its files in the worker (the bytes of
+   * assembleSchemeEpoch in process); FPPS needs `blockFees`, the chain's fees (satoshis) of the
+   * block at a height, which the worker asks of this thread, each block once.
+   */
+  async prepareScheme(job: SchemeJob, blockFees?: (height: number) => Promise<bigint | undefined>): Promise<WorkerEpoch> {
+    if (job.scheme === "fpps" && !blockFees) throw new Error("an FPPS epoch needs the chain's per-block fees");
+    this.blockFees = blockFees;
+    try {
+      return this.result(await this.request({ type: "prepareScheme", id: this.nextId++, job }));
+    } finally {
+      this.blockFees = undefined;
+    }
+  }
+
+  private async result(reply: Reply): Promise<WorkerEpoch> {
+    if (!("ok" in reply)) throw new Error("build worker: unexpected reply");
     if (!reply.ok) throw Object.assign(new Error(reply.error), { name: reply.name });
     if (!("result" in reply)) throw new Error("build worker: unexpected reply");
     const t = performance.now();
     const deltas = await unpackDeltas(reply.result.deltas);
     return { ...reply.result, deltas, timings: { ...reply.result.timings, transferMs: performance.now() - t } };
+  }
+
+  /** Answers the worker's request for a block's fees from the running build's source. */
+  private async answerFee(worker: Worker, request: number, height: number): Promise<void> {
+    let answer: Extract<Request, { type: "fee" }>;
+    try {
+      if (!this.blockFees) throw new Error("no fee source for this build");
+      const v = await this.blockFees(height);
+      answer = { type: "fee", request, value: v === undefined ? null : v.toString() };
+    } catch (err) {
+      answer = { type: "fee", request, value: null, error: (err as Error)?.message ?? String(err) };
+    }
+    worker.postMessage(answer satisfies Request);
   }
 
   /** The caller recorded `epoch` with `root`: the worker keeps its tree for the next build. */
@@ -126,6 +174,10 @@ export class EpochBuildWorker {
     if (this.worker) return this.worker;
     const worker = startModuleWorker(__filename, { mark: WORKER_MARK, store: this.store, nice: this.nice });
     worker.on("message", (reply: Reply) => {
+      if ("feeRequest" in reply) {
+        void this.answerFee(worker, reply.feeRequest, reply.height);
+        return;
+      }
       const w = this.waiting.get(reply.id);
       if (!w) return;
       this.waiting.delete(reply.id);
@@ -206,7 +258,16 @@ async function serve(storeConfig: ShareStoreConfig, nice: number): Promise<void>
   let kept: { epoch: number; root: string; tree: PayoutTree } | undefined;
   let prepared: { epoch: number; root: string; tree: PayoutTree } | undefined;
   let queue: Promise<void> = Promise.resolve();
-  const handle = async (msg: Request): Promise<void> => {
+  // FPPS: fee requests to the host, answered out of the message queue (the build waiting on them is in it).
+  let nextFeeRequest = 1;
+  const feeAnswers = new Map<number, { resolve: (v: bigint | undefined) => void; reject: (e: Error) => void }>();
+  const askFee = (height: number): Promise<bigint | undefined> =>
+    new Promise((resolve, reject) => {
+      const request = nextFeeRequest++;
+      feeAnswers.set(request, { resolve, reject });
+      port.postMessage({ feeRequest: request, height } satisfies Reply);
+    });
+  const handle = async (msg: Exclude<Request, { type: "fee" }>): Promise<void> => {
     if (msg.type === "recorded") {
       if (prepared && prepared.epoch === msg.epoch && prepared.root === msg.root) kept = prepared;
       else kept = undefined; // recorded elsewhere or differently: rebuild the ledger from the store
@@ -239,7 +300,10 @@ async function serve(storeConfig: ShareStoreConfig, nice: number): Promise<void>
       const latest = msg.job.latest;
       const usable = kept && latest && kept.epoch === latest.number && kept.root === latest.root.toLowerCase() ? kept : undefined;
       const previous = await previousLedger(store, latest?.number, usable);
-      const e = await assembleEpoch(store, msg.job, previous);
+      const e =
+        msg.type === "prepare"
+          ? await assembleEpoch(store, msg.job, previous)
+          : await assembleSchemeEpoch(store, msg.job, previous, msg.job.scheme === "fpps" ? new FeeWindows(askFee) : undefined);
       prepared = { epoch: msg.job.number, root: e.tree.root, tree: e.tree };
       const t = performance.now();
       const deltas = packDeltas(e.deltas);
@@ -264,6 +328,13 @@ async function serve(storeConfig: ShareStoreConfig, nice: number): Promise<void>
     }
   };
   port.on("message", (msg: Request) => {
+    if (msg.type === "fee") {
+      const waiting = feeAnswers.get(msg.request);
+      feeAnswers.delete(msg.request);
+      if (msg.error !== undefined) waiting?.reject(new Error(msg.error));
+      else waiting?.resolve(msg.value === null ? undefined : BigInt(msg.value));
+      return;
+    }
     // One message at a time, in order; a failure of one never stops the next.
     queue = queue.then(() => handle(msg)).catch(() => undefined);
   });

@@ -20,7 +20,7 @@ import { assembleEpoch, previousLedger, type AssembleJob, type EpochParams } fro
 import { EpochBuildWorker, type WorkerEpoch } from "./build-worker";
 import { parseEpochFile, type EpochHeader, type EpochLeaves } from "./format";
 import { assetProblem, type EpochAsset } from "./units";
-import { assembleSchemeEpoch } from "../schemes/assemble";
+import { assembleSchemeEpoch, type SchemeJob } from "../schemes/assemble";
 import { FeeWindows } from "../schemes/fees";
 import { PAYOUT_SCHEMES, REGTEST_SUBSIDY, subsidyAt, type PayoutScheme, type SubsidySchedule } from "../schemes/credit";
 import { readEpochHeader } from "../schemes/header";
@@ -306,7 +306,7 @@ export class EpochBuilder {
    * first: after the first share it would credit was accepted), crediting every share after the
    * previous epoch's last one up to the newest stored share. Confirmed blocks found by those shares
    * are recorded with the epoch as the operator's (nothing of them enters the ledger). Built on
-   * this thread (the build worker runs PPLNS epochs).
+   * the build worker when the builder has one (as PPLNS epochs), else on this thread.
    */
   private async prepareScheduled(scheme: Exclude<PayoutScheme, "pplns">): Promise<BuiltEpoch | undefined> {
     const latest = await this.latestValidEpoch();
@@ -332,28 +332,32 @@ export class EpochBuilder {
       writeTextAtomically(path.join(this.dir, HEADER_CHAIN_FILE), headerChainText(this.config.headerChain()));
       headerChainMs = performance.now() - t;
     }
+    const job: SchemeJob = {
+      dir: this.dir,
+      number,
+      latest: latest ? { number: latest.number, root: latest.root, dataHash: latest.dataHash } : undefined,
+      params,
+      feeAddress: this.feeAddress,
+      chain,
+      contract: this.config.contract,
+      ...(this.config.asset ? { asset: { ...this.config.asset } } : {}),
+      scheme,
+      fromShareId,
+      toShareId,
+      subsidy: this.config.subsidy ?? REGTEST_SUBSIDY,
+    };
+    // Blocks found by the credited shares are the operator's: recorded with the epoch.
+    const operatorBlocks = async (lastId: number) => (await this.payableBlocks()).filter((b) => b.shareId <= lastId).map((b) => b.hash);
+    if (this.worker) {
+      // On the build worker, as PPLNS epochs: the shares, credits, tree and files off this thread;
+      // the FPPS fees it asks of this thread's blockFees (the chain is read here).
+      const t = performance.now();
+      const e = await this.worker.prepareScheme(job, scheme === "fpps" ? this.config.blockFees : undefined);
+      const timings = { ...e.timings, workerMs: performance.now() - t, ...(headerChainMs !== undefined ? { headerChainMs } : {}) };
+      return fromWorker(number, e, await operatorBlocks(e.header.scheme!.lastShareId), timings);
+    }
     const fees = scheme === "fpps" && this.config.blockFees ? new FeeWindows(this.config.blockFees) : undefined;
-    const e = await assembleSchemeEpoch(
-      this.store,
-      {
-        dir: this.dir,
-        number,
-        latest: latest ? { number: latest.number, root: latest.root, dataHash: latest.dataHash } : undefined,
-        params,
-        feeAddress: this.feeAddress,
-        chain,
-        contract: this.config.contract,
-        ...(this.config.asset ? { asset: { ...this.config.asset } } : {}),
-        scheme,
-        fromShareId,
-        toShareId,
-        subsidy: this.config.subsidy ?? REGTEST_SUBSIDY,
-      },
-      await previousLedger(this.store, latest?.number, this.cached),
-      fees,
-    );
-    const lastId = e.header.scheme!.lastShareId;
-    const operatorBlocks = (await this.payableBlocks()).filter((b) => b.shareId <= lastId).map((b) => b.hash);
+    const e = await assembleSchemeEpoch(this.store, job, await previousLedger(this.store, latest?.number, this.cached), fees);
     return {
       number,
       header: e.header,
@@ -367,7 +371,7 @@ export class EpochBuilder {
       totalCumulative: e.tree.total,
       reward: e.reward,
       deltas: e.deltas,
-      blocks: operatorBlocks,
+      blocks: await operatorBlocks(e.header.scheme!.lastShareId),
       reusedTree: e.reusedTree,
       timings: { ...e.timings, ...(headerChainMs !== undefined ? { headerChainMs } : {}) },
     };
@@ -396,11 +400,8 @@ export class EpochBuilder {
       },
       epoch.deltas,
     );
-    if (epoch.header.scheme) {
-      // Built on this thread: the worker's kept tree is now stale.
-      this.worker?.forget();
-      this.cached = { epoch: epoch.number, tree: epoch.tree };
-    } else if (this.worker) this.worker.recorded(epoch.number, epoch.root);
+    // Every epoch (PPLNS or scheduled) is built on the worker when there is one: it keeps the tree.
+    if (this.worker) this.worker.recorded(epoch.number, epoch.root);
     else this.cached = { epoch: epoch.number, tree: epoch.tree };
   }
 
