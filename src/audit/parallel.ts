@@ -67,11 +67,30 @@ function shareLogBytes(options: AuditOptions): number {
   }
 }
 
-/** Starts a worker running this file through ts-node (as the CLI runs); it waits for its spec. */
+/**
+ * Whether ts-node can transpile with SWC (@swc/core): a worker then loads its modules in ~0.8 s
+ * instead of ~2.5 s with TypeScript's own transpiler (measured here), seconds of a watchtower's
+ * window when the audit starts. Otherwise the workers transpile as the main thread does.
+ */
+let swc: boolean | undefined;
+function swcAvailable(): boolean {
+  if (swc === undefined) {
+    try {
+      require("@swc/core");
+      swc = true;
+    } catch {
+      swc = false;
+    }
+  }
+  return swc;
+}
+
+/** Starts a worker running parallel-worker (through ts-node when run from source); it waits for its spec. */
 function startWorker(): Worker {
   const tsconfig = path.join(__dirname, "..", "..", "tsconfig.json");
   const file = path.join(__dirname, `parallel-worker${path.extname(__filename)}`);
-  const register = file.endsWith(".ts") ? `require(${JSON.stringify(require.resolve("ts-node"))}).register({ transpileOnly: true, project: ${JSON.stringify(tsconfig)} }); ` : "";
+  const options = `{ transpileOnly: true, swc: ${swcAvailable()}, project: ${JSON.stringify(tsconfig)} }`;
+  const register = file.endsWith(".ts") ? `require(${JSON.stringify(require.resolve("ts-node"))}).register(${options}); ` : "";
   return new Worker(`${register}require(${JSON.stringify(file)});`, {
     eval: true,
     workerData: { auditWorker: true },
