@@ -34,6 +34,8 @@ export interface BatchMessage {
 }
 
 export interface BatchReply {
+  /** The batch's buffer, returned for reuse. */
+  buf?: ArrayBuffer;
   seq: number;
   header?: string;
   encoded?: EncodedOutcomes;
@@ -81,7 +83,9 @@ function runWorker(): void {
         if (!checker) throw new Error("batch before spec");
         const bytes = Buffer.from(m.buf, 0, m.length);
         const reply = fast && isAscii(bytes) && bytes.indexOf(13) < 0 ? await checkFast(bytes, m, checker, fast) : await checkLines(bytes, m, checker);
-        parentPort!.postMessage(reply.reply, reply.transfer);
+        // The batch's buffer goes back for the next read (no fresh pages to fault in).
+        reply.reply.buf = m.buf;
+        parentPort!.postMessage(reply.reply, [...reply.transfer, m.buf]);
       } catch (err) {
         parentPort!.postMessage({ seq: m.seq, error: (err as Error).stack ?? String(err) } satisfies BatchReply);
       }

@@ -203,6 +203,9 @@ function treeOnWorker(worker: Worker, bytes: Uint8Array): Promise<string[]> {
   });
 }
 
+/** Room in a pooled batch buffer for the part of a line carried over from the previous read. */
+const POOL_SLACK = 64 << 10;
+
 /** Reads, hashes and farms out the share log; folds the outcomes in order. Returns the log's digest (`hash`). */
 async function dispatch(workers: Worker[], logPath: string, hash: ShareLogHash, chunkBytes: number, audit: EpochAudit, progress: (done: number) => void): Promise<string> {
   const threads = workers.length;
@@ -215,11 +218,15 @@ async function dispatch(workers: Worker[], logPath: string, hash: ShareLogHash, 
   let wake: (() => void) | undefined;
   const inFlight = new Array<number>(threads).fill(0);
   const maxInFlight = 2;
+  /** Batch buffers the workers gave back (chunkBytes + POOL_SLACK bytes each). */
+  const free: ArrayBuffer[] = [];
 
   for (const [w, worker] of workers.entries()) {
     worker.on("message", (r: BatchReply) => {
       if (r.seq === undefined) return; // the tree's reply
       inFlight[w]--;
+      if (r.buf && r.buf.byteLength === chunkBytes + POOL_SLACK) free.push(r.buf);
+      r.buf = undefined;
       pending.set(r.seq, r);
       wake?.();
     });
@@ -268,7 +275,8 @@ async function dispatch(workers: Worker[], logPath: string, hash: ShareLogHash, 
       }
       // The chunk is read right after the carried part of a line, into a buffer of its own that
       // is transferred to the worker (only the short carry is ever copied).
-      const buf = Buffer.allocUnsafeSlow(carry.length + chunkBytes);
+      const pooled = carry.length <= POOL_SLACK ? free.pop() : undefined;
+      const buf = pooled ? Buffer.from(pooled) : Buffer.allocUnsafeSlow(carry.length <= POOL_SLACK ? chunkBytes + POOL_SLACK : carry.length + chunkBytes);
       carry.copy(buf, 0);
       let end = carry.length;
       if (!eof) {
