@@ -110,10 +110,10 @@ export class EpochAudit {
    * read at all (the report then holds only that finding).
    */
   async loadFile(bytes: Uint8Array, previousBytes: Uint8Array | null, deferTree = false): Promise<boolean> {
-    this.dataHash = keccak256Hex(Buffer.from(bytes));
+    this.dataHash = keccak256Hex(asBuffer(bytes));
     const unknown = (where: string) => (field: string) => this.findings.push(`format: ${where} has an unknown field "${field}"`);
     try {
-      this.file = parseEpochFile(Buffer.from(bytes), unknown("the epoch file"));
+      this.file = parseEpochFile(asBuffer(bytes), unknown("the epoch file"));
     } catch (err) {
       this.findings.push(`format: ${err instanceof EpochFormatError ? err.message : `epoch file unreadable: ${(err as Error).message}`}`);
       return false;
@@ -127,7 +127,7 @@ export class EpochAudit {
 
     if (previousBytes) {
       try {
-        this.previous = { file: parseEpochFile(Buffer.from(previousBytes), unknown("the previous epoch file")), dataHash: keccak256Hex(Buffer.from(previousBytes)) };
+        this.previous = { file: parseEpochFile(asBuffer(previousBytes), unknown("the previous epoch file")), dataHash: keccak256Hex(asBuffer(previousBytes)) };
       } catch (err) {
         this.findings.push(`continuity: the previous epoch file is unreadable: ${(err as Error).message}`);
       }
@@ -427,4 +427,9 @@ export class EpochAudit {
       anchors: { chain: this.options.chain?.source ?? null, contract: this.options.contract !== undefined },
     };
   }
+}
+
+/** A Buffer over the same bytes (no copy: a 64 MB epoch file was copied twice here). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

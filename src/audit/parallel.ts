@@ -104,17 +104,19 @@ function startWorker(): Worker {
 export async function auditEpochParallel(options: ParallelAuditOptions): Promise<AuditReport> {
   const threads = options.threads ?? (shareLogBytes(options) >= (options.minParallelBytes ?? 32 << 20) ? os.cpus().length : 0);
   if (threads <= 0 || (options.chain && !options.chain.workerSpec)) return auditEpoch(options);
-  // The workers load their modules while this thread reads the epoch file.
+  // The workers load their modules while this thread reads the epoch file. The tree is rebuilt
+  // on a worker of its own, ended when done: its seconds of hashing overlap the share log's
+  // checks, and the memory of its copy of the leaves goes back before the audit's peak.
   const workers = Array.from({ length: threads }, () => startWorker());
+  const treeWorker = startWorker();
   try {
-    return await auditWith(workers, options);
+    return await auditWith(workers, treeWorker, options);
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await Promise.all([...workers, treeWorker].map((w) => w.terminate()));
   }
 }
 
-async function auditWith(workers: Worker[], options: ParallelAuditOptions): Promise<AuditReport> {
-  const threads = workers.length;
+async function auditWith(workers: Worker[], treeWorker: Worker, options: ParallelAuditOptions): Promise<AuditReport> {
   const audit = new EpochAudit(options);
   let bytes: Buffer;
   try {
@@ -133,9 +135,7 @@ async function auditWith(workers: Worker[], options: ParallelAuditOptions): Prom
   }
   if (!(await audit.loadFile(bytes, previousBytes, true))) return audit.finish("0x");
   const file = audit.file!;
-  // The tree (every leaf hashed, 1 000 000 of them in seconds) is rebuilt on the last worker
-  // while the others start on the share log.
-  const tree = treeOnWorker(workers[threads - 1], bytes);
+  const tree = treeOnWorker(treeWorker, bytes);
   const finish = async (digest: string): Promise<AuditReport> => {
     audit.treeFindings(await tree);
     return audit.finish(digest);
@@ -193,6 +193,7 @@ function treeOnWorker(worker: Worker, bytes: Uint8Array): Promise<string[]> {
       if (r.tree === undefined && r.treeError === undefined) return;
       worker.off("message", onMessage);
       resolve(r.tree ?? [`could not rebuild the tree: ${r.treeError}`]);
+      void worker.terminate();
     };
     worker.on("message", onMessage);
     worker.once("exit", () => resolve(["could not rebuild the tree: the worker stopped"]));
