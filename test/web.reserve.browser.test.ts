@@ -119,4 +119,31 @@ describe("web page in Chromium: the operator's reserve against what it owes (PPS
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
     await page.screenshot({ path: path.join(SCREENSHOTS, "pool-reserve-not-covered.png"), fullPage: true });
   });
+
+  it("a PPLNS pool announcing a switch to PPS (payout.change): no reserve needed yet, and the announced change as the API gives it", async () => {
+    const changeDir = fs.mkdtempSync(path.join(os.tmpdir(), "pool-web-change-"));
+    const announcing = await startPool({
+      logger: pino({ level: "error" }),
+      env: { POOL_PAYOUT_CHANGE_FROM_EPOCH: "4", POOL_PAYOUT_CHANGE_SCHEME: "pps", POOL_PAYOUT_CHANGE_FEE_BPS: "250" },
+      overrides: { dataDir: changeDir, api: { host: "127.0.0.1", port: 0 }, stratum: { host: "127.0.0.1", port: 0 }, evm: { embeddedHost: "127.0.0.1", embeddedPort: 0, embeddedState: "memory" } },
+    });
+    try {
+      const p = (await apiJson<{ payout: Payout }>(announcing.apiUrl, "/api/stats")).payout;
+      expect(p).to.deep.include({ scheme: "pplns", change: { fromEpoch: 4, scheme: "pps", feeBps: 250 } });
+      await openHash(page, announcing.apiUrl, "#/pool");
+      await page.waitForSelector("[data-testid=operator-reserve] [data-testid=payout-change]");
+      expect(await page.getAttribute("[data-testid=operator-reserve]", "data-scheme")).to.equal("pplns");
+      expect((await page.innerText("[data-testid=reserve-not-needed]")).trim()).to.equal("No operator reserve is needed.");
+      const shownChange = page.locator("[data-testid=payout-change]");
+      expect(await shownChange.getAttribute("data-from-epoch")).to.equal("4");
+      expect(await shownChange.getAttribute("data-scheme")).to.equal("pps");
+      expect(await shownChange.getAttribute("data-fee-bps")).to.equal("250");
+      expect(await shownChange.innerText()).to.match(/^Announced change: from epoch 4 on, this pool pays PPS with a fee of 2\.5%; from then the operator must hold a reserve/);
+    } finally {
+      // The page's event stream (/api/events) holds a connection the pool's stop would wait for.
+      await page.goto("about:blank");
+      await announcing.stop();
+      fs.rmSync(changeDir, { recursive: true, force: true });
+    }
+  });
 });

@@ -186,7 +186,15 @@ export class EpochBuilder {
   async nextParameters(): Promise<{ number: number; params: EpochParams & { scheme: PayoutScheme }; previous?: EpochHeader }> {
     const latest = await this.latestValidEpoch();
     const number = latest ? latest.number + 1 : 1;
-    return { number, params: this.parametersFor(number), ...(latest ? { previous: readEpochHeader(latest.filePath) } : {}) };
+    let previous: EpochHeader | undefined;
+    if (latest) {
+      try {
+        previous = readEpochHeader(latest.filePath);
+      } catch (err) {
+        throw new Error(`epoch ${latest.number}'s file ${latest.filePath} cannot be read (${(err as Error).message}): the next epoch continues from it`);
+      }
+    }
+    return { number, params: this.parametersFor(number), ...(previous ? { previous } : {}) };
   }
 
   /** Confirmed (depth ≥ K), unpaid blocks in payment order (height, then hash). */
