@@ -36,6 +36,9 @@ const KINDS = SHARE_LOG_FIELDS.map((k) => (k === "block" || k === "id" || k === 
 const TEXT = SHARE_LOG_FIELDS.map((k) => k === "credited" || k === "worker" || k === "difficulty" || k === "jobId");
 const F = Object.fromEntries(SHARE_LOG_FIELDS.map((k, i) => [k, i])) as Record<(typeof SHARE_LOG_FIELDS)[number], number>;
 const MAX_BRANCH = 64;
+const WORD_FIELDS = [F.version, F.nbits, F.ntime, F.nonce];
+const HASH_FIELDS = [F.prevhash, F.hash];
+const COINBASE_PARTS = [F.coinb1, F.extranonce1, F.extranonce2, F.coinb2];
 
 /** Lower-case hex digit values; -1 for anything else. */
 const HEX = new Int8Array(256).fill(-1);
@@ -99,20 +102,19 @@ export class FastLineChecker {
     const a0 = at[2 * F.address];
     if (at[2 * F.address + 1] - a0 !== 42 || b[a0] !== 48 || b[a0 + 1] !== 120 || !decodeHex(b, a0 + 2, a0 + 42, this.address, 0)) return false;
     // Fixed-size hex fields.
-    for (const f of [F.version, F.nbits, F.ntime, F.nonce]) if (at[2 * f + 1] - at[2 * f] !== 8 || !isLowerHex(b, at[2 * f], at[2 * f + 1])) return false;
-    for (const f of [F.prevhash, F.hash]) if (at[2 * f + 1] - at[2 * f] !== 64) return false;
+    for (const f of WORD_FIELDS) if (at[2 * f + 1] - at[2 * f] !== 8 || !isLowerHex(b, at[2 * f], at[2 * f + 1])) return false;
+    for (const f of HASH_FIELDS) if (at[2 * f + 1] - at[2 * f] !== 64) return false;
 
     // The coinbase, its hash, the merkle root, the header and its hash.
-    const parts = [F.coinb1, F.extranonce1, F.extranonce2, F.coinb2];
     let size = 0;
-    for (const f of parts) {
+    for (const f of COINBASE_PARTS) {
       const n = at[2 * f + 1] - at[2 * f];
       if ((n & 1) !== 0) return false;
       size += n >> 1;
     }
     const coinbase = Buffer.allocUnsafe(size);
     let w = 0;
-    for (const f of parts) {
+    for (const f of COINBASE_PARTS) {
       if (!decodeHex(b, at[2 * f], at[2 * f + 1], coinbase, w)) return false;
       w += (at[2 * f + 1] - at[2 * f]) >> 1;
     }
