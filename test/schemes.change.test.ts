@@ -12,7 +12,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
-import { auditEpoch, EpochBuilder, parseEpochFile } from "../src/epochs";
+import { auditEpoch, EpochBuilder, keccak256Hex, parseEpochFile, serializeEpochFile } from "../src/epochs";
 import { PublishedHeaderChain } from "../src/audit/powchain";
 import { ConfigError, loadConfig, type PoolConfig } from "../src/config";
 import { parameterChangeProblem } from "../src/schemes/change";
@@ -230,6 +230,76 @@ describe("payout.change: a scheme or fee change announced an epoch ahead", funct
       expect(config).to.include({ payoutScheme: "pplns", payoutIntervalSeconds: 3600 });
     } finally {
       await pool.stop();
+    }
+  });
+
+  it("a dishonest operator announcing PPS back to PPLNS: the audit names it (PPLNS windows would pay PPS-paid shares again)", async () => {
+    const chain = new MiniChain();
+    const d = path.join(dir, "back");
+    const store = await openShareStore({ kind: "sqlite", dataDir: d });
+    const clock = { now: 0 };
+    const common = { store, dataDir: d, powChain: "embedded", evmChainId: 31337, contract: "0x" + "c0".repeat(20), feeBps: 100, feeAddress: ADDR("f"), payoutScript: POOL_SCRIPT, confirmations: 1, factor: "2", headerChain: () => chain.headers.map((h) => h.toString("hex")), now: () => clock.now };
+    const pps = new EpochBuilder({ ...common, scheme: "pps", intervalSeconds: 3600 });
+    for (const s of [chain.mine(0), chain.mine(1), chain.mine(2)]) await store.recordShare(s);
+    clock.now = Date.now() + 2 * 3600_000;
+    const b1 = (await pps.build())!;
+    await pps.close();
+    // The forger's epoch 1 announces PPLNS from epoch 2 (the builder and the config refuse it).
+    const f1 = parseEpochFile(fs.readFileSync(b1.filePath));
+    f1.parameters = { fromEpoch: 2, feeBps: 100, factor: "2", scheme: "pplns" };
+    fs.writeFileSync(b1.filePath, serializeEpochFile(f1));
+    const pplns = new EpochBuilder(common);
+    const s2 = [chain.mine(0), chain.mine(1, { isBlock: true })];
+    for (const s of s2) await store.recordShare(s);
+    await store.recordBlock(found(s2[1]), s2[1]);
+    await store.updateBlock(s2[1].hash, { status: "confirmed", confirmations: 1 });
+    clock.now += 2 * 3600_000;
+    const b2 = (await pplns.build())!;
+    await pplns.close();
+    const f2 = parseEpochFile(fs.readFileSync(b2.filePath));
+    expect(f2.blocks[0].window.firstShareId, "the PPLNS window reaches back over the PPS-paid shares").to.equal(1);
+    f2.previous!.dataHash = keccak256Hex(fs.readFileSync(b1.filePath));
+    fs.writeFileSync(b2.filePath, serializeEpochFile(f2));
+    const headers = PublishedHeaderChain.parse(chain.text());
+    const first = await auditEpoch({ epochFile: b1.filePath, chain: headers });
+    expect(first.findings.join("\n")).to.contain("epoch 1 announces a change from pps back to pplns from epoch 2");
+    const r = await auditEpoch({ epochFile: b2.filePath, previousEpochFile: b1.filePath, chain: headers });
+    expect(r.ok).to.equal(false);
+    expect(r.findings).to.include("parameters: payout scheme goes back from pps (epoch 1) to pplns: its windows would pay again shares pps already paid");
+    await store.close();
+  });
+
+  it("PPS and FPPS, built and audited: a miner's credit is the same alone and among other miners' shares", async () => {
+    const chain = new MiniChain();
+    const a: AcceptedShare[] = [];
+    const others: AcceptedShare[] = [];
+    for (let i = 0; i < 12; i++) {
+      a.push(chain.mine(0));
+      others.push(chain.mine(1 + (i % 2)));
+      if (i === 5) chain.mine(2, { isBlock: true }); // a new height halfway: credits at two heights
+    }
+    const headers = PublishedHeaderChain.parse(chain.text());
+    const creditOfA = async (name: string, shares: AcceptedShare[], scheme: "pps" | "fpps") => {
+      const d = path.join(dir, `alone-${name}-${scheme}`);
+      const store = await openShareStore({ kind: "sqlite", dataDir: d });
+      const b = new EpochBuilder({
+        store, dataDir: d, powChain: "embedded", evmChainId: 31337, contract: "0x" + "c0".repeat(20), feeBps: 100, feeAddress: ADDR("f"), payoutScript: POOL_SCRIPT,
+        confirmations: 1, factor: "2", headerChain: () => chain.headers.map((h) => h.toString("hex")), scheme, intervalSeconds: 3600, now: () => Date.now() + 7200_000,
+        ...(scheme === "fpps" ? { blockFees: async (height: number) => BigInt(height) * 1000n } : {}),
+      });
+      for (const s of [...shares].sort((x, y) => x.time - y.time)) await store.recordShare(s);
+      const built = (await b.build())!;
+      await b.close();
+      await store.close();
+      const f = parseEpochFile(fs.readFileSync(built.filePath));
+      if (scheme === "pps") expect((await auditEpoch({ epochFile: built.filePath, chain: headers })).findings, `${name} ${scheme}`).to.deep.equal([]);
+      return f.leaves.delta[f.leaves.accounts.indexOf(a[0].address.toLowerCase())];
+    };
+    for (const scheme of ["pps", "fpps"] as const) {
+      const alone = await creditOfA("alone", a, scheme);
+      const among = await creditOfA("among", [...a, ...others], scheme);
+      expect(alone > 0n).to.equal(true);
+      expect(among, scheme).to.equal(alone);
     }
   });
 });

@@ -170,6 +170,7 @@ export function verifyParameters(file: ParameterFields, previous: ParameterField
   const findings: string[] = [];
   const mine = file.parameters;
   if (mine && mine.fromEpoch <= file.epoch) findings.push(`epoch ${file.epoch} announces a change from epoch ${mine.fromEpoch}: an announcement must be for a later epoch`);
+  if (mine?.scheme === "pplns" && schemeOf(file) !== "pplns") findings.push(`epoch ${file.epoch} announces a change from ${schemeOf(file)} back to pplns from epoch ${mine.fromEpoch}: its windows would pay again shares already paid`);
   if (!previous) return findings;
   const announced = previous.parameters;
   let feeBps = previous.fee.bps;
@@ -189,5 +190,9 @@ export function verifyParameters(file: ParameterFields, previous: ParameterField
   if (file.fee.bps !== feeBps) findings.push(`fee changed from ${feeBps} to ${file.fee.bps} bps without an announcement an epoch ahead (expected ${feeBps} bps ${how})`);
   if (file.pplns.factor !== factor) findings.push(`PPLNS factor changed from ${factor} to ${file.pplns.factor} without an announcement an epoch ahead (expected ${factor} ${how})`);
   if (schemeOf(file) !== scheme) findings.push(`payout scheme changed from ${scheme} to ${schemeOf(file)} without an announcement an epoch ahead (expected ${scheme} ${how})`);
+  // PPLNS windows reach back over shares a PPS/FPPS epoch already paid: no way back, announced or not
+  // (the builder and the config refuse it where it is made; this is where it is checked).
+  const before = schemeOf(previous);
+  if (before !== "pplns" && schemeOf(file) === "pplns") findings.push(`payout scheme goes back from ${before} (epoch ${previous.epoch}) to pplns: its windows would pay again shares ${before} already paid`);
   return findings;
 }
