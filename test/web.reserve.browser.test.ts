@@ -26,6 +26,7 @@ interface Payout {
   scheme: string;
   intervalSeconds?: number;
   owed: string;
+  accrued: string;
   reserve: string | null;
   covered: boolean | null;
   change: unknown;
@@ -48,6 +49,7 @@ describe("web page in Chromium: the operator's reserve against what it owes (PPS
       scheme: (await page.innerText("[data-testid=payout-scheme]")).trim(),
       interval: (await page.innerText("[data-testid=payout-interval]")).trim(),
       owed: await page.getAttribute("[data-testid=payout-owed]", "data-raw"),
+      accrued: await page.getAttribute("[data-testid=payout-accrued]", "data-raw"),
       reserve: await page.getAttribute("[data-testid=payout-reserve]", "data-raw"),
       covered: await page.getAttribute("[data-testid=payout-covered]", "data-covered"),
     };
@@ -84,7 +86,7 @@ describe("web page in Chromium: the operator's reserve against what it owes (PPS
     expect(empty).to.include({ scheme: "pps", intervalSeconds: 60, owed: "0", covered: true });
     expect(BigInt(empty.reserve!) > 0n).to.equal(true);
     expect(empty.change).to.equal(null); // no payout.change configured
-    expect(await shown()).to.deep.equal({ scheme: "PPS", interval: "every 1 min", owed: "0", reserve: empty.reserve, covered: "true" });
+    expect(await shown()).to.deep.equal({ scheme: "PPS", interval: "every 1 min", owed: "0", accrued: "0", reserve: empty.reserve, covered: "true" });
     expect((await page.innerText("[data-testid=brand]")).trim()).to.equal("PPS pool");
     expect(await page.locator("[data-testid=payout-change]").count()).to.equal(0);
 
@@ -95,13 +97,18 @@ describe("web page in Chromium: the operator's reserve against what it owes (PPS
     await until("accepted shares", 60_000, async () => (await apiJson<{ shares: { accepted: number } }>(pool.apiUrl, "/api/stats")).shares.accepted >= 5);
     await miner.stop();
     miner = undefined;
+    // Before the epoch is built, the shares' credits are owed as accrued.
+    const accruing = await payout();
+    expect(BigInt(accruing.accrued) > 0n).to.equal(true);
+    expect(BigInt(accruing.owed) >= BigInt(accruing.accrued)).to.equal(true);
     const owing = await until("a built, unfunded PPS epoch", 150_000, async () => {
-      const p = await payout();
-      return BigInt(p.owed) > 0n ? p : null;
+      const stats = await apiJson<{ currentEpoch: number | null; payout: Payout }>(pool.apiUrl, "/api/stats");
+      // Built: its credits unfunded, nothing accrued since (the miner stopped before it).
+      return stats.currentEpoch !== null && stats.payout.accrued === "0" && BigInt(stats.payout.owed) > 0n ? stats.payout : null;
     });
     expect(owing.covered).to.equal(true);
     expect(BigInt(owing.reserve!) >= BigInt(owing.owed)).to.equal(true);
-    expect(await shown()).to.deep.equal({ scheme: "PPS", interval: "every 1 min", owed: owing.owed, reserve: owing.reserve, covered: "true" });
+    expect(await shown()).to.deep.equal({ scheme: "PPS", interval: "every 1 min", owed: owing.owed, accrued: "0", reserve: owing.reserve, covered: "true" });
     expect((await page.innerText("[data-testid=payout-covered]")).trim()).to.match(/^Covered: the operator's reserve holds what it owes \(/);
 
     // The operator moves its whole reserve away: the page warns that it no longer covers what is owed.
@@ -113,7 +120,7 @@ describe("web page in Chromium: the operator's reserve against what it owes (PPS
     expect(receipt.status).to.equal("success");
     const drained = await payout();
     expect(drained).to.include({ scheme: "pps", owed: owing.owed, reserve: "0", covered: false });
-    expect(await shown()).to.deep.equal({ scheme: "PPS", interval: "every 1 min", owed: drained.owed, reserve: "0", covered: "false" });
+    expect(await shown()).to.deep.equal({ scheme: "PPS", interval: "every 1 min", owed: drained.owed, accrued: drained.accrued, reserve: "0", covered: "false" });
     const warning = page.locator("[data-testid=payout-covered] [role=alert]");
     expect(await warning.innerText()).to.match(/^Not covered: the operator's reserve holds less than the credits it owes/);
     fs.mkdirSync(SCREENSHOTS, { recursive: true });

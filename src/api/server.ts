@@ -59,6 +59,8 @@ export interface ApiContext {
    * announces (payout.change; EpochBuilder.parametersFor); absent: publicConfig's scheme, no change.
    */
   payoutParameters?: (epoch: number) => { scheme: string; feeBps: number; announce?: { fromEpoch: number; feeBps: number; scheme?: string } };
+  /** PPS/FPPS: credits (token units) of the shares accepted since the last epoch was built (src/schemes/accrued.ts). */
+  accruedCredits?: () => bigint;
 }
 
 /** What `/epochs/<file>` serves: epoch files, share logs and the header chain, nothing else. */
@@ -154,12 +156,16 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       shares: ctx.shareCounters(),
       // Issue 14: what the operator owes against what it holds. `owed`: credits of the latest built
       // epoch not yet funded into the contract (under PPS/FPPS the committer funds each epoch's
-      // credits before proposing it); `reserve`: the operator key's balance of the asset, from which
-      // it funds; `covered`: reserve ≥ owed. All in the asset's smallest unit.
+      // credits before proposing it) plus `accrued`, the credits of the shares accepted since the
+      // last epoch was built (an estimate: FPPS without its fee part); `reserve`: the operator key's
+      // balance of the asset, from which it funds; `covered`: reserve ≥ owed. All in the asset's
+      // smallest unit.
       // `scheme`: the one the next epoch is built under; `change`: a change announced for a later
       // epoch (payout.change), null when none.
       payout: (() => {
-        const owedNow = latest && latest.state !== "revoked" && latest.totalCumulative > totalFunded ? latest.totalCumulative - totalFunded : 0n;
+        const unfunded = latest && latest.state !== "revoked" && latest.totalCumulative > totalFunded ? latest.totalCumulative - totalFunded : 0n;
+        const accrued = ctx.accruedCredits?.() ?? 0n;
+        const owedNow = unfunded + accrued;
         const next = !latest ? 1 : latest.state === "revoked" ? latest.number : latest.number + 1;
         const params = ctx.payoutParameters?.(next);
         const scheme = params?.scheme ?? ctx.publicConfig.payoutScheme ?? "pplns";
@@ -169,6 +175,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
           ...(ctx.publicConfig.payoutIntervalSeconds !== undefined ? { intervalSeconds: ctx.publicConfig.payoutIntervalSeconds } : {}),
           change: a ? { fromEpoch: a.fromEpoch, scheme: a.scheme ?? scheme, feeBps: a.feeBps } : null,
           owed: owedNow.toString(),
+          accrued: accrued.toString(),
           reserve: operatorBalance === undefined ? null : operatorBalance.toString(),
           covered: operatorBalance === undefined ? null : operatorBalance >= owedNow,
         };

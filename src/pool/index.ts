@@ -9,7 +9,8 @@ import { buildApi } from "../api/server";
 import { HashrateTracker } from "../api/hashrate";
 import { PoolMetrics } from "../api/metrics";
 import { BitcoindSource, createTemplateSource, EmbeddedChain, type TemplateSource } from "../chain";
-import { BITCOIN_SUBSIDY, REGTEST_SUBSIDY } from "../schemes/credit";
+import { BITCOIN_SUBSIDY, REGTEST_SUBSIDY, subsidyAt } from "../schemes/credit";
+import { AccruedCredits } from "../schemes/accrued";
 import { parameterChangeProblem } from "../schemes/change";
 import { Committer } from "../committer";
 import { ConfigError, loadConfig, type PoolConfig } from "../config";
@@ -239,8 +240,12 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       const s = stratum.stats();
       return { abuse: { bans: s.bans, addressBans: s.addressBans, droppedMessages: s.droppedMessages, refused: s.refused }, connections: s.connections, accepted: s.accepted, rejected: s.rejected, blocks: s.blocks, hashrate: hashrate.rate(), miners: hashrate.activity().miners };
     });
+    // Issue 14: under PPS/FPPS, what the operator owes for shares not yet in an epoch.
+    let accrued: AccruedCredits | undefined;
+    let nextEpochNumber = 1;
     stratum.on("share", (share) => {
       hashrate.record(share.address, share.worker, Number(share.difficulty), share.time);
+      accrued?.add(share);
       events.emit("update", { kind: "share", address: share.address });
     });
     stratum.on("block", (block) => events.emit("update", { kind: "block", height: block.height, hash: block.hash }));
@@ -273,9 +278,18 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       worker: { store: config.store.postgresUrl ? { kind: "postgres", connectionString: config.store.postgresUrl } : { kind: "sqlite", dataDir: config.dataDir } },
     });
     cleanups.push(() => builder.close());
+    if (config.payout.scheme !== "pplns" || config.payout.change?.scheme) {
+      const schedule = source instanceof BitcoindSource && (await source.network()) !== "regtest" ? BITCOIN_SUBSIDY : REGTEST_SUBSIDY;
+      accrued = new AccruedCredits({
+        current: () => builder.parametersFor(nextEpochNumber),
+        unitsPerSatoshi: BigInt(asset.unitsPerSatoshi),
+        subsidyAt: (height) => subsidyAt(height, schedule),
+      });
+    }
     // Issue 14: parameters the audit would refuse for the next epoch (an unannounced scheme or fee
     // change, payout.change not an epoch ahead) stop the start, naming the setting.
     const nextParameters = await builder.nextParameters();
+    nextEpochNumber = nextParameters.number;
     const parameterProblem = parameterChangeProblem(nextParameters, config.payout.change);
     if (parameterProblem) throw new ConfigError(parameterProblem.setting, parameterProblem.message);
     const committer = new Committer({
@@ -287,7 +301,12 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       fundEpochs: config.committer.fundEpochs,
       pollMs: config.committer.pollSeconds * 1000,
       buildNextEpoch: async () => {
+        const startedAt = Date.now();
         const built = await builder.build();
+        if (built) {
+          nextEpochNumber = built.number + 1;
+          accrued?.settle(startedAt);
+        }
         return built ? store.epoch(built.number) : undefined;
       },
       logger: logger.child({ part: "committer" }),
@@ -364,6 +383,7 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
         ...(nextParameters.params.scheme !== "pplns" || (config.payout.change?.scheme ?? "pplns") !== "pplns" ? { payoutIntervalSeconds: config.payout.intervalSeconds } : {}),
       },
       payoutParameters: (epoch) => builder.parametersFor(epoch),
+      ...(accrued ? { accruedCredits: () => accrued!.total() } : {}),
       chainInfo: () => {
         const t = source.current();
         return { height: t.height - 1, networkDifficulty: bitsToDifficulty(t.bits), blockReward: (t.coinbaseValue * BigInt(asset.unitsPerSatoshi)).toString() };

@@ -38,7 +38,8 @@ export interface PoolStats {
   /**
    * The payout scheme and the operator's reserve against what it owes (issue 14). Amounts in the
    * asset's smallest unit: `owed` = credits of the latest built epoch not yet funded into the
-   * contract; `reserve` = the operator key's balance of the asset (null: the API has no operator
+   * contract plus `accrued`, the credits of the shares accepted since the last epoch was built
+   * (an estimate; FPPS without its fee part); `reserve` = the operator key's balance of the asset (null: the API has no operator
    * key); `covered` = reserve ≥ owed (null when the reserve is unknown); `scheme` is the one the
    * next epoch is built under. Absent from older pools.
    */
@@ -46,6 +47,8 @@ export interface PoolStats {
     scheme: "pplns" | "pps" | "fpps";
     intervalSeconds?: number;
     owed: string;
+    /** Absent from older pools. */
+    accrued?: string;
     reserve: string | null;
     covered: boolean | null;
     /** A change announced for a later epoch (payout.change): scheme and fee (basis points) from epoch `fromEpoch`; null when none. */

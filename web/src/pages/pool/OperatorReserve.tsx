@@ -29,8 +29,8 @@ function AnnouncedChange({ change }: { change: NonNullable<PoolStats["payout"]>[
 /**
  * The payout scheme, and under PPS/FPPS the operator's reserve against what it owes (issue 14),
  * from `/api/stats` `payout` (docs/api.md): `owed` = credits of the latest built epoch not yet
- * funded into the contract, `reserve` = the operator key's balance of the asset, both in the
- * asset's smallest unit. Under PPLNS the miners share the blocks actually found, so the operator
+ * funded into the contract plus `accrued` (the shares accepted since that epoch), `reserve` = the
+ * operator key's balance of the asset, all in the asset's smallest unit. Under PPLNS the miners share the blocks actually found, so the operator
  * carries no luck and needs no reserve.
  */
 export function OperatorReserve({ payout }: { payout: NonNullable<PoolStats["payout"]> }) {
@@ -66,10 +66,16 @@ export function OperatorReserve({ payout }: { payout: NonNullable<PoolStats["pay
       <AnnouncedChange change={payout.change} />
       <div class="solvency">
         <div>
-          <div class="stat-label">Owed (built, not yet funded)</div>
+          <div class="stat-label">Owed (not yet funded)</div>
           <div class="stat-value">
             <Amount raw={payout.owed} testId="payout-owed" />
           </div>
+          {payout.accrued !== undefined && (
+            <div class="muted">
+              of which <Amount raw={payout.accrued} testId="payout-accrued" /> for shares accepted since the last epoch (an estimate
+              {payout.scheme === "fpps" ? ", without their fee part" : ""})
+            </div>
+          )}
         </div>
         <div>
           <div class="stat-label">Operator reserve</div>
