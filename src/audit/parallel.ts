@@ -11,8 +11,8 @@
  * LineChecker (linecheck.ts) — and sends the outcomes back in typed-array columns
  * (outcomecodec.ts). The main thread folds them in log order (EpochAudit.fold, and foldPlain for
  * plain lines): the findings' caps, chain order, ids and gaps, duplicates and the PPLNS windows
- * are sequential and stay there. One worker also rebuilds the tree from the epoch file while the
- * others start on the log. The epoch file, the previous epoch's file and its share log are read
+ * are sequential and stay there. A worker of its own rebuilds the tree from the epoch file while
+ * the others check the log. The epoch file, the previous epoch's file and its share log are read
  * as `auditEpoch` reads them.
  *
  * Differences from the reference, by design: none in the findings, with one exception: if the
@@ -76,7 +76,8 @@ let swc: boolean | undefined;
 function swcAvailable(): boolean {
   if (swc === undefined) {
     try {
-      require("@swc/core");
+      // Its native binding must load and work, not only resolve.
+      (require("@swc/core") as { transformSync(code: string, options: object): unknown }).transformSync("const a: number = 1;", { jsc: { parser: { syntax: "typescript" } } });
       swc = true;
     } catch {
       swc = false;
@@ -91,11 +92,17 @@ function startWorker(): Worker {
   const file = path.join(__dirname, `parallel-worker${path.extname(__filename)}`);
   const options = `{ transpileOnly: true, swc: ${swcAvailable()}, project: ${JSON.stringify(tsconfig)} }`;
   const register = file.endsWith(".ts") ? `require(${JSON.stringify(require.resolve("ts-node"))}).register(${options}); ` : "";
-  return new Worker(`${register}require(${JSON.stringify(file)});`, {
+  const worker = new Worker(`${register}require(${JSON.stringify(file)});`, {
     eval: true,
     workerData: { auditWorker: true },
   });
+  // A worker that fails before its first batch (its modules did not load) is reported by dispatch,
+  // never as an unhandled 'error' event.
+  worker.on("error", (err) => startFailures.set(worker, err));
+  return worker;
 }
+
+const startFailures = new WeakMap<Worker, Error>();
 
 /**
  * `auditEpoch` on worker threads. Falls back to the reference path when `threads` is 0 or the
@@ -196,6 +203,7 @@ function treeOnWorker(worker: Worker, bytes: Uint8Array): Promise<string[]> {
       void worker.terminate();
     };
     worker.on("message", onMessage);
+    worker.once("error", (err) => resolve([`could not rebuild the tree: ${err.message}`]));
     worker.once("exit", () => resolve(["could not rebuild the tree: the worker stopped"]));
     // Moved, not copied, when the bytes fill their own buffer (the caller no longer reads them).
     const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
@@ -223,8 +231,9 @@ async function dispatch(workers: Worker[], logPath: string, hash: ShareLogHash, 
   const free: ArrayBuffer[] = [];
 
   for (const [w, worker] of workers.entries()) {
+    const early = startFailures.get(worker);
+    if (early) failure ??= early;
     worker.on("message", (r: BatchReply) => {
-      if (r.seq === undefined) return; // the tree's reply
       inFlight[w]--;
       if (r.buf && r.buf.byteLength === chunkBytes + POOL_SLACK) free.push(r.buf);
       r.buf = undefined;
