@@ -349,17 +349,17 @@ export class EpochAudit {
     this.treeAt = undefined;
   }
 
+  /** Whether foldPlain may be used (not for PPS/FPPS epochs: their recompute reads whole shares). */
+  get foldsPlain(): boolean {
+    return this.scheme === undefined;
+  }
+
   /**
    * `fold` for a share line with nothing to report, given as columns (outcomecodec.ts): parsed,
    * canonical fields, no finding of its own, no chain error, not one of the epoch's blocks. The
    * same steps as `fold`, without an object per line; `source` gives the line back whole (its
    * hash for a duplicate's finding, the share when it is the newest of its window).
    */
-  /** Whether foldPlain may be used (not for PPS/FPPS epochs: their recompute reads whole shares). */
-  get foldsPlain(): boolean {
-    return this.scheme === undefined;
-  }
-
   foldPlain(
     block: number,
     id: number,

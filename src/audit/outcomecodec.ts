@@ -96,7 +96,8 @@ export class OutcomeEncoder {
   /**
    * Line `i` with a plain outcome: parsed, canonical (lower-case address, hash and nbits; credited
    * an exact number), its hash the logged one, no finding; `height` undefined without a chain.
-   * The header hash and address are copied from `hash[hashAt]` and `address[addressAt]`.
+   * The header hash (32 bytes, internal order) and the address's 20 bytes at `address[addressAt]`
+   * are copied.
    */
   putPlain(i: number, block: number, id: number, fingerprint: number, height: number | undefined, chained: boolean, hash: Uint8Array, address: Uint8Array, addressAt: number, whole: number, frac: number, credited: number, nbits: number, isBlock: boolean): void {
     const enc = this.enc;
