@@ -182,9 +182,14 @@ describe("pool: descriptors and chain/store durability (issue 16)", function () 
       await until(() => pool!.stratum.stats().connections + (pool!.stratum.stats().refused["too-many-connections"] ?? 0) >= want + 1, 60_000, "every connection accepted or refused");
       const st = pool.stratum.stats();
       expect(st.connections, "held at the cap (the honest miner included)").to.equal(cap);
-      expect(st.refused["too-many-connections"]).to.equal(want + 1 - cap);
+      // Every connection over the cap refused. (A loaded machine can make the honest miner time out
+      // and reconnect while the pool is full: each such attempt is one more refusal, seen once in CI.)
+      const overCap = st.refused["too-many-connections"] ?? 0;
+      expect(overCap).to.be.at.least(want + 1 - cap);
+      expect(overCap).to.be.at.most(want + 1 - cap + 3);
       const metrics = await (await fetch(`${pool.apiUrl}/metrics`)).text();
-      expect(metrics).to.include(`pool_stratum_refused_connections_total{reason="too-many-connections"} ${want + 1 - cap}`);
+      const counted = /pool_stratum_refused_connections_total\{reason="too-many-connections"\} (\d+)/.exec(metrics);
+      expect(Number(counted?.[1]), "the metric counts the refusals").to.be.at.least(overCap);
       expect(metrics).to.include("pool_stratum_address_bans_total 0");
 
       // At the cap: the API answers, the RPC answers, the committer pays a block found now.
