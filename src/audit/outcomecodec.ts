@@ -10,6 +10,7 @@ import { hashToDisplayHex } from "../pow";
 import type { ShareLogEntry } from "../epochs/sharelog";
 import type { WeighedShare } from "../epochs/verify";
 import type { LineOutcome, ShareOutcome } from "./linecheck";
+import type { EpochAudit } from "./epochaudit";
 
 const PARSED = 1;
 const HEADER_HASH = 2;
@@ -254,26 +255,8 @@ class DecodedShare implements ShareOutcome {
 const PLAIN = PARSED | HEADER_HASH | HASH_CANON | ADDRESS_CANON | NBITS_CANON | CREDITED_NUM;
 const PLAIN_MASK = PLAIN | EXTRA;
 
-/** What foldOutcomes feeds: EpochAudit (epochaudit.ts). */
-export interface OutcomeFolder {
-  readonly foldsPlain: boolean;
-  fold(o: LineOutcome): void;
-  foldPlain(
-    block: number,
-    id: number,
-    fingerprint: number,
-    height: number | undefined,
-    headerHash: Uint8Array,
-    hashOffset: number,
-    address: Uint8Array,
-    addressOffset: number,
-    whole: number,
-    frac: number,
-    credited: number,
-    source: { weighedAt(i: number): WeighedShare; readonly hashAt: (i: number) => string },
-    i: number,
-  ): void;
-}
+/** What foldOutcomes feeds: EpochAudit (epochaudit.ts), or anything folding lines the same way. */
+export type OutcomeFolder = Pick<EpochAudit, "foldsPlain" | "fold" | "foldPlain">;
 
 /** One batch read back line by line, for the lines folded from columns. */
 class BatchSource {

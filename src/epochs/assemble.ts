@@ -169,16 +169,25 @@ export async function assembleEpoch(store: ShareStore, job: AssembleJob, previou
     leafFields: LEAF_FIELDS,
   };
 
-  t = performance.now();
-  const filePath = path.join(job.dir, epochFileName(number));
-  const { dataHash, bytes } = writeEpochFile(filePath, header, leaves);
-  clock("epochFileMs", t);
+  return writeAssembledEpoch(job.dir, { number, header, leaves, tree, shareLogPath, reward, reusedTree: previous.tree !== undefined, timings });
+}
 
+/**
+ * The last step of every scheme's assembly: writes the epoch file (`<dir>/epoch-N.json`, timed as
+ * `epochFileMs`) and lists the ledger deltas (accounts whose cumulative amount grew).
+ */
+export function writeAssembledEpoch(
+  dir: string,
+  e: { number: number; header: EpochHeader; leaves: EpochLeaves; tree: PayoutTree; shareLogPath: string; reward: bigint; reusedTree: boolean; timings: Record<string, number> },
+): AssembledEpoch {
+  const t = performance.now();
+  const filePath = path.join(dir, epochFileName(e.number));
+  const { dataHash, bytes } = writeEpochFile(filePath, e.header, e.leaves);
+  e.timings.epochFileMs = (e.timings.epochFileMs ?? 0) + (performance.now() - t);
+  const { accounts, delta, cumulative } = e.leaves;
   const deltas: LedgerDelta[] = [];
-  for (let i = 0; i < leaves.accounts.length; i++) {
-    if (leaves.delta[i] > 0n) deltas.push({ address: leaves.accounts[i], delta: leaves.delta[i], cumulative: leaves.cumulative[i] });
-  }
-  return { header, leaves, tree, filePath, shareLogPath, dataHash, bytes, reward, deltas, reusedTree: previous.tree !== undefined, timings };
+  for (let i = 0; i < accounts.length; i++) if (delta[i] > 0n) deltas.push({ address: accounts[i], delta: delta[i], cumulative: cumulative[i] });
+  return { header: e.header, leaves: e.leaves, tree: e.tree, filePath, shareLogPath: e.shareLogPath, dataHash, bytes, reward: e.reward, deltas, reusedTree: e.reusedTree, timings: e.timings };
 }
 
 async function blockWindow(store: ShareStore, block: BlockRecord, factor: string): Promise<Omit<BlockWindow, "reward">> {

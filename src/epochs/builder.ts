@@ -16,7 +16,7 @@ import { PayoutTree, normalizeAccount } from "../merkle";
 import { DEFAULT_FACTOR, parseFactor } from "../pplns";
 import type { BlockRecord, LedgerDelta, ShareStore, ShareStoreConfig } from "../shares";
 import { HEADER_CHAIN_FILE, headerChainText } from "../audit/powchain";
-import { assembleEpoch, previousLedger, type AssembleJob, type EpochParams } from "./assemble";
+import { assembleEpoch, previousLedger, type AssembleJob, type AssembledEpoch, type EpochParams } from "./assemble";
 import { EpochBuildWorker, type WorkerEpoch } from "./build-worker";
 import { parseEpochFile, type EpochHeader, type EpochLeaves } from "./format";
 import { assetProblem, type EpochAsset } from "./units";
@@ -290,23 +290,7 @@ export class EpochBuilder {
       return fromWorker(number, e, hashes, timings);
     }
     const e = await assembleEpoch(this.store, job, await previousLedger(this.store, latest?.number, this.cached));
-    return {
-      number,
-      header: e.header,
-      leaves: e.leaves,
-      tree: e.tree,
-      filePath: e.filePath,
-      shareLogPath: e.shareLogPath,
-      dataHash: e.dataHash,
-      bytes: e.bytes,
-      root: e.tree.root,
-      totalCumulative: e.tree.total,
-      reward: e.reward,
-      deltas: e.deltas,
-      blocks: hashes,
-      reusedTree: e.reusedTree,
-      timings: { ...e.timings, ...(headerChainMs !== undefined ? { headerChainMs } : {}) },
-    };
+    return fromAssembled(number, e, hashes, headerChainMs);
   }
 
   /**
@@ -366,23 +350,7 @@ export class EpochBuilder {
     }
     const fees = scheme === "fpps" && this.config.blockFees ? new FeeWindows(this.config.blockFees) : undefined;
     const e = await assembleSchemeEpoch(this.store, job, await previousLedger(this.store, latest?.number, this.cached), fees);
-    return {
-      number,
-      header: e.header,
-      leaves: e.leaves,
-      tree: e.tree,
-      filePath: e.filePath,
-      shareLogPath: e.shareLogPath,
-      dataHash: e.dataHash,
-      bytes: e.bytes,
-      root: e.tree.root,
-      totalCumulative: e.tree.total,
-      reward: e.reward,
-      deltas: e.deltas,
-      blocks: await operatorBlocks(e.header.scheme!.lastShareId),
-      reusedTree: e.reusedTree,
-      timings: { ...e.timings, ...(headerChainMs !== undefined ? { headerChainMs } : {}) },
-    };
+    return fromAssembled(number, e, await operatorBlocks(e.header.scheme!.lastShareId), headerChainMs);
   }
 
   /** The newest share id an epoch credited: a PPS/FPPS epoch's scheme.lastShareId, a PPLNS epoch's newest block share. */
@@ -424,6 +392,27 @@ export class EpochBuilder {
  * A BuiltEpoch from the worker's result: `tree` and `leaves` (kept in the worker) are read back
  * from the epoch file on first access, checked against the root the worker reported.
  */
+/** A BuiltEpoch from an epoch assembled on this thread (PPLNS or PPS/FPPS). */
+function fromAssembled(number: number, e: AssembledEpoch, blocks: string[], headerChainMs: number | undefined): BuiltEpoch {
+  return {
+    number,
+    header: e.header,
+    leaves: e.leaves,
+    tree: e.tree,
+    filePath: e.filePath,
+    shareLogPath: e.shareLogPath,
+    dataHash: e.dataHash,
+    bytes: e.bytes,
+    root: e.tree.root,
+    totalCumulative: e.tree.total,
+    reward: e.reward,
+    deltas: e.deltas,
+    blocks,
+    reusedTree: e.reusedTree,
+    timings: { ...e.timings, ...(headerChainMs !== undefined ? { headerChainMs } : {}) },
+  };
+}
+
 function fromWorker(number: number, e: WorkerEpoch, blocks: string[], timings: Record<string, number>): BuiltEpoch {
   let loaded: { leaves: EpochLeaves; tree: PayoutTree } | undefined;
   const load = () => {

@@ -24,6 +24,7 @@ export interface AccruedOptions {
 export class AccruedCredits {
   /** Credits (token units) per second of acceptance, oldest first. */
   private readonly seconds = new Map<number, bigint>();
+  private readonly credits = new Map<string, bigint>();
 
   constructor(private readonly options: AccruedOptions) {}
 
@@ -35,11 +36,17 @@ export class AccruedCredits {
   add(share: { difficulty: string; nbits: string; height: number; time: number }): void {
     const { scheme, feeBps } = this.options.current();
     if (scheme !== "pps" && scheme !== "fpps") return;
-    let credit: bigint;
-    try {
-      credit = shareCredit({ units: difficultyToUnits(share.difficulty), nbits: share.nbits, subsidy: this.options.subsidyAt(share.height), feeBps, unitsPerSatoshi: this.options.unitsPerSatoshi });
-    } catch {
-      return;
+    // On the share path: shares of one job (difficulty, bits, height) have one credit, computed once.
+    const key = `${share.difficulty}|${share.nbits}|${share.height}|${feeBps}`;
+    let credit = this.credits.get(key);
+    if (credit === undefined) {
+      try {
+        credit = shareCredit({ units: difficultyToUnits(share.difficulty), nbits: share.nbits, subsidy: this.options.subsidyAt(share.height), feeBps, unitsPerSatoshi: this.options.unitsPerSatoshi });
+      } catch {
+        return;
+      }
+      if (this.credits.size >= 10_000) this.credits.clear();
+      this.credits.set(key, credit);
     }
     const s = Math.floor(share.time / 1000);
     this.seconds.set(s, (this.seconds.get(s) ?? 0n) + credit);

@@ -14,10 +14,10 @@
 import path from "node:path";
 import type { Hex } from "viem";
 import { PayoutTree, TREE_OPTIONS, normalizeAccount } from "../merkle";
-import { UNITS_PER_DIFFICULTY, difficultyToUnits, type LedgerDelta, type ShareStore } from "../shares";
-import type { AssembledEpoch, AssembleJob } from "../epochs/assemble";
+import { UNITS_PER_DIFFICULTY, difficultyToUnits, type ShareStore } from "../shares";
+import { writeAssembledEpoch, type AssembledEpoch, type AssembleJob } from "../epochs/assemble";
 import { SHARE_LOG_HASH } from "../epochs/digest";
-import { EPOCH_FILE_FORMAT, EPOCH_FILE_VERSION, LEAF_FIELDS, ROUNDING_RULE, epochFileName, shareLogFileName, writeEpochFile, type EpochHeader, type EpochWindowGap } from "../epochs/format";
+import { EPOCH_FILE_FORMAT, EPOCH_FILE_VERSION, LEAF_FIELDS, ROUNDING_RULE, shareLogFileName, type EpochHeader, type EpochWindowGap } from "../epochs/format";
 import { advanceLedgerColumns, type SortedLedger } from "../epochs/ledger";
 import { ShareLogWriter } from "../epochs/sharelog";
 import { FEE_WINDOW_BLOCKS, SCHEME_ROUNDING_RULE, shareCredit, subsidyAt, type PerShareScheme, type SubsidySchedule } from "./credit";
@@ -112,16 +112,7 @@ export async function assembleSchemeEpoch(store: ShareStore, job: SchemeJob, pre
     leafFields: LEAF_FIELDS,
   };
 
-  t = performance.now();
-  const filePath = path.join(job.dir, epochFileName(number));
-  const { dataHash, bytes } = writeEpochFile(filePath, header, leaves);
-  timings.epochFileMs = performance.now() - t;
-
-  const deltas: LedgerDelta[] = [];
-  for (let i = 0; i < leaves.accounts.length; i++) {
-    if (leaves.delta[i] > 0n) deltas.push({ address: leaves.accounts[i], delta: leaves.delta[i], cumulative: leaves.cumulative[i] });
-  }
-  return { header, leaves, tree, filePath, shareLogPath, dataHash, bytes, reward, deltas, reusedTree: previous.tree !== undefined, timings };
+  return writeAssembledEpoch(job.dir, { number, header, leaves, tree, shareLogPath, reward, reusedTree: previous.tree !== undefined, timings });
 }
 
 /** Why ids skip inside a scheduled epoch (as src/epochs/assemble.ts says for PPLNS windows). */
