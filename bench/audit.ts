@@ -13,6 +13,7 @@
  * The audit runs in a child process so that its peak RSS (main thread + workers) is its own.
  * Usage: npm run bench:audit [-- --accounts N --shares M --threads T --serial]
  *   --serial also times the single-threaded reference audit (slow at full size).
+ *   BENCH_AUDIT_NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR" profiles the audit's main thread.
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -123,7 +124,9 @@ async function main(): Promise<void> {
       // Not spawnSync: this process serves the EVM's JSON-RPC that the child reads.
       // Default young generation: the flag (process-wide) would give each of the three isolates
       // (main thread + workers) 3 × 64 MiB of semi-spaces.
-      const c = spawn(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", __filename, "--child", JSON.stringify({ g, rpcUrl: evm.rpcUrl, contract: deployed.address, threads: t })], {
+      // BENCH_AUDIT_NODE_FLAGS: node flags for the audit child only (say "--cpu-prof --cpu-prof-dir=DIR").
+      const flags = (process.env.BENCH_AUDIT_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "");
+      const c = spawn(process.execPath, [...flags, require.resolve("ts-node/dist/bin.js"), "--transpile-only", __filename, "--child", JSON.stringify({ g, rpcUrl: evm.rpcUrl, contract: deployed.address, threads: t })], {
         stdio: ["ignore", "pipe", "inherit"],
       });
       let stdout = "";

@@ -52,12 +52,20 @@ export function payCacheKey(e: Pick<ShareLogEntry, "coinb1" | "coinb2" | "extran
   const c1 = e.coinb1;
   // Unless the coinbase was already built from them, the three must be hex (else it cannot be read at all).
   if (!built && !HEX_RE.test(c1 + e.extranonce1 + e.extranonce2)) return `1|${c1}|${e.extranonce1}|${e.extranonce2}|${e.coinb2}`;
-  // version (4) + input count 0x01 + prevout (36) + scriptSig length (a one-byte varint < 0xfd)
-  if (c1.length >= 84 && c1.charCodeAt(8) === 48 && c1.charCodeAt(9) === 49 && e.extranonce1.length % 2 === 0 && e.extranonce2.length % 2 === 0) {
-    const len = parseInt(c1.slice(82, 84), 16);
-    if (len < 0xfd && (c1.length - 84 + e.extranonce1.length + e.extranonce2.length) / 2 === len) return "2|" + e.coinb2;
+  if (c1.length >= 84 && e.extranonce1.length % 2 === 0 && e.extranonce2.length % 2 === 0) {
+    if (outputsInCoinb2(c1.length / 2, parseInt(c1.slice(8, 10), 16), parseInt(c1.slice(82, 84), 16), (e.extranonce1.length + e.extranonce2.length) / 2)) return "2|" + e.coinb2;
   }
   return `1|${c1}|${e.extranonce1.length}|${e.extranonce2.length}|${e.coinb2}`;
+}
+
+/**
+ * True when a coinbase's outputs are parsed from coinb2's first byte on, so that coinb2 alone
+ * decides what it pays: coinb1 (`coinb1Length` bytes) is version (4), input count
+ * (`inputCount`, byte 4) 1, prevout (36) and a one-byte scriptSig length (byte 41, < 0xfd) that
+ * covers exactly the rest of coinb1 and the extranonces (`extranonceLength` bytes together).
+ */
+export function outputsInCoinb2(coinb1Length: number, inputCount: number, scriptSigLength: number, extranonceLength: number): boolean {
+  return coinb1Length >= 42 && inputCount === 1 && scriptSigLength < 0xfd && coinb1Length - 42 + extranonceLength === scriptSigLength;
 }
 
 export interface PrevInfo {
@@ -212,12 +220,21 @@ export class ChainAnchor {
     const ntime = /^[0-9a-fA-F]{8}$/.test(e.ntime) ? parseInt(e.ntime, 16) : NaN;
     if (!(ntime > info.prev.mtp)) findings.push(["ntime", `share ${e.id}: ntime ${e.ntime} (${ntime}) is not above the median time past ${info.prev.mtp} of block ${info.prev.height}`]);
     else {
-      const reference = Math.max(info.next?.time ?? Math.floor(Date.now() / 1000), info.prev.time);
-      const limit = reference + MAX_FUTURE_BLOCK_TIME + this.ntimeFuture;
-      if (ntime > limit) findings.push(["ntime", `share ${e.id}: ntime ${ntime} is more than ${MAX_FUTURE_BLOCK_TIME + this.ntimeFuture} s after ${info.next ? `block ${height}'s time` : "now"} (${reference})`]);
+      const limit = this.ntimeLimit(info);
+      if (ntime > limit) findings.push(["ntime", `share ${e.id}: ntime ${ntime} is more than ${MAX_FUTURE_BLOCK_TIME + this.ntimeFuture} s after ${info.next ? `block ${height}'s time` : "now"} (${limit - MAX_FUTURE_BLOCK_TIME - this.ntimeFuture})`]);
     }
     this.pays(e, findings, coinbase);
     return { findings, height, bits: info.bits };
+  }
+
+  /**
+   * The latest ntime (seconds) a share on `info.prev` may carry: the chain's next block's time
+   * (now, on the tip), at least the previous block's, plus MAX_FUTURE_BLOCK_TIME and the server's
+   * future allowance. checkShare's rule; the audit's fast path (fastline.ts) compares with it too.
+   */
+  ntimeLimit(info: PrevInfo): number {
+    const reference = Math.max(info.next?.time ?? Math.floor(Date.now() / 1000), info.prev?.time ?? 0);
+    return reference + MAX_FUTURE_BLOCK_TIME + this.ntimeFuture;
   }
 
   /** Records a finding of one kind (as checkShare returned it). */

@@ -14,13 +14,13 @@
  * epoch's blocks. test/audit.fastline.test.ts compares the two paths' columns line by line on
  * honest, mutated and hostile lines.
  */
-import { sha256d } from "../pow/hash";
-import { coinbaseCommitmentsOfBytes } from "../pow/coinbase";
+import { sha256dJsInto } from "../pow/sha256js";
+import { locateCommitments, type CommitmentPlaces } from "../pow/coinbase";
 import { hashAtMost } from "../pow/target";
 import { SHARE_LOG_FIELDS, type ShareLogEntry } from "../epochs/sharelog";
-import { networkTarget, shareTarget } from "../epochs/sharecheck";
+import { networkTarget, shareTarget, type Target } from "../epochs/sharecheck";
 import { unitsToDifficulty, unitsToParts } from "../shares/difficulty";
-import type { ChainAnchor } from "./chaincheck";
+import { outputsInCoinb2, type ChainAnchor, type PrevInfo } from "./chaincheck";
 import type { OutcomeEncoder } from "./outcomecodec";
 
 const enum Kind {
@@ -57,6 +57,7 @@ interface Weight {
   whole: number;
   frac: number;
   difficulty: string;
+  target: Target;
 }
 
 export class FastLineChecker {
@@ -69,7 +70,18 @@ export class FastLineChecker {
   private readonly address = Buffer.alloc(20);
   private readonly logged = Buffer.alloc(32);
   private readonly header = Buffer.alloc(80);
+  private readonly hash = Buffer.alloc(32);
   private readonly pair = Buffer.alloc(64);
+  private coinbase = Buffer.alloc(512);
+  private readonly places: CommitmentPlaces = { height: 0, address: 0, units: 0, unitsLength: 0 };
+  /** The last prevhash looked up (its 64 hex digits) and the chain's answer. */
+  private readonly lastPrevhash = Buffer.alloc(64);
+  private lastInfo: PrevInfo | undefined;
+  private lastBits = "";
+  private lastNetwork: Target | undefined;
+  /** coinb2's hex of the last share checkShare passed whose coinb2 alone decided its payout check; 0: none yet. */
+  private paidCoinb2 = Buffer.alloc(256);
+  private paidLength = 0;
   private readonly weights = new Map<number, Weight | null>();
   /** The epoch's block hashes (display order) by their first four bytes. */
   private readonly blocks = new Map<number, Buffer[]>();
@@ -105,73 +117,73 @@ export class FastLineChecker {
     for (const f of WORD_FIELDS) if (at[2 * f + 1] - at[2 * f] !== 8 || !isLowerHex(b, at[2 * f], at[2 * f + 1])) return false;
     for (const f of HASH_FIELDS) if (at[2 * f + 1] - at[2 * f] !== 64) return false;
 
-    // The coinbase, its hash, the merkle root, the header and its hash.
+    // The coinbase, its hash, the merkle root, the header and its hash (no allocation per line).
     let size = 0;
     for (const f of COINBASE_PARTS) {
       const n = at[2 * f + 1] - at[2 * f];
       if ((n & 1) !== 0) return false;
       size += n >> 1;
     }
-    const coinbase = Buffer.allocUnsafe(size);
+    if (size > this.coinbase.length) this.coinbase = Buffer.alloc(Math.max(size, 2 * this.coinbase.length));
+    const coinbase = this.coinbase;
     let w = 0;
     for (const f of COINBASE_PARTS) {
       if (!decodeHex(b, at[2 * f], at[2 * f + 1], coinbase, w)) return false;
       w += (at[2 * f + 1] - at[2 * f]) >> 1;
     }
-    let root = sha256d(coinbase);
-    const pair = this.pair;
-    for (let k = 0; k < this.branchLength; k++) {
-      const s = this.branch[k];
-      root.copy(pair, 0);
-      if (!decodeHex(b, s, s + 64, pair, 32)) return false;
-      root = sha256d(pair);
-    }
     const header = this.header;
+    const pair = this.pair;
+    if (this.branchLength === 0) sha256dJsInto(coinbase, 0, size, header, 36);
+    else {
+      sha256dJsInto(coinbase, 0, size, pair, 0);
+      for (let k = 0; k < this.branchLength; k++) {
+        const s = this.branch[k];
+        if (!decodeHex(b, s, s + 64, pair, 32)) return false;
+        sha256dJsInto(pair, 0, 64, pair, 0);
+      }
+      for (let k = 0; k < 32; k++) header[36 + k] = pair[k];
+    }
     header.writeUInt32LE(hexWord(b, at[2 * F.version]), 0);
     if (!decodeHex(b, at[2 * F.prevhash], at[2 * F.prevhash + 1], header, 4)) return false;
     header.subarray(4, 36).swap32();
-    root.copy(header, 36);
     header.writeUInt32LE(hexWord(b, at[2 * F.ntime]), 68);
     const nbits = hexWord(b, at[2 * F.nbits]);
     header.writeUInt32LE(nbits, 72);
     header.writeUInt32LE(hexWord(b, at[2 * F.nonce]), 76);
-    const hash = sha256d(header);
+    const hash = this.hash;
+    sha256dJsInto(header, 0, 80, hash, 0);
     const logged = this.logged;
     if (!decodeHex(b, at[2 * F.hash], at[2 * F.hash + 1], logged, 0)) return false;
     for (let k = 0; k < 32; k++) if (hash[31 - k] !== logged[k]) return false;
     if (this.isEpochBlock(logged)) return false;
 
     // What the coinbase commits to: the credited address and the logged difficulty.
-    const c = coinbaseCommitmentsOfBytes(coinbase.subarray(0, (at[2 * F.coinb1 + 1] - at[2 * F.coinb1]) >> 1));
-    if (c === undefined || c.shareDifficultyUnits === undefined || c.shareDifficultyUnits > BigInt(Number.MAX_SAFE_INTEGER)) return false;
-    for (let k = 0; k < 42; k++) if (c.address.charCodeAt(k) !== b[a0 + k]) return false;
-    const units = Number(c.shareDifficultyUnits);
+    const coinb1Length = (at[2 * F.coinb1 + 1] - at[2 * F.coinb1]) >> 1;
+    const c = this.places;
+    if (!locateCommitments(coinbase, 0, coinb1Length, c) || c.unitsLength === 0 || c.unitsLength > 6) return false; // longer: the reference weighs it
+    for (let k = 0; k < 20; k++) if (coinbase[c.address + k] !== this.address[k]) return false;
+    let units = 0;
+    for (let k = c.unitsLength - 1; k >= 0; k--) units = units * 256 + coinbase[c.units + k];
     const weight = this.weight(units);
     if (weight === null || !equalsAscii(b, at[2 * F.difficulty], at[2 * F.difficulty + 1], weight.difficulty)) return false;
 
     // The network target: the chain's bits when the chain is read, else the share's own.
     const anchor = this.options.anchor && !this.options.chainFailed() ? this.options.anchor : undefined;
-    const text = (f: number) => b.toString("latin1", at[2 * f], at[2 * f + 1]);
-    let info;
-    let bits: string;
+    let info: PrevInfo | undefined;
+    let network: Target | undefined;
     if (anchor) {
-      info = anchor.cachedLookup(text(F.prevhash));
+      info = this.prevInfo(anchor, b, at[2 * F.prevhash]);
       if (info === undefined || info.prev === undefined || info.bits === undefined) return false;
-      bits = info.bits;
-    } else bits = text(F.nbits);
-    let network;
-    let target;
-    try {
-      network = networkTarget(bits);
-      target = shareTarget(c.shareDifficultyUnits);
-    } catch {
-      return false;
-    }
+      network = this.networkOf(info.bits);
+    } else network = this.networkOf(b.toString("latin1", at[2 * F.nbits], at[2 * F.nbits + 1]));
+    if (network === undefined) return false;
+    const target = weight.target;
     if (target.value < network.value || !hashAtMost(hash, target.bytes)) return false;
     if (hashAtMost(hash, network.bytes) !== this.isBlock) return false;
 
     let height: number | undefined;
-    if (anchor) {
+    if (anchor && !this.chainPasses(anchor, info!, b, c.height, coinb1Length)) {
+      const text = (f: number) => b.toString("latin1", at[2 * f], at[2 * f + 1]);
       const e = {
         id,
         prevhash: text(F.prevhash),
@@ -182,15 +194,80 @@ export class FastLineChecker {
         extranonce1: text(F.extranonce1),
         extranonce2: text(F.extranonce2),
       } as ShareLogEntry;
-      const r = anchor.checkShare(e, info!, coinbase, c.height);
+      const r = anchor.checkShare(e, info!, coinbase.subarray(0, size), c.height);
       if (r.findings.length > 0) return false;
-      height = r.height;
+      this.passed(b, coinb1Length);
     }
+    if (anchor) height = info!.prev!.height + 1;
     const fp = this.options.fingerprintIds;
     // The fingerprint covers the line from `"address":` on (the key prefix's comma excluded).
     const fingerprint = fp && id >= fp.from && id <= fp.to ? fnv1aBytes(b, at[2 * F.address] - KEYS[F.address].length, end) : 0;
     out.putPlain(i, block, id, fingerprint, height, anchor !== undefined, hash, this.address, 0, weight.whole, weight.frac, credited, nbits, this.isBlock);
     return true;
+  }
+
+  /** The chain's facts for the line's prevhash (64 hex digits at b[s…]), from the anchor's cache; the last one is kept by its bytes. */
+  private prevInfo(anchor: ChainAnchor, b: Buffer, s: number): PrevInfo | undefined {
+    const last = this.lastPrevhash;
+    let same = this.lastInfo !== undefined;
+    for (let k = 0; same && k < 64; k++) same = b[s + k] === last[k];
+    if (same) return this.lastInfo;
+    const info = anchor.cachedLookup(b.toString("latin1", s, s + 64));
+    if (info !== undefined) {
+      b.copy(last, 0, s, s + 64);
+      this.lastInfo = info;
+    }
+    return info;
+  }
+
+  /** The network target of compact bits (8 hex digits), the last one kept; undefined when malformed. */
+  private networkOf(bits: string): Target | undefined {
+    if (bits !== this.lastBits) {
+      try {
+        this.lastNetwork = networkTarget(bits);
+      } catch {
+        return undefined;
+      }
+      this.lastBits = bits;
+    }
+    return this.lastNetwork;
+  }
+
+  /**
+   * checkShare's verdict without building its strings, when it can be had: the share builds on a
+   * block of the chain (`info`), with the chain's bits, its coinbase commits to the height it mines,
+   * its ntime is inside the chain's bounds, and its coinb2 — which alone decides what it pays
+   * (outputsInCoinb2) — is byte for byte one that checkShare already passed. False: ask checkShare.
+   */
+  private chainPasses(anchor: ChainAnchor, info: PrevInfo, b: Buffer, committedHeight: number, coinb1Length: number): boolean {
+    const at = this.at;
+    const prev = info.prev!;
+    if (committedHeight !== prev.height + 1) return false;
+    if (!equalsAscii(b, at[2 * F.nbits], at[2 * F.nbits + 1], info.bits!)) return false;
+    const ntime = hexWord(b, at[2 * F.ntime]);
+    if (!(ntime > prev.mtp) || ntime > anchor.ntimeLimit(info)) return false;
+    const c2 = at[2 * F.coinb2];
+    const n = at[2 * F.coinb2 + 1] - c2;
+    const paid = this.paidCoinb2;
+    if (this.paidLength === 0 || n !== this.paidLength || !this.coinb2Decides(coinb1Length)) return false;
+    for (let k = 0; k < n; k++) if (b[c2 + k] !== paid[k]) return false;
+    return true;
+  }
+
+  private coinb2Decides(coinb1Length: number): boolean {
+    const at = this.at;
+    const extranonces = (at[2 * F.extranonce1 + 1] - at[2 * F.extranonce1] + at[2 * F.extranonce2 + 1] - at[2 * F.extranonce2]) >> 1;
+    return outputsInCoinb2(coinb1Length, this.coinbase[4], this.coinbase[41], extranonces);
+  }
+
+  /** checkShare passed this line: its coinb2 (hex, as written) is kept when it alone decided the payout check. */
+  private passed(b: Buffer, coinb1Length: number): void {
+    if (!this.coinb2Decides(coinb1Length)) return;
+    const c2 = this.at[2 * F.coinb2];
+    const n = this.at[2 * F.coinb2 + 1] - c2;
+    if (n > this.paidCoinb2.length) this.paidCoinb2 = Buffer.alloc(n);
+    b.copy(this.paidCoinb2, 0, c2, c2 + n);
+    this.paidLength = n;
   }
 
   /** Finds each field's value in the writer's layout; false for any other layout or any byte that JSON would escape. */
@@ -283,7 +360,7 @@ export class FastLineChecker {
     if (w === undefined) {
       try {
         const parts = unitsToParts(BigInt(units));
-        w = { whole: parts.whole, frac: parts.frac, difficulty: unitsToDifficulty(BigInt(units)) };
+        w = { whole: parts.whole, frac: parts.frac, difficulty: unitsToDifficulty(BigInt(units)), target: shareTarget(BigInt(units)) };
       } catch {
         w = null;
       }

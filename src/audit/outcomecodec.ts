@@ -114,7 +114,8 @@ export class OutcomeEncoder {
     enc.id[i] = id;
     enc.fingerprint[i] = fingerprint;
     enc.headerHash.set(hash, i * 32);
-    enc.address.set(address.subarray(addressAt, addressAt + 20), i * 20);
+    const a = enc.address;
+    for (let k = 0, o = i * 20; k < 20; k++) a[o + k] = address[addressAt + k];
     enc.whole[i] = whole;
     enc.frac[i] = frac;
     enc.credited[i] = credited;

@@ -18,15 +18,30 @@ export function bip34HeightPush(height: number): Buffer {
 
 /** Reads a BIP34 height push at the start of a scriptSig; undefined when it is not one. */
 export function readBip34Height(script: Buffer): { height: number; length: number } | undefined {
-  if (script.length === 0) return undefined;
-  const op = script[0];
-  if (op === 0x00) return { height: 0, length: 1 };
-  if (op >= 0x51 && op <= 0x60) return { height: op - 0x50, length: 1 };
-  if (op < 0x01 || op > 0x04 || script.length < 1 + op) return undefined;
+  const length = bip34At(script, 0, script.length, HEIGHT);
+  return length === 0 ? undefined : { height: HEIGHT.height, length };
+}
+
+const HEIGHT = { height: 0 };
+
+/** readBip34Height of the script b[s, e), allocation-free: the push's length (0: none), its height into `out`. */
+function bip34At(b: Uint8Array, s: number, e: number, out: { height: number }): number {
+  if (s >= e) return 0;
+  const op = b[s];
+  if (op === 0x00) {
+    out.height = 0;
+    return 1;
+  }
+  if (op >= 0x51 && op <= 0x60) {
+    out.height = op - 0x50;
+    return 1;
+  }
+  if (op < 0x01 || op > 0x04 || e - s < 1 + op) return 0;
+  if (b[s + op] & 0x80) return 0; // negative
   let height = 0;
-  for (let i = op; i >= 1; i--) height = height * 256 + script[i];
-  if (script[op] & 0x80) return undefined; // negative
-  return { height, length: 1 + op };
+  for (let i = op; i >= 1; i--) height = height * 256 + b[s + i];
+  out.height = height;
+  return 1 + op;
 }
 
 export interface TxOutput {
@@ -139,27 +154,6 @@ export function buildCoinbaseParts(p: CoinbasePartsParams): { coinb1: string; co
   return { coinb1: coinb1.toString("hex"), coinb2: coinb2.toString("hex") };
 }
 
-/** The part of coinb1 that holds the scriptSig so far (after its length varint). */
-function coinb1ScriptSig(coinb1: string): Buffer | undefined {
-  if (!isHex(coinb1)) return undefined;
-  return coinb1ScriptSigOfBytes(Buffer.from(coinb1, "hex"));
-}
-
-/** coinb1ScriptSig of coinb1 already decoded. */
-function coinb1ScriptSigOfBytes(coinb1: Buffer): Buffer | undefined {
-  try {
-    const r = new ByteReader(coinb1);
-    r.u32("version");
-    if (r.u8("input count") !== 1) return undefined;
-    const prevHash = r.bytes(32, "prevout hash");
-    if (!prevHash.equals(Buffer.alloc(32)) || r.u32("prevout index") !== 0xffffffff) return undefined;
-    r.varInt("scriptSig length");
-    return r.bytes(r.remaining);
-  } catch {
-    return undefined;
-  }
-}
-
 /** What coinb1 commits to: the BIP34 height, the payout address and the share difficulty. */
 export interface CoinbaseCommitments {
   height: number;
@@ -169,34 +163,78 @@ export interface CoinbaseCommitments {
   shareDifficultyUnits?: bigint;
 }
 
+/** Where coinb1's commitments are in its bytes (locateCommitments): offsets into the buffer given. */
+export interface CommitmentPlaces {
+  /** The BIP34 height. */
+  height: number;
+  /** Offset of the 20 address bytes. */
+  address: number;
+  /** Offset of the difficulty units' little-endian bytes, and their count (0: no difficulty committed). */
+  units: number;
+  unitsLength: number;
+}
+
 /**
  * Parses coinb1's scriptSig as buildCoinbaseParts lays it out; undefined when it does not start
  * with a BIP34 height and a 20-byte address push. The difficulty is read when the push after the
  * address is a 1..16-byte push of a minimal positive integer.
  */
 export function coinbaseCommitments(coinb1: string): CoinbaseCommitments | undefined {
-  return commitmentsOfScriptSig(coinb1ScriptSig(coinb1));
+  if (!isHex(coinb1)) return undefined;
+  return coinbaseCommitmentsOfBytes(Buffer.from(coinb1, "hex"));
 }
 
-/** coinbaseCommitments of coinb1 given as bytes (the audit's fast path reads it from the built coinbase). */
+/** coinbaseCommitments of coinb1 given as bytes. */
 export function coinbaseCommitmentsOfBytes(coinb1: Buffer): CoinbaseCommitments | undefined {
-  return commitmentsOfScriptSig(coinb1ScriptSigOfBytes(coinb1));
+  const at: CommitmentPlaces = { height: 0, address: 0, units: 0, unitsLength: 0 };
+  if (!locateCommitments(coinb1, 0, coinb1.length, at)) return undefined;
+  const address = "0x" + coinb1.toString("hex", at.address, at.address + 20);
+  if (at.unitsLength === 0) return { height: at.height, address };
+  let units = 0n;
+  for (let i = at.unitsLength - 1; i >= 0; i--) units = (units << 8n) | BigInt(coinb1[at.units + i]);
+  return { height: at.height, address, shareDifficultyUnits: units };
 }
 
-function commitmentsOfScriptSig(script: Buffer | undefined): CoinbaseCommitments | undefined {
-  if (!script) return undefined;
-  const h = readBip34Height(script);
-  if (!h) return undefined;
-  if (script.length < h.length + 21 || script[h.length] !== 0x14) return undefined;
-  const address = "0x" + script.subarray(h.length + 1, h.length + 21).toString("hex");
-  const at = h.length + 21;
-  const n = script[at];
-  if (n === undefined || n < 1 || n > MAX_DIFFICULTY_COMMITMENT_BYTES || script.length < at + 1 + n || script[at + n] === 0) {
-    return { height: h.height, address };
-  }
-  let units = 0n;
-  for (let i = n; i >= 1; i--) units = (units << 8n) | BigInt(script[at + i]);
-  return { height: h.height, address, shareDifficultyUnits: units };
+/**
+ * coinbaseCommitments of the coinb1 in b[start, end), allocation-free (the audit's fast path reads
+ * it inside the built coinbase): false when coinb1 has none, else the places filled in. coinb1 is
+ * a version, one input with the null prevout, the scriptSig's length (a varint whose value is not
+ * used: the scriptSig so far runs to coinb1's end), and the scriptSig's start.
+ */
+export function locateCommitments(b: Uint8Array, start: number, end: number, out: CommitmentPlaces): boolean {
+  const p = scriptSigStart(b, start, end);
+  if (p < 0) return false;
+  const h = bip34At(b, p, end, out);
+  if (h === 0) return false;
+  if (end - p < h + 21 || b[p + h] !== 0x14) return false;
+  out.address = p + h + 1;
+  out.units = 0;
+  out.unitsLength = 0;
+  const at = p + h + 21;
+  if (at >= end) return true;
+  const n = b[at];
+  if (n < 1 || n > MAX_DIFFICULTY_COMMITMENT_BYTES || end - at < 1 + n || b[at + n] === 0) return true;
+  out.units = at + 1;
+  out.unitsLength = n;
+  return true;
+}
+
+/** Where the scriptSig starts in the coinb1 b[start, end) (it runs to coinb1's end); -1 when coinb1 is not a coinbase's start. */
+function scriptSigStart(b: Uint8Array, start: number, end: number): number {
+  let p = start + 4; // version
+  if (p + 1 > end || b[p] !== 0x01) return -1; // one input
+  p++;
+  if (p + 36 > end) return -1;
+  for (let k = 0; k < 32; k++) if (b[p + k] !== 0) return -1; // null prevout hash
+  for (let k = 32; k < 36; k++) if (b[p + k] !== 0xff) return -1; // prevout index 0xffffffff
+  p += 36;
+  if (p >= end) return -1;
+  const first = b[p];
+  const size = first < 0xfd ? 1 : first === 0xfd ? 3 : first === 0xfe ? 5 : 9;
+  if (p + size > end) return -1;
+  // A 9-byte varint above 2^53 - 1 is unreadable (ByteReader.varInt).
+  if (first === 0xff && (b[p + 5] | (b[p + 6] << 8) | (b[p + 7] << 16) | (b[p + 8] << 24)) >>> 0 >= 0x200000) return -1;
+  return p + size;
 }
 
 /** The payout address committed in coinb1 (0x lower-case), or undefined if coinb1 has none. */
@@ -211,8 +249,10 @@ export function coinbaseShareDifficultyUnits(coinb1: string): bigint | undefined
 
 /** The BIP34 height committed in coinb1, or undefined. */
 export function coinbaseHeight(coinb1: string): number | undefined {
-  const script = coinb1ScriptSig(coinb1);
-  return script ? readBip34Height(script)?.height : undefined;
+  if (!isHex(coinb1)) return undefined;
+  const b = Buffer.from(coinb1, "hex");
+  const p = scriptSigStart(b, 0, b.length);
+  return p >= 0 && bip34At(b, p, b.length, HEIGHT) > 0 ? HEIGHT.height : undefined;
 }
 
 /**

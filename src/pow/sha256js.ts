@@ -48,20 +48,19 @@ function loadBlock(bytes: Uint8Array, o: number): void {
   }
 }
 
-/** sha256 of `data` into H (not yet serialized). */
-function hashInto(data: Uint8Array): void {
+/** sha256 of data[start, start + len) into H (not yet serialized). */
+function hashInto(data: Uint8Array, start: number, len: number): void {
   H.set(IV);
-  const len = data.length;
   const full = len & ~63;
   for (let o = 0; o < full; o += 64) {
-    loadBlock(data, o);
+    loadBlock(data, start + o);
     compress();
   }
   // Tail: remaining bytes, 0x80, zeros, 64-bit big-endian bit length (one or two blocks).
   const rem = len - full;
   const tailLength = rem + 9 > 64 ? 128 : 64;
   TAIL.fill(0);
-  TAIL.set(data.subarray(full), 0);
+  for (let k = 0; k < rem; k++) TAIL[k] = data[start + full + k];
   TAIL[rem] = 0x80;
   const hi = Math.floor(len / 0x20000000);
   const lo = (len << 3) >>> 0;
@@ -79,23 +78,44 @@ function hashInto(data: Uint8Array): void {
   }
 }
 
-/** sha256d in JavaScript; equal to sha256(sha256(data)). */
-export function sha256dJs(data: Uint8Array): Buffer {
-  hashInto(data);
-  // Second pass: the 32-byte digest is exactly one padded block.
+/** The second pass of sha256d over the first pass's H: the 32-byte digest is exactly one padded block. */
+function secondPass(): void {
   for (let i = 0; i < 8; i++) W[i] = H[i];
   W[8] = 0x80000000 | 0;
   for (let i = 9; i < 15; i++) W[i] = 0;
   W[15] = 256;
   H.set(IV);
   compress();
+}
+
+/** sha256d in JavaScript; equal to sha256(sha256(data)). */
+export function sha256dJs(data: Uint8Array): Buffer {
+  hashInto(data, 0, data.length);
+  secondPass();
   const out = Buffer.allocUnsafe(32);
   for (let i = 0; i < 8; i++) out.writeInt32BE(H[i], i * 4);
   return out;
 }
 
+/**
+ * sha256dJs of data[start, start + length) written to out[at, at + 32), with no allocation (the
+ * audit's per-share path). `out` may be `data`: the input is read in full before the digest is written.
+ */
+export function sha256dJsInto(data: Uint8Array, start: number, length: number, out: Uint8Array, at: number): void {
+  hashInto(data, start, length);
+  secondPass();
+  for (let i = 0; i < 8; i++) {
+    const h = H[i];
+    const o = at + i * 4;
+    out[o] = h >>> 24;
+    out[o + 1] = h >>> 16;
+    out[o + 2] = h >>> 8;
+    out[o + 3] = h;
+  }
+}
+
 export function sha256Js(data: Uint8Array): Buffer {
-  hashInto(data);
+  hashInto(data, 0, data.length);
   const out = Buffer.allocUnsafe(32);
   for (let i = 0; i < 8; i++) out.writeInt32BE(H[i], i * 4);
   return out;
