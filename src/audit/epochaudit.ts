@@ -22,7 +22,8 @@ import { EpochFormatError, parseEpochFile, type EpochFile } from "../epochs/form
 import { DuplicateHeaderCheck } from "../epochs/sharecheck";
 import { unitsPerSatoshiOf, verifyAsset } from "../epochs/units";
 import { parseShareLogEntry, parseShareLogHeader, type ShareLogEntry } from "../epochs/sharelog";
-import { AllocationRecomputer, compareAllocations, verifyContinuity, verifyTree } from "../epochs/verify";
+import { AllocationRecomputer, verifyContinuity, verifyTree } from "../epochs/verify";
+import type { AddressKeysView } from "../epochs/addresskeys";
 import { ChainAnchor } from "./chaincheck";
 import { PreviousShares, shareLineFingerprint, verifyParameters, WindowConsistency } from "./consistency";
 import { compareWithRecorded, type ContractLookup } from "./contract";
@@ -107,9 +108,11 @@ export class EpochAudit {
   /**
    * Reads the epoch file and the previous one (null for none): structure, unknown fields, tree,
    * continuity, parameters, and the contract's records of both. False when the file cannot be
-   * read at all (the report then holds only that finding).
+   * read at all (the report then holds only that finding). `onWorkers`: the caller checks the
+   * lines on worker threads (src/audit/parallel.ts): the tree is rebuilt there too (its findings
+   * come through `treeFindings`), and the address keys are shared with them (`addressKeysView`).
    */
-  async loadFile(bytes: Uint8Array, previousBytes: Uint8Array | null, deferTree = false): Promise<boolean> {
+  async loadFile(bytes: Uint8Array, previousBytes: Uint8Array | null, onWorkers = false): Promise<boolean> {
     this.dataHash = keccak256Hex(asBuffer(bytes));
     const unknown = (where: string) => (field: string) => this.findings.push(`format: ${where} has an unknown field "${field}"`);
     try {
@@ -122,7 +125,7 @@ export class EpochAudit {
     if (this.options.contractAddress && file.contract.toLowerCase() !== this.options.contractAddress.toLowerCase()) {
       this.findings.push(`file: names contract ${file.contract}, auditing ${this.options.contractAddress}`);
     }
-    if (deferTree) this.treeAt = this.findings.length;
+    if (onWorkers) this.treeAt = this.findings.length;
     else this.treeFindings(verifyTree(file).findings);
 
     if (previousBytes) {
@@ -163,7 +166,7 @@ export class EpochAudit {
     if (file.scheme) this.scheme = new SchemeRecomputer(file, this.previous?.file ?? null, this.options.chain !== undefined);
     else {
       try {
-        this.recompute = new AllocationRecomputer(file, file.leaves.accounts.length);
+        this.recompute = new AllocationRecomputer(file, file.leaves.accounts.length, onWorkers);
       } catch (err) {
         this.findings.push(`pplns: ${(err as Error).message}`);
       }
@@ -291,6 +294,11 @@ export class EpochAudit {
     return this.previousShares && this.previousMaxId > 0 ? { from: this.previousMinId, to: this.previousMaxId } : undefined;
   }
 
+  /** The address keys worker threads look shares' addresses up in (loadFile `onWorkers`, PPLNS epochs), else undefined. */
+  addressKeysView(): AddressKeysView | undefined {
+    return this.recompute?.keysView() ?? undefined;
+  }
+
   /** The epoch's block hashes, lower case. */
   blockHashes(): Set<string> {
     return new Set((this.file?.blocks ?? []).map((b) => b.hash.toLowerCase()));
@@ -339,7 +347,7 @@ export class EpochAudit {
   }
 
   /**
-   * The tree's findings (verifyTree), in their place among the findings: with `deferTree`, the
+   * The tree's findings (verifyTree), in their place among the findings: with loadFile's `onWorkers`, the
    * caller rebuilds the tree elsewhere (a worker thread) and hands them over before `finish`.
    */
   treeFindings(findings: string[]): void {
@@ -358,7 +366,8 @@ export class EpochAudit {
    * `fold` for a share line with nothing to report, given as columns (outcomecodec.ts): parsed,
    * canonical fields, no finding of its own, no chain error, not one of the epoch's blocks. The
    * same steps as `fold`, without an object per line; `source` gives the line back whole (its
-   * hash for a duplicate's finding, the share when it is the newest of its window).
+   * hash for a duplicate's finding, the share when it is the newest of its window). `key`: the
+   * address's key when a worker looked it up (addressKeysView), else -1.
    */
   foldPlain(
     block: number,
@@ -374,6 +383,7 @@ export class EpochAudit {
     credited: number,
     source: PlainLineSource,
     i: number,
+    key = -1,
   ): void {
     const file = this.file;
     if (!file) return;
@@ -382,7 +392,7 @@ export class EpochAudit {
     this.consistency?.add(block, id, fingerprint);
     if (this.anchor && this.chainError === undefined) this.anchor.orderAt(block, id, height);
     this.duplicates.addAt(id, headerHash, hashOffset, (this.epochLabel ??= `epoch ${file.epoch}`), source.hashAt, i);
-    this.recompute?.addPlain(block, id, address, addressOffset, whole, frac, credited, source, i);
+    this.recompute?.addPlain(block, id, address, addressOffset, whole, frac, credited, source, i, key);
     if (block >= 0 && block < file.blocks.length) this.lastOfBlock[block] = undefined;
   }
 
@@ -399,9 +409,9 @@ export class EpochAudit {
     f.push(...this.duplicates.findings.map((x) => `duplicate header: ${x}`));
     if (this.duplicates.duplicates > this.duplicates.findings.length) f.push(`duplicate header: ${this.duplicates.duplicates} repeated headers in all`);
     if (this.recompute) {
-      const allocations = this.recompute.finish();
+      this.recompute.finish();
       f.push(...this.recompute.findings.map((x) => `pplns: ${x}`));
-      f.push(...compareAllocations(file, allocations).map((x) => `allocation: ${x}`));
+      f.push(...this.recompute.compare().map((x) => `allocation: ${x}`));
     }
     if (this.scheme) f.push(...(await this.scheme.finish(this.options.chain, this.chainError)).map((x) => `${file.scheme!.name}: ${x}`));
     if (this.consistency) f.push(...this.consistency.finish().map((x) => `consistency: ${x}`));

@@ -22,6 +22,7 @@ import { networkTarget, shareTarget, type Target } from "../epochs/sharecheck";
 import { unitsToDifficulty, unitsToParts } from "../shares/difficulty";
 import { outputsInCoinb2, type ChainAnchor, type PrevInfo } from "./chaincheck";
 import type { OutcomeEncoder } from "./outcomecodec";
+import type { AddressKeyLookup } from "../epochs/addresskeys";
 
 const enum Kind {
   Int,
@@ -51,6 +52,8 @@ export interface FastLineOptions {
   fingerprintIds?: { from: number; to: number };
   /** True once the reference checker stopped reading the chain (its first chain error). */
   chainFailed: () => boolean;
+  /** The main thread's address keys: each plain line carries its address's key (-1: not answered). */
+  keys?: AddressKeyLookup;
 }
 
 interface Weight {
@@ -202,7 +205,8 @@ export class FastLineChecker {
     const fp = this.options.fingerprintIds;
     // The fingerprint covers the line from `"address":` on (the key prefix's comma excluded).
     const fingerprint = fp && id >= fp.from && id <= fp.to ? fnv1aBytes(b, at[2 * F.address] - KEYS[F.address].length, end) : 0;
-    out.putPlain(i, block, id, fingerprint, height, anchor !== undefined, hash, this.address, 0, weight.whole, weight.frac, credited, nbits, this.isBlock);
+    const key = this.options.keys ? this.options.keys.keyOfBytes(this.address, 0) : -1;
+    out.putPlain(i, block, id, fingerprint, height, anchor !== undefined, hash, this.address, 0, weight.whole, weight.frac, credited, nbits, this.isBlock, key);
     return true;
   }
 

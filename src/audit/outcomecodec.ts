@@ -52,6 +52,8 @@ export interface EncodedOutcomes {
   frac: Float64Array;
   credited: Float64Array;
   nbits: Uint32Array;
+  /** The address's key (AddressKeyLookup on the worker), -1 when not looked up. */
+  key: Int32Array;
   headerHash: Uint8Array;
   address: Uint8Array;
   extras: Extra[];
@@ -87,6 +89,7 @@ export class OutcomeEncoder {
       frac: new Float64Array(n),
       credited: new Float64Array(n),
       nbits: new Uint32Array(n),
+      key: new Int32Array(n).fill(-1),
       headerHash: new Uint8Array(n * 32),
       address: new Uint8Array(n * 20),
       extras: [],
@@ -100,7 +103,7 @@ export class OutcomeEncoder {
    * The header hash (32 bytes, internal order) and the address's 20 bytes at `address[addressAt]`
    * are copied.
    */
-  putPlain(i: number, block: number, id: number, fingerprint: number, height: number | undefined, chained: boolean, hash: Uint8Array, address: Uint8Array, addressAt: number, whole: number, frac: number, credited: number, nbits: number, isBlock: boolean): void {
+  putPlain(i: number, block: number, id: number, fingerprint: number, height: number | undefined, chained: boolean, hash: Uint8Array, address: Uint8Array, addressAt: number, whole: number, frac: number, credited: number, nbits: number, isBlock: boolean, key = -1): void {
     const enc = this.enc;
     let flags = PARSED | HEADER_HASH | HASH_CANON | ADDRESS_CANON | NBITS_CANON | CREDITED_NUM;
     if (chained) flags |= CHAIN;
@@ -120,6 +123,7 @@ export class OutcomeEncoder {
     enc.frac[i] = frac;
     enc.credited[i] = credited;
     enc.nbits[i] = nbits;
+    enc.key[i] = key;
   }
 
   /** Line `i`'s outcome object. */
@@ -184,7 +188,7 @@ export class OutcomeEncoder {
 
   finish(): { encoded: EncodedOutcomes; transfer: ArrayBuffer[] } {
     const enc = this.enc;
-    const transfer = [enc.flags, enc.block, enc.id, enc.fingerprint, enc.height, enc.whole, enc.frac, enc.credited, enc.nbits, enc.headerHash, enc.address].map((a) => a.buffer as ArrayBuffer);
+    const transfer = [enc.flags, enc.block, enc.id, enc.fingerprint, enc.height, enc.whole, enc.frac, enc.credited, enc.nbits, enc.key, enc.headerHash, enc.address].map((a) => a.buffer as ArrayBuffer);
     return { encoded: enc, transfer };
   }
 }
@@ -294,7 +298,7 @@ export function foldOutcomes(enc: EncodedOutcomes, folder: OutcomeFolder): void 
   for (let i = 0; i < enc.n; i++) {
     const f = flags[i];
     if ((f & PLAIN_MASK) === PLAIN) {
-      folder.foldPlain(enc.block[i], enc.id[i], enc.fingerprint[i], f & HEIGHT ? enc.height[i] : undefined, hashes, i * 32, addresses, i * 20, enc.whole[i], enc.frac[i], enc.credited[i], source, i);
+      folder.foldPlain(enc.block[i], enc.id[i], enc.fingerprint[i], f & HEIGHT ? enc.height[i] : undefined, hashes, i * 32, addresses, i * 20, enc.whole[i], enc.frac[i], enc.credited[i], source, i, enc.key[i]);
     } else {
       folder.fold(decodeLine(enc, i, hashes, addresses, f & EXTRA ? enc.extras[e++] : undefined));
     }

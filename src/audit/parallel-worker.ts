@@ -14,6 +14,7 @@ import { PublishedHeaderChain, type ChainSpec, type PowChainView } from "./powch
 import { BitcoindHeaderChain } from "./powchain-bitcoind";
 import { parseEpochFile } from "../epochs/format";
 import { verifyTree } from "../epochs/verify";
+import { AddressKeyLookup, type AddressKeysView } from "../epochs/addresskeys";
 
 /** What a worker needs to check lines exactly as EpochAudit's own LineChecker does. */
 export interface WorkerSpec {
@@ -22,6 +23,8 @@ export interface WorkerSpec {
   anchor?: { payoutScript: string; ntimeFutureSeconds?: number; minConfirmations?: number };
   blockHashes: string[];
   fingerprintIds?: { from: number; to: number };
+  /** The main thread's address keys (shared memory): plain lines carry their address's key. */
+  addressKeys?: AddressKeysView;
 }
 
 export interface BatchMessage {
@@ -147,7 +150,8 @@ function workerCheckers(spec: WorkerSpec): { checker: LineChecker; fast?: FastLi
   const anchor = chain && spec.anchor ? new ChainAnchor({ chain, ...spec.anchor }) : undefined;
   const blockHashes = new Set(spec.blockHashes);
   const checker = new LineChecker({ checkWork: spec.checkWork, anchor, blockHashes, fingerprintIds: spec.fingerprintIds });
-  const fast = spec.checkWork ? new FastLineChecker({ anchor, blockHashes, fingerprintIds: spec.fingerprintIds, chainFailed: () => checker.chainStopped }) : undefined;
+  const keys = spec.addressKeys ? new AddressKeyLookup(spec.addressKeys) : undefined;
+  const fast = spec.checkWork ? new FastLineChecker({ anchor, blockHashes, fingerprintIds: spec.fingerprintIds, chainFailed: () => checker.chainStopped, keys }) : undefined;
   return { checker, fast };
 }
 

@@ -182,6 +182,7 @@ async function auditWith(workers: Worker[], treeWorker: Worker, options: Paralle
     anchor: audit.anchorOptions,
     blockHashes: [...audit.blockHashes()],
     fingerprintIds: audit.fingerprintIds(),
+    addressKeys: audit.addressKeysView(),
   };
   for (const w of workers) w.postMessage({ spec } satisfies ToWorker);
   const digest = await dispatch(workers, logPath, file.shareLog.hash, options.chunkBytes ?? 8 << 20, audit, (done) => options.onProgress?.(done, file.shareLog.lines));

@@ -5,12 +5,12 @@
  * Each returns findings (empty = passed); the first differing leaf is always named.
  */
 import { PayoutTree } from "../merkle";
-import { WindowAccumulator, parseFactor, splitReward, windowUnitsForBits } from "../pplns";
+import { WindowAccumulator, parseFactor, splitRewardColumns, windowUnitsForBits } from "../pplns";
 import { UNITS_PER_DIFFICULTY, unitsToParts } from "../shares/difficulty";
 import { CommitmentReader } from "./sharecheck";
 import type { EpochFile } from "./format";
 import type { ShareLogEntry } from "./sharelog";
-import { AddressKeys } from "./addresskeys";
+import { AddressKeys, type AddressKeysView } from "./addresskeys";
 import { WindowColumns } from "./windowcolumns";
 
 const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
@@ -136,8 +136,11 @@ export function weighShare(e: ShareLogEntry, commitments: CommitmentReader): Wei
  */
 export class AllocationRecomputer {
   readonly findings: string[] = [];
-  private allocations = new Map<string, bigint>();
+  /** The recomputed amount per key (keys' addresses: `keys.addresses`), summed over the blocks; only amounts > 0. */
+  private readonly amounts: bigint[] = [];
   private readonly keys: AddressKeys;
+  /** Key i is leaf i's account for every leaf (distinct leaves): allocations compare with the leaves by key. */
+  private readonly leafKeyed: boolean;
   private current = -1;
   private cols: WindowColumns;
   /** The newest share of `cols`: itself, or where addPlain can read it back. */
@@ -150,17 +153,31 @@ export class AllocationRecomputer {
   private readonly commitments = new CommitmentReader();
   entries = 0;
 
-  /** `expectedAccounts`: about how many distinct addresses the log credits (sizes the key table). */
+  /**
+   * `expectedAccounts`: about how many distinct addresses the log credits (sizes the key table).
+   * The leaves' accounts are keyed first, in leaf order; `shared`: in tables that `keysView()`
+   * hands to worker threads (src/audit/parallel.ts), which then key the shares' addresses.
+   */
   constructor(
     private readonly file: EpochFile,
     expectedAccounts = 1024,
+    shared = false,
   ) {
-    this.keys = new AddressKeys(expectedAccounts);
+    const accounts = file.leaves.accounts;
+    this.keys = new AddressKeys(Math.max(expectedAccounts, accounts.length), shared);
+    let leafKeyed = true;
+    for (let i = 0; i < accounts.length; i++) if (this.keys.keyOf(accounts[i]) !== i) leafKeyed = false;
+    this.leafKeyed = leafKeyed;
     this.cols = new WindowColumns(16);
     parseFactor(file.pplns.factor);
     if (file.pplns.unitsPerDifficulty !== UNITS_PER_DIFFICULTY.toString()) {
       this.finding(`the file uses ${file.pplns.unitsPerDifficulty} units per difficulty, this auditor ${UNITS_PER_DIFFICULTY}`);
     }
+  }
+
+  /** The address keys for AddressKeyLookup on worker threads (null unless constructed `shared`). */
+  keysView(): AddressKeysView | null {
+    return this.keys.view();
   }
 
   private finding(m: string): void {
@@ -198,13 +215,14 @@ export class AllocationRecomputer {
   /**
    * addWeighed for a share with no problem and no mismatch, from columns: its canonical address
    * as 20 bytes at `address[offset]`, its credited units as an exact number. `source.weighedAt(i)`
-   * gives the whole share back if it turns out to be the newest of its window.
+   * gives the whole share back if it turns out to be the newest of its window. `key`: the
+   * address's key when a worker already looked it up (AddressKeyLookup over `keysView()`), else -1.
    */
-  addPlain(block: number, id: number, address: Uint8Array, offset: number, whole: number, frac: number, credited: number, source: PlainShareSource, i: number): void {
+  addPlain(block: number, id: number, address: Uint8Array, offset: number, whole: number, frac: number, credited: number, source: PlainShareSource, i: number, key = -1): void {
     this.entries++;
     if (block !== this.current && !this.enterBlock(block, id)) return;
     if (!this.inOrder(block, id)) return;
-    this.cols.push(id, this.keys.keyOfBytes(address, offset), whole, frac, credited);
+    this.cols.push(id, key >= 0 ? key : this.keys.keyOfBytes(address, offset), whole, frac, credited);
     this.last = undefined;
     this.lastSource = source;
     this.lastIndex = i;
@@ -284,29 +302,77 @@ export class AllocationRecomputer {
     if (s.coveredUnits.toString() !== w.coveredUnits || s.firstShareCredit.toString() !== w.firstShareCredit) {
       this.finding(`block ${b}: covered ${s.coveredUnits} / first credit ${s.firstShareCredit} by the log, ${w.coveredUnits} / ${w.firstShareCredit} in the file`);
     }
-    const weights = acc.weights().map(({ key, weight }) => ({ address: this.keys.addresses[key], weight }));
+    const { keys, weights } = acc.weightColumns();
+    const addresses = keys.map((k) => this.keys.addresses[k]);
     let split;
     try {
-      split = splitReward({ reward: BigInt(block.reward), feeBps: this.file.fee.bps, feeAddress: this.file.fee.address ?? undefined, weights });
+      // splitReward's checks; the addresses are distinct (one key each) and the weights positive.
+      for (const a of addresses) if (!ADDRESS.test(a)) throw new TypeError(`address must be lower-case 0x hex: ${a}`);
+      split = splitRewardColumns({ reward: BigInt(block.reward), feeBps: this.file.fee.bps, feeAddress: this.file.fee.address ?? undefined, addresses, weights });
     } catch (err) {
       this.finding(`block ${b}: ${(err as Error).message}`);
       return;
     }
     if (split.fee.toString() !== block.fee) this.finding(`block ${b}: fee should be ${split.fee}, the file says ${block.fee}`);
-    // The first block's split is taken as is (a second map of a million accounts saved).
-    if (this.allocations.size === 0) this.allocations = split.allocations;
-    else for (const [a, v] of split.allocations) this.allocations.set(a, (this.allocations.get(a) ?? 0n) + v);
+    const amounts = this.amounts;
+    const feeAddress = this.file.fee.address ?? undefined;
+    if (feeAddress !== undefined && split.fee > 0n) {
+      const k = this.keys.keyOf(feeAddress);
+      amounts[k] = (amounts[k] ?? 0n) + split.fee;
+    }
+    for (let i = 0; i < keys.length; i++) {
+      const v = split.amounts[i];
+      if (v > 0n) amounts[keys[i]] = (amounts[keys[i]] ?? 0n) + v;
+    }
   }
 
-  /** Ends the log; returns the recomputed allocation per address over all blocks. */
-  finish(): Map<string, bigint> {
+  /** Ends the log (the last window closes). */
+  finish(): void {
     this.closeBlock();
     this.current = Number.MAX_SAFE_INTEGER;
     for (let b = 0; b < this.file.blocks.length; b++) if (!this.seen.has(b)) this.finding(`block ${b} (${this.file.blocks[b].hash}) has no shares in the log`);
     if (this.entries !== this.file.shareLog.lines) this.finding(`the share log has ${this.entries} share lines, the file says ${this.file.shareLog.lines}`);
-    return this.allocations;
+  }
+
+  /** The recomputed allocation per address over all blocks (after `finish`); only amounts > 0. */
+  allocations(): Map<string, bigint> {
+    const out = new Map<string, bigint>();
+    this.amounts.forEach((v, k) => {
+      if (v > 0n) out.set(this.keys.addresses[k], v);
+    });
+    return out;
+  }
+
+  /**
+   * compareAllocations(file, allocations()) — the same findings — by key when key i is leaf i's
+   * account (no map of a million accounts), through compareAllocations otherwise.
+   */
+  compare(): string[] {
+    if (!this.leafKeyed) return compareAllocations(this.file, this.allocations());
+    const findings: string[] = [];
+    const { accounts, delta } = this.file.leaves;
+    const amounts = this.amounts;
+    let differing = 0;
+    for (let i = 0; i < accounts.length; i++) {
+      const expected = amounts[i] ?? 0n;
+      if (delta[i] !== expected) {
+        differing++;
+        if (differing === 1) findings.push(`first differing leaf: leaf ${i} (${accounts[i]}) has delta ${delta[i]}, the share log gives ${expected}`);
+      }
+    }
+    if (differing > 1) findings.push(`${differing} leaves differ in all`);
+    for (let k = accounts.length; k < amounts.length; k++) {
+      const v = amounts[k];
+      if (v !== undefined && v > 0n) {
+        findings.push(`account ${this.keys.addresses[k]} is allocated ${v} by the share log but has no leaf`);
+        break;
+      }
+    }
+    return findings;
   }
 }
+
+const ADDRESS = /^0x[0-9a-f]{40}$/;
 
 /** Compares recomputed allocations with the leaves' deltas; names the first differing leaf. */
 export function compareAllocations(file: EpochFile, allocations: Map<string, bigint>): string[] {
