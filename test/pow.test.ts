@@ -35,6 +35,7 @@ import {
   sha256d,
   sha256dCreateHash,
   sha256dJs,
+  Sha256dArena,
   sha256dNative,
   sha256Js,
   swapPrevhashWords,
@@ -113,6 +114,47 @@ describe("pow: sha256d implementations agree", () => {
       const b = randomBytes(len);
       expect(sha256dJs(b).equals(sha256dNative(b)), `length ${len}`).to.equal(true);
     }
+  });
+
+  it("the WebAssembly sha256d (Sha256dArena) equals node:crypto's on every length 0..1100, random inputs, and in place", () => {
+    const arena = new Sha256dArena();
+    const msg = arena.alloc(1100);
+    const out = arena.alloc(64);
+    const check = (b: Buffer, what: string) => {
+      b.copy(msg, 0);
+      // Whatever the padding overwrites after the message must not matter: fill it with garbage first.
+      msg.fill(0xa5, b.length);
+      out.fill(0x5a);
+      arena.sha256dInto(msg, b.length, out, 7);
+      expect(out.subarray(7, 39).toString("hex"), what).to.equal(sha256dNative(b).toString("hex"));
+      expect(out[6], what).to.equal(0x5a);
+      expect(out[39], what).to.equal(0x5a);
+    };
+    // Every length, so that each padding case (0x80 and the length in one block or spilling into a next) is met.
+    for (let len = 0; len <= 1100; len++) check(randomBytes(len), `length ${len}`);
+    for (const fill of [0x00, 0xff, 0x80]) for (const len of [55, 56, 63, 64, 80, 119, 120]) check(Buffer.alloc(len, fill), `length ${len} of 0x${fill.toString(16)}`);
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 1100 }), (bytes) => check(Buffer.from(bytes), `${bytes.length} random bytes`)),
+      { numRuns: 300 },
+    );
+    // A merkle step hashes the pair in place: the digest overwrites the message's first 32 bytes.
+    const pair = arena.alloc(64);
+    const bytes = randomBytes(64);
+    bytes.copy(pair);
+    arena.sha256dInto(pair, 64, pair, 0);
+    expect(pair.subarray(0, 32).toString("hex")).to.equal(sha256dNative(bytes).toString("hex"));
+  });
+
+  it("Sha256dArena refuses buffers that are not its own or too short, and a full arena", () => {
+    const arena = new Sha256dArena();
+    const msg = arena.alloc(80);
+    const out = arena.alloc(32);
+    expect(() => arena.sha256dInto(Buffer.alloc(80), 80, out, 0)).to.throw(RangeError, /this arena's/);
+    expect(() => arena.sha256dInto(msg, 80, Buffer.alloc(32), 0)).to.throw(RangeError, /this arena's/);
+    expect(() => arena.sha256dInto(new Sha256dArena().alloc(80), 80, out, 0)).to.throw(RangeError, /this arena's/);
+    expect(() => arena.sha256dInto(msg, 81, out, 0)).to.throw(RangeError);
+    expect(() => arena.sha256dInto(msg, 80, out, 1)).to.throw(RangeError);
+    expect(() => arena.alloc(1 << 20)).to.throw(RangeError, /no room/);
   });
 });
 

@@ -8,74 +8,7 @@
  * below (no binary blob); tests compare it with the `keccak256` package on random inputs.
  */
 
-// ---- a minimal WebAssembly encoder (only what the three functions below need) -------------------
-
-const OP = {
-  block: 0x02,
-  loop: 0x03,
-  if: 0x04,
-  end: 0x0b,
-  br: 0x0c,
-  brIf: 0x0d,
-  select: 0x1b,
-  localGet: 0x20,
-  localSet: 0x21,
-  i64Load: 0x29,
-  i32Load8u: 0x2d,
-  i64Store: 0x37,
-  i32Const: 0x41,
-  i64Const: 0x42,
-  i32Eqz: 0x45,
-  i32Ne: 0x47,
-  i32LtU: 0x49,
-  i32GtU: 0x4b,
-  i32Add: 0x6a,
-  i32Sub: 0x6b,
-  i64And: 0x83,
-  i64Xor: 0x85,
-  i64Rotl: 0x89,
-} as const;
-const VOID = 0x40;
-const I32 = 0x7f;
-const I64 = 0x7e;
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(value: bigint): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = Number(value & 0x7fn);
-    value >>= 7n;
-    const signBit = (byte & 0x40) !== 0;
-    if ((value === 0n && !signBit) || (value === -1n && signBit)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
-function vec(items: number[][]): number[] {
-  return [...uleb(items.length), ...items.flat()];
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-
-function name(s: string): number[] {
-  const bytes = [...Buffer.from(s, "utf8")];
-  return [...uleb(bytes.length), ...bytes];
-}
+import { I32, I64, OP, VOID, instantiate, name, section, sleb, uleb, vec, type WasmMemory } from "../wasm/encode";
 
 // ---- keccak-f[1600] over 25 i64 locals ----------------------------------------------------------
 
@@ -251,17 +184,6 @@ function buildModule(): Uint8Array {
 
 // ---- the JavaScript side ------------------------------------------------------------------------
 
-// The project's TypeScript libs carry no WebAssembly declarations: the little used here.
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-}
-const WebAssemblyApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-
 interface Exports {
   memory: WasmMemory;
   hash64(input: number, output: number, count: number): void;
@@ -275,8 +197,7 @@ const CHUNK = 8192;
 let instance: Exports | undefined;
 function wasm(): Exports {
   if (!instance) {
-    const module = new WebAssemblyApi.Module(buildModule());
-    instance = new WebAssemblyApi.Instance(module, {}).exports as Exports;
+    instance = instantiate<Exports>(buildModule());
     const needed = SCRATCH_BASE + CHUNK * 64 + CHUNK * 32;
     const pages = Math.ceil(needed / 65536) - instance.memory.buffer.byteLength / 65536;
     if (pages > 0) instance.memory.grow(pages);

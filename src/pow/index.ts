@@ -1,6 +1,7 @@
 export * from "./hex";
 export * from "./hash";
-export { sha256dJs, sha256dJsInto, sha256Js, Sha256Js } from "./sha256js";
+export { sha256dJs, sha256Js, Sha256Js } from "./sha256js";
+export { Sha256dArena } from "./sha256wasm";
 export * from "./target";
 export * from "./prevhash";
 export * from "./coinbase";

@@ -97,23 +97,6 @@ export function sha256dJs(data: Uint8Array): Buffer {
   return out;
 }
 
-/**
- * sha256dJs of data[start, start + length) written to out[at, at + 32), with no allocation (the
- * audit's per-share path). `out` may be `data`: the input is read in full before the digest is written.
- */
-export function sha256dJsInto(data: Uint8Array, start: number, length: number, out: Uint8Array, at: number): void {
-  hashInto(data, start, length);
-  secondPass();
-  for (let i = 0; i < 8; i++) {
-    const h = H[i];
-    const o = at + i * 4;
-    out[o] = h >>> 24;
-    out[o + 1] = h >>> 16;
-    out[o + 2] = h >>> 8;
-    out[o + 3] = h;
-  }
-}
-
 export function sha256Js(data: Uint8Array): Buffer {
   hashInto(data, 0, data.length);
   const out = Buffer.allocUnsafe(32);
