@@ -272,7 +272,7 @@ describe("deployment: a pool against a deployed contract", function () {
     miner = undefined;
     // The committer's estimate of the chain's time (latest block + wall time since), not the wall
     // clock: earlier test files move the shared in-process chain's clock ahead of this machine's.
-    await waitFor("the committer's chain time past validAt", 30_000, async () => pool.committer.overdueSeconds > 2, 500);
+    await waitFor("the committer's chain time past validAt", 30_000, async () => pool.committer!.overdueSeconds > 2, 500);
     expect((await roots(contract)).pending, "the drained key could not accept the root").to.equal(1);
     expect((await roots(contract)).active).to.equal(0);
 
@@ -285,7 +285,7 @@ describe("deployment: a pool against a deployed contract", function () {
       evm: pool.evm,
       contract,
       asset: pool.asset,
-      committer: pool.committer,
+      committer: pool.committer!,
       fundEpochs: true,
       minOperatorBalance: "0",
       registry: new Registry(),

@@ -160,7 +160,7 @@ describe("pool: descriptors and chain/store durability (issue 16)", function () 
           committer: { pollSeconds: 0.25 },
         },
       });
-      const cap = pool.stratum.stats().connectionCap;
+      const cap = pool.stratum!.stats().connectionCap;
       expect(cap).to.be.greaterThan(50);
       expect(cap).to.be.below(700 - 256);
       miner = new Miner({ url: pool.stratumUrl, user: `${ADDR1}.honest`, maxHashrate: 300_000 });
@@ -179,8 +179,8 @@ describe("pool: descriptors and chain/store durability (issue 16)", function () 
       });
       expect(held.open + held.refused).to.equal(want);
       // The kernel completed every handshake; the server accepts them from its backlog.
-      await until(() => pool!.stratum.stats().connections + (pool!.stratum.stats().refused["too-many-connections"] ?? 0) >= want + 1, 60_000, "every connection accepted or refused");
-      const st = pool.stratum.stats();
+      await until(() => pool!.stratum!.stats().connections + (pool!.stratum!.stats().refused["too-many-connections"] ?? 0) >= want + 1, 60_000, "every connection accepted or refused");
+      const st = pool.stratum!.stats();
       expect(st.connections, "held at the cap (the honest miner included)").to.equal(cap);
       // Every connection over the cap refused. (A loaded machine can make the honest miner time out
       // and reconnect while the pool is full: each such attempt is one more refusal, seen once in CI.)
@@ -208,7 +208,7 @@ describe("pool: descriptors and chain/store durability (issue 16)", function () 
       expect(fs.existsSync(epoch1.filePath) && fs.existsSync(epoch1.shareLogPath)).to.equal(true);
       expect(epoch1.proposeTx).to.match(/^0x[0-9a-f]{64}$/);
       expect((await getJson(`${pool.apiUrl}/api/epochs`)).length).to.be.at.least(1);
-      expect(pool.stratum.stats().connections).to.be.at.most(cap);
+      expect(pool.stratum!.stats().connections).to.be.at.most(cap);
       expect(lines.filter((l) => /EMFILE|too many open files/i.test(l)), lines.join("\n")).to.deep.equal([]);
 
       await miner.stop();

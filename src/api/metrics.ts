@@ -7,6 +7,7 @@ export class PoolMetrics {
   readonly epochsCommitted = new Counter({ name: "pool_epochs_committed_total", help: "Roots made active on chain", registers: [this.registry] });
   readonly payoutsSent = new Counter({ name: "pool_payout_batches_total", help: "claimMany batches sent", labelNames: ["status"], registers: [this.registry] });
   readonly payoutAccountsAside = new Gauge({ name: "pool_payout_accounts_aside", help: "Accounts automatic payouts set aside (their claim fails on its own); retried later", registers: [this.registry] });
+  readonly leader = new Gauge({ name: "pool_committer_leader", help: "1 while this process is the elected committer and payout relay (0: standing by, or no committer here)", registers: [this.registry] });
 
   constructor(
     read: () => {

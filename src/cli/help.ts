@@ -13,7 +13,7 @@ go to A, whoever sends the transaction (and pays its gas).
   --key-env VAR    name of the environment variable holding the sender's private key
   --dry-run        only show the claimable amount`;
 
-export const START_HELP = `pool start [--config FILE] [--log-format auto|pretty|json]
+export const START_HELP = `pool start [--config FILE] [--log-format auto|pretty|json] [--role all|stratum|committer|api]
 
 Runs the pool. With no configuration: the embedded default (an in-process EVM on 127.0.0.1:8545
 with PayoutPool deployed, an embedded SHA256d chain, SQLite in ./data, Stratum on 127.0.0.1:3333,
@@ -21,6 +21,10 @@ the HTTP API and web page on 127.0.0.1:8080). A JSON config file and POOL_* envi
 select a real bitcoind, EVM RPC, deployed contract and keys (see README "Operator").
 
   --config FILE        JSON configuration (settings as in src/config/index.ts)
+  --role ROLE          all (default: everything in this process), stratum (a front end), committer
+                       (a candidate for committer and payout relay, elected through PostgreSQL) or
+                       api (the HTTP API and page); roles other than all need store.postgresUrl,
+                       chain.bitcoindUrl and evm.rpcUrl (README "Several front ends")
   --log-format FORMAT  pretty (for a person), json (for a collector) or auto (pretty on a terminal);
                        also log.format / POOL_LOG_FORMAT, and the level POOL_LOG_LEVEL`;
 

@@ -4,12 +4,15 @@ import { ensureWebPage } from "./webBuild";
 import { parseFlags, UsageError } from "./args";
 
 export async function startCommand(argv: string[], out: (line: string) => void = console.log, err: (line: string) => void = console.error): Promise<number> {
-  const flags = parseFlags(argv, { config: { type: "string" }, "log-format": { type: "string" } });
+  const flags = parseFlags(argv, { config: { type: "string" }, "log-format": { type: "string" }, role: { type: "string" } });
   if (flags.help) {
     out(START_HELP);
     return 0;
   }
-  const overrides = flags["log-format"] !== undefined ? { log: { format: flags["log-format"] } } : undefined;
+  const overrides: Record<string, unknown> | undefined =
+    flags["log-format"] !== undefined || flags.role !== undefined
+      ? { ...(flags["log-format"] !== undefined ? { log: { format: flags["log-format"] } } : {}), ...(flags.role !== undefined ? { role: flags.role } : {}) }
+      : undefined;
   try {
     loadConfig({ file: flags.config, overrides }); // fail fast, before loading the pool's heavy modules
   } catch (e) {
@@ -33,16 +36,19 @@ export async function startCommand(argv: string[], out: (line: string) => void =
   }
   const { asset } = pool;
   out("");
-  out(`  Stratum:   ${pool.stratumUrl}`);
-  out(`  Web + API: ${pool.apiUrl}`);
+  out(`  Role:      ${pool.config.role}${pool.leadership ? " (committer and payouts when elected; standing by meanwhile)" : ""}`);
+  if (pool.stratum) out(`  Stratum:   ${pool.stratumUrl}`);
+  if (pool.apiUrl) out(`  Web + API: ${pool.apiUrl}`);
   out(`  EVM RPC:   ${pool.rpcUrl} (chain id ${pool.chainId})`);
   out(`  Contract:  ${pool.contract}`);
   out(`  Pays in:   ${asset.symbol} (${asset.decimals} decimals, ${asset.token ?? "the native coin"}; ${asset.unitsPerSatoshi} unit per satoshi)`);
   out("");
-  out("  Point a miner at it, with YOUR OWN EVM payout address as the username (one whose key only you hold):");
-  out(`    cpuminer -a sha256d -o ${pool.stratumUrl} -u 0xYOUR_ADDRESS.rig1 -p x`);
-  out(`    npx ts-node --transpile-only src/miner/cli.ts --url ${pool.stratumUrl} --user 0xYOUR_ADDRESS.rig1`);
-  out("");
+  if (pool.stratum) {
+    out("  Point a miner at it, with YOUR OWN EVM payout address as the username (one whose key only you hold):");
+    out(`    cpuminer -a sha256d -o ${pool.stratumUrl} -u 0xYOUR_ADDRESS.rig1 -p x`);
+    out(`    npx ts-node --transpile-only src/miner/cli.ts --url ${pool.stratumUrl} --user 0xYOUR_ADDRESS.rig1`);
+    out("");
+  }
   await new Promise<void>((resolve) => {
     const shutdown = () => resolve();
     process.once("SIGINT", shutdown);

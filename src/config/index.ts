@@ -18,6 +18,15 @@ export interface PayoutChange {
 
 /** Everything `pool start` needs. Absent optional parts mean "use the embedded default". */
 export interface PoolConfig {
+  /**
+   * What this process runs (issue 15): "all" (the embedded default: Stratum, committer, payouts
+   * and API in one process), "stratum" (a front end: Stratum only, shares into the shared store),
+   * "committer" (a candidate for committer and payout relay: elected through PostgreSQL, one at a
+   * time), or "api" (the HTTP API and page over the shared store). With PostgreSQL, every process
+   * whose role includes the committer is a candidate, and only the elected one builds, proposes
+   * and pays. Roles other than "all" need PostgreSQL, bitcoind and an external EVM.
+   */
+  role: PoolRole;
   dataDir: string;
   stratum: { host: string; port: number; startDifficulty: string; minDifficulty: string; maxDifficulty: string; targetShareSeconds: number; extranonce2Size: number; maxConnections: number; limits: StratumLimits };
   api: { host: string; port: number };
@@ -74,6 +83,9 @@ export interface StratumLimits {
   fdReserve: number;
 }
 
+export const POOL_ROLES = ["all", "stratum", "committer", "api"] as const;
+export type PoolRole = (typeof POOL_ROLES)[number];
+
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const LOG_FORMATS = ["auto", "pretty", "json"] as const;
@@ -89,6 +101,7 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_CONFIG: PoolConfig = {
+  role: "all",
   dataDir: "data",
   stratum: {
     host: "127.0.0.1",
@@ -116,6 +129,7 @@ export const DEFAULT_CONFIG: PoolConfig = {
 
 /** Environment variables and the setting each one sets. */
 const ENV_SETTINGS: Record<string, string> = {
+  POOL_ROLE: "role",
   POOL_DATA_DIR: "dataDir",
   POOL_STRATUM_HOST: "stratum.host",
   POOL_STRATUM_PORT: "stratum.port",
@@ -212,6 +226,7 @@ function validate(raw: Raw): PoolConfig {
     known.add(setting);
     if (raw[setting] !== undefined) assign(parse(raw[setting], setting));
   };
+  take("role", oneOf(POOL_ROLES), (v) => (c.role = v));
   take("dataDir", str, (v) => (c.dataDir = v));
   take("stratum.host", str, (v) => (c.stratum.host = v));
   take("stratum.port", port, (v) => (c.stratum.port = v));
@@ -281,6 +296,12 @@ function validate(raw: Raw): PoolConfig {
   if (c.chain.bitcoindUrl && !c.chain.payoutScript) throw new ConfigError("chain.payoutScript", "is required with chain.bitcoindUrl: the block reward's output script (hex)");
   if (c.chain.bitcoindUrl && !c.chain.bitcoindCookie && !(c.chain.bitcoindUser && c.chain.bitcoindPassword)) {
     throw new ConfigError("chain.bitcoindUser", "bitcoind needs chain.bitcoindUser and chain.bitcoindPassword, or chain.bitcoindCookie");
+  }
+  if (c.role !== "all") {
+    // Several processes share one deployment: one store, one chain, one contract they all reach.
+    if (!c.store.postgresUrl) throw new ConfigError("role", `"${c.role}" needs store.postgresUrl: the processes of one pool share a PostgreSQL store (SQLite is one process's file)`);
+    if (!c.chain.bitcoindUrl) throw new ConfigError("role", `"${c.role}" needs chain.bitcoindUrl: the processes of one pool must mine one chain (the embedded chain lives inside one process)`);
+    if (!c.evm.rpcUrl) throw new ConfigError("role", `"${c.role}" needs evm.rpcUrl and evm.contract (or evm.deployment): the embedded EVM lives inside one process`);
   }
   c.dataDir = path.resolve(c.dataDir);
   return c;

@@ -101,6 +101,8 @@ export class PayoutService extends EventEmitter {
   private running?: Promise<void>;
   private again = false;
   private stopped = false;
+  /** trigger() sends nothing before start(): a standby committer process constructs one and never starts it. */
+  private started = false;
   private retryTimer?: NodeJS.Timeout;
   private failures = 0;
   /** The active epoch's tree (parsing a 1M-leaf epoch file takes seconds: once per epoch). */
@@ -153,6 +155,7 @@ export class PayoutService extends EventEmitter {
 
   start(): void {
     this.stopped = false;
+    this.started = true;
     this.trigger();
   }
 
@@ -171,7 +174,7 @@ export class PayoutService extends EventEmitter {
 
   /** Asks for a payout run (after a root became active); runs never overlap; never throws. */
   trigger(): void {
-    if (!this.enabled || this.stopped) return;
+    if (!this.enabled || this.stopped || !this.started) return;
     if (this.running) {
       this.again = true;
       return;

@@ -34,3 +34,36 @@ export async function seedHashrate(store: ShareStore, tracker: HashrateTracker, 
   for (const s of shares) tracker.record(s.address, s.worker, s.difficulty, s.time);
   return shares.length;
 }
+
+/**
+ * Keeps feeding the tracker from the store, every `everyMs`, with the shares stored since the
+ * last read (from id `afterId` on): the hash rate and workers of the whole pool when several front
+ * ends share one PostgreSQL store (issue 15), not only this process's own. Shares whose ids commit
+ * out of order across front ends can be missed by a read that passed their id (a hash-rate figure,
+ * never an account balance). Returns a stop function.
+ */
+export function followHashrate(store: ShareStore, tracker: HashrateTracker, afterId: number, opts: { everyMs?: number; onError?: (err: unknown) => void } = {}): () => Promise<void> {
+  let last = afterId;
+  let stopped = false;
+  let running: Promise<void> | undefined;
+  const tick = async () => {
+    const to = await store.lastShareId();
+    if (to <= last) return;
+    const shares: Array<{ address: string; worker: string; difficulty: number; time: number }> = [];
+    for await (const s of store.sharesInRange(last + 1, to)) shares.push({ address: s.address, worker: s.worker, difficulty: Number(s.difficulty), time: s.time });
+    shares.sort((a, b) => a.time - b.time);
+    for (const s of shares) tracker.record(s.address, s.worker, s.difficulty, s.time);
+    last = to;
+  };
+  const timer = setInterval(() => {
+    if (stopped || running) return;
+    running = tick()
+      .catch((err) => opts.onError?.(err))
+      .finally(() => (running = undefined));
+  }, opts.everyMs ?? 1000);
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+    await running;
+  };
+}

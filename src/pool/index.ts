@@ -31,8 +31,9 @@ import { DEFAULT_STRATUM_CONFIG } from "../stratum/config";
 import { reconcileEmbeddedChain } from "./reconcile";
 import { windowReader } from "./window";
 import { OperatorAlerts } from "./alerts";
-import { seedHashrate } from "./hashrateSeed";
+import { followHashrate, seedHashrate } from "./hashrateSeed";
 import { probeBitcoind } from "./bitcoindProbe";
+import { Leadership } from "./leader";
 import { ClaimsIndex } from "../api/claims";
 import { PayoutService } from "../payouts";
 
@@ -49,9 +50,13 @@ export interface RunningPool {
   asset: AssetInfo;
   store: ShareStore;
   source: TemplateSource;
-  stratum: StratumServer;
-  committer: Committer;
-  payouts: PayoutService;
+  /** The Stratum server (roles "all" and "stratum"). */
+  stratum?: StratumServer;
+  /** The committer (roles "all" and "committer"; with PostgreSQL it acts only while `leadership` is held). */
+  committer?: Committer;
+  payouts?: PayoutService;
+  /** The committer election (PostgreSQL stores, roles "all" and "committer"). */
+  leadership?: Leadership;
   evm: EvmClients;
   events: EventEmitter;
   logger: Logger;
@@ -70,7 +75,8 @@ export interface StartPoolOptions {
 /**
  * Starts a complete pool: EVM endpoint (embedded unless configured), PayoutPool (deployed on the
  * embedded EVM), template source, share store, Stratum server, epoch builder + committer,
- * automatic payouts and the HTTP API with the web page.
+ * automatic payouts and the HTTP API with the web page — or the parts of `role` (issue 15:
+ * several processes on one PostgreSQL store, one committer and payout relay elected among them).
  */
 export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPool> {
   const config = loadConfig({ file: opts.configFile, env: opts.env, overrides: opts.overrides });
@@ -191,6 +197,13 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
 
     const store = await openStoreChecked(config);
     cleanups.push(() => store.close());
+    const role = config.role;
+    const runsStratum = role === "all" || role === "stratum";
+    const runsCommitter = role === "all" || role === "committer";
+    const runsApi = role === "all" || role === "api";
+    if (config.store.postgresUrl && role === "all" && !config.chain.bitcoindUrl) {
+      logger.warn("PostgreSQL store with the embedded chain: run this pool as one process (several front ends need one chain: chain.bitcoindUrl)");
+    }
     // The chain file and the store must agree on every block before anyone mines (issue 16).
     if (source instanceof EmbeddedChain) await reconcileEmbeddedChain(source, store, logger.child({ part: "reconcile" }));
     // The store and the epoch files belong to one deployment: never propose them to another (bug: a
@@ -205,8 +218,15 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
     const hashrate = new HashrateTracker();
     const seeded = await seedHashrate(store, hashrate);
     if (seeded > 0) logger.info({ shares: seeded }, "hash rate of the last hour restored from the store");
+    // With PostgreSQL, front ends may be several: the hash rate and workers shown are the whole
+    // pool's, read from the store, not this process's Stratum alone.
+    const wholePoolHashrate = config.store.postgresUrl !== undefined;
+    if (wholePoolHashrate) {
+      const stopFollowing = followHashrate(store, hashrate, await store.lastShareId(), { onError: (err) => logger.warn({ err: errorText(err) }, "hash rate: reading the store's new shares failed; trying again") });
+      cleanups.push(stopFollowing);
+    }
 
-    const stratum = new StratumServer({
+    const stratum = !runsStratum ? undefined : new StratumServer({
       source,
       sink: store,
       logger: logger.child({ part: "stratum" }),
@@ -229,26 +249,27 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
         refusedAddresses: [contract],
       },
     });
-    const stratumPort = await stratum.listen();
-    cleanups.push(() => stratum.close());
-    const stratumUrl = `stratum+tcp://${config.stratum.host}:${stratumPort}`;
+    const stratumPort = stratum ? await stratum.listen() : 0;
+    if (stratum) cleanups.push(() => stratum.close());
+    const stratumUrl = stratum ? `stratum+tcp://${config.stratum.host}:${stratumPort}` : "";
 
     // --- accounting
     const events = new EventEmitter();
     events.setMaxListeners(1000);
     const metrics = new PoolMetrics(() => {
-      const s = stratum.stats();
+      const s = stratum?.stats();
+      if (!s) return { connections: 0, accepted: 0, rejected: {}, blocks: 0, hashrate: hashrate.rate(), miners: hashrate.activity().miners };
       return { abuse: { bans: s.bans, addressBans: s.addressBans, droppedMessages: s.droppedMessages, refused: s.refused }, connections: s.connections, accepted: s.accepted, rejected: s.rejected, blocks: s.blocks, hashrate: hashrate.rate(), miners: hashrate.activity().miners };
     });
     // Issue 14: under PPS/FPPS, what the operator owes for shares not yet in an epoch.
     let accrued: AccruedCredits | undefined;
     let nextEpochNumber = 1;
-    stratum.on("share", (share) => {
-      hashrate.record(share.address, share.worker, Number(share.difficulty), share.time);
+    stratum?.on("share", (share) => {
+      if (!wholePoolHashrate) hashrate.record(share.address, share.worker, Number(share.difficulty), share.time);
       accrued?.add(share);
       events.emit("update", { kind: "share", address: share.address });
     });
-    stratum.on("block", (block) => events.emit("update", { kind: "block", height: block.height, hash: block.hash }));
+    stratum?.on("block", (block) => events.emit("update", { kind: "block", height: block.height, hash: block.hash }));
 
     const builder = new EpochBuilder({
       store,
@@ -292,7 +313,7 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
     nextEpochNumber = nextParameters.number;
     const parameterProblem = parameterChangeProblem(nextParameters, config.payout.change);
     if (parameterProblem) throw new ConfigError(parameterProblem.setting, parameterProblem.message);
-    const committer = new Committer({
+    const committer = !runsCommitter ? undefined : new Committer({
       store,
       source,
       evm,
@@ -314,7 +335,7 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       revokeEpoch: (n) => builder.revoke(n),
       publishBaseUrl: config.publish?.baseUrl,
     });
-    const payouts = new PayoutService({
+    const payouts = !runsCommitter ? undefined : new PayoutService({
       store,
       evm,
       contract,
@@ -323,44 +344,79 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       maxGasPerBatch: config.payouts.maxGasPerBatch,
       logger: logger.child({ part: "payouts" }),
     });
-    await payouts.open();
-    cleanups.push(() => payouts.stop());
-    committer.on("proposed", (e) => events.emit("update", { kind: "epoch", epoch: e.number, state: "proposed" }));
-    committer.on("accepted", (e) => {
+    await payouts?.open();
+    if (payouts) cleanups.push(() => payouts.stop());
+    committer?.on("proposed", (e) => events.emit("update", { kind: "epoch", epoch: e.number, state: "proposed" }));
+    committer?.on("accepted", (e) => {
       events.emit("update", { kind: "epoch", epoch: e.number, state: "active" });
       metrics.epochsCommitted.inc();
-      payouts.trigger();
+      payouts?.trigger();
     });
-    payouts.on("batch", (b) => {
+    payouts?.on("batch", (b) => {
       events.emit("update", { kind: "payout", txHash: b.txHash });
       metrics.payoutsSent.inc({ status: b.status });
     });
-    metrics.payoutAccountsAside.set(payouts.asideList().length);
-    payouts.on("aside", (account: string) => {
+    if (payouts) metrics.payoutAccountsAside.set(payouts.asideList().length);
+    payouts?.on("aside", (account: string) => {
       metrics.payoutAccountsAside.set(payouts.asideList().length);
       events.emit("update", { kind: "payout", account });
     });
-    committer.start();
-    cleanups.push(() => committer.stop());
-    const alerts = new OperatorAlerts({
-      store,
-      evm,
-      contract,
-      asset,
-      committer,
-      fundEpochs: config.committer.fundEpochs,
-      minOperatorBalance: config.evm.minOperatorBalance,
-      registry: metrics.registry,
-      logger: logger.child({ part: "alerts" }),
-      everyMs: Math.min(15_000, Math.max(1_000, config.committer.pollSeconds * 5_000)),
-    });
-    alerts.start();
-    cleanups.push(() => alerts.stop());
-    payouts.start();
+    // With PostgreSQL, any number of processes may run the committer: one is elected (an advisory
+    // lock), the others stand by and take over when its connection ends. SQLite is one process.
+    let leadership: Leadership | undefined;
+    if (committer && payouts) {
+      const act = { running: false };
+      const lead = () => {
+        if (act.running) return;
+        act.running = true;
+        committer.start();
+        payouts.start();
+      };
+      const standBy = async () => {
+        if (!act.running) return;
+        act.running = false;
+        await committer.stop();
+        await payouts.stop();
+      };
+      // Stopping: the committer and payouts first, then the lock (cleanups run last-in first-out).
+      cleanups.push(async () => leadership?.stop());
+      cleanups.push(standBy);
+      if (config.store.postgresUrl) {
+        leadership = new Leadership({ connectionString: config.store.postgresUrl, name: `committer:${chainId}:${contract.toLowerCase()}`, retryMs: Math.max(500, Math.min(2_000, config.committer.pollSeconds * 1000)), logger: logger.child({ part: "leader" }) });
+        leadership.on("elected", () => {
+          metrics.leader.set(1);
+          lead();
+        });
+        leadership.on("lost", () => {
+          metrics.leader.set(0);
+          void standBy();
+        });
+        leadership.start();
+      } else {
+        metrics.leader.set(1);
+        lead();
+      }
+    }
+    if (committer) {
+      const alerts = new OperatorAlerts({
+        store,
+        evm,
+        contract,
+        asset,
+        committer,
+        fundEpochs: config.committer.fundEpochs,
+        minOperatorBalance: config.evm.minOperatorBalance,
+        registry: metrics.registry,
+        logger: logger.child({ part: "alerts" }),
+        everyMs: Math.min(15_000, Math.max(1_000, config.committer.pollSeconds * 5_000)),
+      });
+      alerts.start();
+      cleanups.push(() => alerts.stop());
+    }
 
     // --- HTTP API
     const webDir = path.join(__dirname, "..", "..", "dist", "web");
-    const api = buildApi({
+    const api = !runsApi ? undefined : buildApi({
       store,
       evm,
       contract,
@@ -389,12 +445,12 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
         return { height: t.height - 1, networkDifficulty: bitsToDifficulty(t.bits), blockReward: (t.coinbaseValue * BigInt(asset.unitsPerSatoshi)).toString() };
       },
       shareCounters: () => {
-        const s = stratum.stats();
-        return { accepted: s.accepted, rejected: s.rejectedTotal };
+        const s = stratum?.stats();
+        return { accepted: s?.accepted ?? 0, rejected: s?.rejectedTotal ?? 0 };
       },
       windowFor: windowReader(store, source, config.pplns.factor),
-      payouts: () => payouts.list(),
-      payoutsAside: () => payouts.asideList(),
+      payouts: async () => (payouts ? payouts.list() : []),
+      payoutsAside: () => payouts?.asideList() ?? [],
       claims: new ClaimsIndex(evm, contract, deployedAtBlock),
       events,
       metrics,
@@ -402,10 +458,12 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       epochsDir: path.join(config.dataDir, "epochs"),
       ...(source instanceof EmbeddedChain ? { headerChain: () => source.headers() } : {}),
     });
-    await api.listen({ host: config.api.host, port: config.api.port });
-    cleanups.push(() => api.close());
-    const apiPort = (api.server.address() as { port: number }).port;
-    const apiUrl = `http://${config.api.host}:${apiPort}`;
+    let apiUrl = "";
+    if (api) {
+      await api.listen({ host: config.api.host, port: config.api.port });
+      cleanups.push(() => api.close());
+      apiUrl = `http://${config.api.host}:${(api.server.address() as { port: number }).port}`;
+    }
 
     const embedded = source instanceof EmbeddedChain;
     logger.info({ stratumUrl, apiUrl, rpcUrl, chainId, contract, embedded, asset: `${asset.symbol} (${asset.decimals} decimals)`, challengeWindow: facts.challengeWindow, operatorBalance: operatorBalance.toString() }, "pool started");
@@ -424,6 +482,7 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       stratum,
       committer,
       payouts,
+      leadership,
       evm,
       events,
       logger,

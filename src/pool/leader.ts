@@ -1,0 +1,104 @@
+/**
+ * One leader among several processes of a pool, elected through PostgreSQL (issue 15): whoever
+ * holds a session-level advisory lock is the committer and payout relay; the others stand by
+ * and try again every `retryMs`. The lock is PostgreSQL's own (`pg_try_advisory_lock`): held by
+ * the leader's connection, released by the server when that connection ends — a clean stop, a
+ * crash, a kill -9 (the kernel closes the socket) or a dead machine (TCP keepalive) — so that a
+ * standby takes over within about `retryMs` of the leader's end, and never while it lives.
+ *
+ * Emits "elected" when this process becomes the leader and "lost" when its connection fails while
+ * it leads (it must stop acting at once: a standby may already hold the lock).
+ */
+import { EventEmitter } from "node:events";
+import pg from "pg";
+import { errorText, type ServiceLogger } from "../log";
+
+/** The advisory lock's first key: this project's lock class (the second is the hashed name). */
+const LOCK_CLASS = 0x504c4e53; // "PLNS"
+
+export interface LeadershipOptions {
+  connectionString: string;
+  /** Names what is led (e.g. the committer of one contract on one chain): one leader per name. */
+  name: string;
+  /** How often a standby tries the lock, milliseconds. */
+  retryMs: number;
+  logger: ServiceLogger;
+}
+
+export class Leadership extends EventEmitter {
+  private client?: pg.Client;
+  private timer?: NodeJS.Timeout;
+  private stopped = true;
+  private leading = false;
+  private attempt?: Promise<void>;
+
+  constructor(private readonly opts: LeadershipOptions) {
+    super();
+  }
+
+  /** True while this process holds the lock. */
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Gives the lock up (if held) and stops trying. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.attempt;
+    const client = this.client;
+    this.client = undefined;
+    this.leading = false;
+    if (client) await client.end().catch(() => undefined);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.attempt = this.try().finally(() => (this.attempt = undefined));
+    }, ms);
+  }
+
+  private async try(): Promise<void> {
+    try {
+      if (!this.client) {
+        const client = new pg.Client({ connectionString: this.opts.connectionString, keepAlive: true, keepAliveInitialDelayMillis: 5_000 });
+        client.on("error", (err) => this.dropped(client, err));
+        client.on("end", () => this.dropped(client, new Error("connection ended")));
+        await client.connect();
+        this.client = client;
+      }
+      const r = await this.client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked", [LOCK_CLASS, this.opts.name]);
+      if (r.rows[0]?.locked && !this.stopped) {
+        this.leading = true;
+        this.opts.logger.info({ lock: this.opts.name }, "elected: this process is the leader");
+        this.emit("elected");
+        return; // held until the connection ends
+      }
+    } catch (err) {
+      this.opts.logger.warn({ err: errorText(err) }, "leader election: PostgreSQL did not answer; trying again");
+      const client = this.client;
+      this.client = undefined;
+      await client?.end().catch(() => undefined);
+    }
+    this.schedule(this.opts.retryMs);
+  }
+
+  private dropped(client: pg.Client, err: Error): void {
+    if (client !== this.client) return;
+    this.client = undefined;
+    const was = this.leading;
+    this.leading = false;
+    if (this.stopped) return;
+    if (was) {
+      this.opts.logger.error({ err: errorText(err) }, "leader election: lost the connection that held the lock; standing by");
+      this.emit("lost");
+    }
+    this.schedule(this.opts.retryMs);
+  }
+}

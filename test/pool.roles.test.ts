@@ -1,0 +1,177 @@
+/**
+ * Issue 15, part 4: several pool processes on one PostgreSQL store, one committer elected among
+ * them. Two processes (each a Stratum front end and a committer candidate, as `pool start` runs
+ * them) share a real Bitcoin Core on regtest, a separate EVM node (anvil) with one PayoutPool,
+ * and one PostgreSQL database; a miner on each. Exactly one leads; every epoch is proposed once;
+ * kill -9 of the leader and the standby takes over within seconds and carries on (its next epoch
+ * accepted); every miner of both front ends is paid. Needs BITCOIND (or bitcoind on PATH), PostgreSQL and anvil: skipped,
+ * saying why, without them.
+ */
+import { expect } from "chai";
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import type { Address } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { anvilBinary } from "../src/evm/embedded";
+import { connectEvm, hardhatDevKey } from "../src/evm/clients";
+import { deployPayoutPool } from "../src/evm/deploy";
+import { payoutPoolAbi } from "../src/evm/payoutPoolAbi";
+import { Miner } from "../src/miner";
+import { findBitcoind, KEY1, startRegtestNode, type RegtestNode } from "./bitcoind.helpers";
+import { findPostgresUser } from "./pg.helpers";
+import { getJson, waitFor } from "./pool.helpers";
+
+const ROOT = path.join(__dirname, "..");
+const MINERS = [privateKeyToAccount(hardhatDevKey(6)).address, privateKeyToAccount(hardhatDevKey(7)).address];
+
+interface PoolProcess {
+  name: string;
+  child: ChildProcess;
+  out: string;
+  apiUrl: string;
+  stratumUrl: string;
+}
+
+describe("several pool processes on one PostgreSQL: one committer elected, a standby takes over (issue 15)", function () {
+  this.timeout(300_000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pool-roles-"));
+  const children: ChildProcess[] = [];
+  const miners: Miner[] = [];
+  let node: RegtestNode | undefined;
+  let pgUser = "";
+  const database = `roles_${process.pid}_${Date.now() % 1_000_000}`;
+
+  before(async function () {
+    const found = findBitcoind();
+    const pgFound = await findPostgresUser();
+    const why = "reason" in found ? found.reason : "reason" in pgFound ? `no PostgreSQL: ${pgFound.reason}` : !anvilBinary() ? "no anvil binary for this platform" : undefined;
+    if (why) {
+      console.log(`      skipping the multi-process pool test: ${why}`);
+      this.skip();
+    }
+    pgUser = (pgFound as { user: string }).user;
+    const admin = new pg.Client({ host: "127.0.0.1", port: 5432, database: "test", user: pgUser });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${database}`);
+    await admin.end();
+    node = await startRegtestNode((found as { bin: string }).bin);
+  });
+
+  after(async () => {
+    for (const m of miners) await m.stop().catch(() => undefined);
+    for (const c of children.reverse()) {
+      if (c.exitCode !== null || c.signalCode !== null) continue;
+      c.kill("SIGTERM");
+      await Promise.race([new Promise((r) => c.once("exit", r)), new Promise((r) => setTimeout(r, 10_000))]);
+      if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+    }
+    await node?.stop();
+    if (pgUser) {
+      const admin = new pg.Client({ host: "127.0.0.1", port: 5432, database: "test", user: pgUser });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
+      await admin.end();
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** `pool start --role all` on the shared store, chain and contract; resolves once its banner is out. */
+  async function startProcess(name: string, rpcUrl: string, contract: Address): Promise<PoolProcess> {
+    const configFile = path.join(dir, `${name}.json`);
+    fs.writeFileSync(
+      configFile,
+      JSON.stringify({
+        role: "all",
+        dataDir: path.join(dir, name),
+        stratum: { port: 0, startDifficulty: "0.00002", minDifficulty: "0.00001", targetShareSeconds: 2 },
+        api: { port: 0 },
+        evm: { rpcUrl, contract, operatorKey: hardhatDevKey(0), unitsPerSatoshi: "10000000000" },
+        chain: { bitcoindUrl: node!.url, bitcoindUser: node!.user, bitcoindPassword: node!.password, payoutScript: KEY1.script },
+        store: { postgresUrl: `postgres://${pgUser}@127.0.0.1:5432/${database}` },
+        pplns: { confirmations: 1, feeBps: 0 },
+        committer: { pollSeconds: 0.5 },
+        log: { format: "json" },
+      }),
+    );
+    const child = spawn(process.execPath, [path.join(ROOT, "bin", "pool.js"), "start", "--config", configFile], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    children.push(child);
+    const p: PoolProcess = { name, child, out: "", apiUrl: "", stratumUrl: "" };
+    child.stdout!.on("data", (c) => (p.out += c));
+    child.stderr!.on("data", (c) => (p.out += c));
+    await waitFor(`${name}'s banner`, 120_000, async () => {
+      if (child.exitCode !== null) throw new Error(`${name} exited ${child.exitCode}: ${p.out.slice(-3000)}`);
+      return /Contract:\s+0x/.test(p.out);
+    });
+    p.apiUrl = /Web \+ API:\s+(\S+)/.exec(p.out)![1];
+    p.stratumUrl = /Stratum:\s+(\S+)/.exec(p.out)![1];
+    return p;
+  }
+
+  async function leads(p: PoolProcess): Promise<boolean> {
+    const text = await (await fetch(`${p.apiUrl}/metrics`)).text();
+    return /^pool_committer_leader 1$/m.test(text);
+  }
+
+  it("two front ends mine, one committer proposes each epoch once, kill -9 of it and the other carries on", async () => {
+    // The EVM node (anvil: mines on each transaction) and one PayoutPool paying the native coin.
+    const anvil = spawn(anvilBinary()!, ["--port", "0", "--chain-id", "31337"], { stdio: ["ignore", "pipe", "pipe"] });
+    children.push(anvil);
+    let anvilOut = "";
+    anvil.stdout!.on("data", (c) => (anvilOut += c));
+    const port = await waitFor("anvil", 30_000, async () => /Listening on 127\.0\.0\.1:(\d+)/.exec(anvilOut)?.[1]);
+    const rpcUrl = `http://127.0.0.1:${port}`;
+    const clients = await connectEvm(rpcUrl, hardhatDevKey(0));
+    const { address: contract } = await deployPayoutPool(clients, {
+      token: "0x0000000000000000000000000000000000000000",
+      admin: clients.account!.address,
+      operator: clients.account!.address,
+      guardian: privateKeyToAccount(hardhatDevKey(1)).address,
+      challengeWindow: 1,
+      maxPause: 3600,
+    });
+    // Past the coinbase maturity, so that the node's chain is an ordinary one.
+    await node!.call("generatetoaddress", 101, KEY1.address);
+
+    const [a, b] = await Promise.all([startProcess("a", rpcUrl, contract), startProcess("b", rpcUrl, contract)]);
+    const pools = [a, b];
+    const leader = await waitFor("a leader", 30_000, async () => {
+      const l = await Promise.all(pools.map(leads));
+      return l.filter(Boolean).length === 1 ? pools[l.indexOf(true)] : undefined;
+    });
+    const standby = leader === a ? b : a;
+    expect(await leads(standby), "two leaders").to.equal(false);
+
+    // A miner on each front end (on regtest every share is also a block).
+    for (const [i, p] of pools.entries()) {
+      const m = new Miner({ url: p.stratumUrl, user: `${MINERS[i]}.rig${i}`, maxHashrate: 20_000 });
+      miners.push(m);
+      await m.start();
+    }
+    const activeEpoch = async () => Number((await clients.publicClient.readContract({ address: contract, abi: payoutPoolAbi, functionName: "activeRoot" }))[1]);
+    await waitFor("two epochs active", 120_000, async () => (await activeEpoch()) >= 2, 500);
+
+    // kill -9 the leader: its connection ends, the lock with it; the standby must take over in seconds.
+    const killedAt = Date.now();
+    leader.child.kill("SIGKILL");
+    await waitFor("the standby elected", 20_000, () => leads(standby), 200);
+    const takeoverMs = Date.now() - killedAt;
+    console.log(`      standby elected ${takeoverMs} ms after kill -9 of the leader`);
+    expect(takeoverMs).to.be.below(10_000);
+    const before = await activeEpoch();
+    await waitFor("another epoch active under the new leader", 120_000, async () => (await activeEpoch()) >= before + 1, 500);
+
+    // Every epoch proposed once: RootProposed's epochs are 1, 2, 3, … with no repeat.
+    const events = await clients.publicClient.getContractEvents({ address: contract, abi: payoutPoolAbi, eventName: "RootProposed", fromBlock: 0n });
+    const epochs = events.map((e) => Number((e.args as { epoch: bigint }).epoch));
+    expect(epochs, "each epoch proposed once").to.deep.equal(epochs.map((_, i) => i + 1));
+    expect(standby.out, "the survivor's log").to.not.match(/nonce too low|replacement transaction underpriced/i);
+    // Both front ends' miners are paid in the newest active root (built from the shared store).
+    for (const m of MINERS) {
+      const miner = await getJson(`${standby.apiUrl}/api/miners/${m}`);
+      expect(BigInt(miner.allocated) > 0n, `${m}'s allocation ${miner.allocated}`).to.equal(true);
+    }
+  });
+});
