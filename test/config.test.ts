@@ -31,6 +31,22 @@ describe("config: values are validated, never coerced", () => {
     for (const v of [null, true, "x", "0", ""]) refuses("pplns.factor", { overrides: { pplns: { factor: v } } });
   });
 
+  it("takes a role (all, stratum, committer, api) and refuses the others; a split role needs PostgreSQL, bitcoind and an external EVM, naming what is missing", () => {
+    expect(loadConfig({ env: {} }).role).to.equal("all");
+    for (const v of ["", "front", "ALL", 1, null]) refuses("role", { overrides: { role: v } });
+    const full = {
+      store: { postgresUrl: "postgres://pool@127.0.0.1:5432/pool" },
+      chain: { bitcoindUrl: "http://127.0.0.1:8332", bitcoindUser: "u", bitcoindPassword: "p", payoutScript: "0014751e76e8199196d454941c45d1b3a323f1433bd6" },
+      evm: { rpcUrl: "http://127.0.0.1:8545", contract: GOOD, operatorKey: "0x" + "11".repeat(32) },
+    };
+    for (const role of ["stratum", "committer", "api"]) {
+      expect(loadConfig({ env: { POOL_ROLE: role }, overrides: full }).role).to.equal(role);
+      refuses("role", { overrides: { ...full, role, store: {} } }, "needs store.postgresUrl");
+      refuses("role", { overrides: { ...full, role, chain: {} } }, "needs chain.bitcoindUrl");
+      refuses("role", { overrides: { ...full, role, evm: {} } }, "needs evm.rpcUrl");
+    }
+  });
+
   it("refuses a variable that is set but blank instead of treating it as 0 or unset", () => {
     refuses("pplns.feeBps", { env: { POOL_FEE_BPS: " " } }, "POOL_FEE_BPS is set but empty");
     refuses("pplns.feeBps", { env: { POOL_FEE_BPS: "" } });

@@ -33,7 +33,7 @@ import { windowReader } from "./window";
 import { OperatorAlerts } from "./alerts";
 import { followHashrate, seedHashrate } from "./hashrateSeed";
 import { probeBitcoind } from "./bitcoindProbe";
-import { Leadership } from "./leader";
+import { holdExclusive, Leadership } from "./leader";
 import { ClaimsIndex } from "../api/claims";
 import { PayoutService } from "../payouts";
 
@@ -201,8 +201,12 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
     const runsStratum = role === "all" || role === "stratum";
     const runsCommitter = role === "all" || role === "committer";
     const runsApi = role === "all" || role === "api";
-    if (config.store.postgresUrl && role === "all" && !config.chain.bitcoindUrl) {
-      logger.warn("PostgreSQL store with the embedded chain: run this pool as one process (several front ends need one chain: chain.bitcoindUrl)");
+    if (config.store.postgresUrl && source instanceof EmbeddedChain) {
+      // The embedded chain lives in this process: a second process on the same store would mine a
+      // chain of its own, and the committer would call its blocks orphaned (never paid).
+      const only = await holdExclusive(config.store.postgresUrl, `embedded-chain:${chainId}:${contract.toLowerCase()}`);
+      if (!only) throw new ConfigError("chain.bitcoindUrl", "another pool process with the embedded chain already runs on this store and contract: several processes of one pool must mine one chain, so set chain.bitcoindUrl (docs/deployment.md)");
+      cleanups.push(() => only.release());
     }
     // The chain file and the store must agree on every block before anyone mines (issue 16).
     if (source instanceof EmbeddedChain) await reconcileEmbeddedChain(source, store, logger.child({ part: "reconcile" }));

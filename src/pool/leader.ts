@@ -102,3 +102,24 @@ export class Leadership extends EventEmitter {
     this.schedule(this.opts.retryMs);
   }
 }
+
+/**
+ * Takes the advisory lock `name` once, on a connection of its own held until `release()`:
+ * undefined when another session holds it (say, a second process claiming what only one may run).
+ */
+export async function holdExclusive(connectionString: string, name: string): Promise<{ release(): Promise<void> } | undefined> {
+  const client = new pg.Client({ connectionString, keepAlive: true });
+  client.on("error", () => undefined); // the lock goes with the connection; nothing to do here
+  await client.connect();
+  try {
+    const r = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked", [LOCK_CLASS, name]);
+    if (!r.rows[0]?.locked) {
+      await client.end();
+      return undefined;
+    }
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw err;
+  }
+  return { release: () => client.end() };
+}
