@@ -4,7 +4,8 @@
  * them) share a real Bitcoin Core on regtest, a separate EVM node (anvil) with one PayoutPool,
  * and one PostgreSQL database; a miner on each. Exactly one leads; every epoch is proposed once;
  * kill -9 of the leader and the standby takes over within seconds and carries on (its next epoch
- * accepted); every miner of both front ends is paid. Needs BITCOIND (or bitcoind on PATH), PostgreSQL and anvil: skipped,
+ * accepted, with the dead leader's epoch folder gone: its files come from the store); every miner
+ * of both front ends is paid. Needs BITCOIND (or bitcoind on PATH), PostgreSQL and anvil: skipped,
  * saying why, without them.
  */
 import { expect } from "chai";
@@ -13,7 +14,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import type { Address } from "viem";
+import { keccak256, type Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { anvilBinary } from "../src/evm/embedded";
 import { connectEvm, hardhatDevKey } from "../src/evm/clients";
@@ -156,6 +157,9 @@ describe("several pool processes on one PostgreSQL: one committer elected, a sta
     // kill -9 the leader: its connection ends, the lock with it; the standby must take over in seconds.
     const killedAt = Date.now();
     leader.child.kill("SIGKILL");
+    await new Promise<void>((r) => (leader.child.exitCode !== null || leader.child.signalCode !== null ? r() : leader.child.once("exit", () => r())));
+    // As if the leader ran on another machine: its epoch folder is gone with it.
+    fs.rmSync(path.join(dir, leader.name, "epochs"), { recursive: true, force: true });
     await waitFor("the standby elected", 20_000, () => leads(standby), 200);
     const takeoverMs = Date.now() - killedAt;
     console.log(`      standby elected ${takeoverMs} ms after kill -9 of the leader`);
@@ -168,6 +172,14 @@ describe("several pool processes on one PostgreSQL: one committer elected, a sta
     const epochs = events.map((e) => Number((e.args as { epoch: bigint }).epoch));
     expect(epochs, "each epoch proposed once").to.deep.equal(epochs.map((_, i) => i + 1));
     expect(standby.out, "the survivor's log").to.not.match(/nonce too low|replacement transaction underpriced/i);
+    // The dead leader's epochs are still served, byte for byte, from the store's copy of their files.
+    const listed = (await getJson(`${standby.apiUrl}/api/epochs`)) as { epoch: number; dataHash: string }[];
+    const first = listed.find((e) => e.epoch === 1)!;
+    for (const route of ["/api/epochs/1", "/epochs/epoch-000001.json"]) {
+      const res = await fetch(`${standby.apiUrl}${route}`);
+      expect(res.status, route).to.equal(200);
+      expect(keccak256(new Uint8Array(await res.arrayBuffer())), route).to.equal(first.dataHash);
+    }
     // Both front ends' miners are paid in the newest active root (built from the shared store).
     for (const m of MINERS) {
       const miner = await getJson(`${standby.apiUrl}/api/miners/${m}`);

@@ -364,7 +364,7 @@ function storeSuite(label: string, makeBackend: () => Backend | Promise<Backend 
       store = await backend.open({ migrations: [...MIGRATIONS, extra] });
       let orderError: unknown;
       await backend.open({ migrations: [...MIGRATIONS, { ...extra, version: 5 }] }).catch((e) => (orderError = e));
-      expect(String(orderError)).to.match(/expected 2/);
+      expect(String(orderError)).to.contain(`expected ${MIGRATIONS.length + 1}`);
     });
   });
 }

@@ -7,6 +7,7 @@ import type { EvmClients } from "../evm/clients";
 import { erc20Abi, payoutPoolAbi } from "../evm/payoutPoolAbi";
 import type { ClaimsIndex } from "./claims";
 import type { AsideEntry } from "../payouts/aside";
+import { localEpochFile } from "../epochs/published";
 import { EpochProofWorker } from "../epochs/proof-worker";
 import type { EpochRecord, ShareStore } from "../shares/types";
 import type { HashrateTracker } from "./hashrate";
@@ -99,7 +100,9 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     if (!isAddress(text)) throw new HttpError(400, `not a valid address: "${text}" (expected 0x followed by 40 hex digits, with a correct checksum if mixed-case)`);
     return getAddress(text);
   };
-  const entryOf = (record: EpochRecord, address: string) => proofs.lookup({ number: record.number, filePath: record.filePath, root: record.root }, address);
+  // An epoch another process of the pool built: its files from the store (src/epochs/published.ts).
+  const local = (recorded: string) => localEpochFile(ctx.store, recorded, ctx.epochsDir);
+  const entryOf = async (record: EpochRecord, address: string) => proofs.lookup({ number: record.number, filePath: await local(record.filePath), root: record.root }, address);
   const activeEpoch = async (): Promise<EpochRecord | undefined> => {
     const [, epoch] = await ctx.evm.publicClient.readContract({ address: ctx.contract, abi: payoutPoolAbi, functionName: "activeRoot" });
     return epoch === 0n ? undefined : ctx.store.epoch(Number(epoch));
@@ -259,19 +262,19 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
 
   app.get<{ Params: { n: string } }>("/api/epochs/:n", async (req, reply) => {
     const record = await epochOf(req.params.n);
-    return reply.type("application/json").send(fs.createReadStream(record.filePath));
+    return reply.type("application/json").send(fs.createReadStream(await local(record.filePath)));
   });
 
   app.get<{ Params: { n: string } }>("/api/epochs/:n/shares", async (req, reply) => {
     const record = await epochOf(req.params.n);
-    return reply.type("application/x-ndjson").send(fs.createReadStream(record.shareLogPath));
+    return reply.type("application/x-ndjson").send(fs.createReadStream(await local(record.shareLogPath)));
   });
 
   // Publication (publish.baseUrl): the epoch folder as static files, and the header chain.
   app.get<{ Params: { file: string } }>("/epochs/:file", async (req, reply) => {
     const name = req.params.file;
     if (!ctx.epochsDir || !PUBLISHED_FILE.test(name)) throw new HttpError(404, `not published: ${name}`);
-    const file = path.join(ctx.epochsDir, name);
+    const file = name === "headers.txt" ? path.join(ctx.epochsDir, name) : await local(path.join(ctx.epochsDir, name));
     if (!fs.existsSync(file)) throw new HttpError(404, `not published: ${name}`);
     const type = name.endsWith(".jsonl") ? "application/x-ndjson" : name.endsWith(".json") ? "application/json" : "text/plain";
     return reply.type(type).send(fs.createReadStream(file));

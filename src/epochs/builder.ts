@@ -10,6 +10,7 @@
  * awaits it; without, on the caller's thread (the same code, src/epochs/assemble.ts: same bytes).
  */
 import fs from "node:fs";
+import { localEpochFile, publishEpochFiles } from "./published";
 import path from "node:path";
 import type { Hex } from "viem";
 import { PayoutTree, normalizeAccount } from "../merkle";
@@ -188,10 +189,11 @@ export class EpochBuilder {
     const number = latest ? latest.number + 1 : 1;
     let previous: EpochHeader | undefined;
     if (latest) {
+      const file = await localEpochFile(this.store, latest.filePath, this.dir);
       try {
-        previous = readEpochHeader(latest.filePath);
+        previous = readEpochHeader(file);
       } catch (err) {
-        throw new Error(`epoch ${latest.number}'s file ${latest.filePath} cannot be read (${(err as Error).message}): the next epoch continues from it`);
+        throw new Error(`epoch ${latest.number}'s file ${file} cannot be read (${(err as Error).message}): the next epoch continues from it`);
       }
     }
     return { number, params: this.parametersFor(number), ...(previous ? { previous } : {}) };
@@ -218,6 +220,9 @@ export class EpochBuilder {
     return this.exclusive(async () => {
       const epoch = await this.prepareNow();
       if (epoch) {
+        // In the store before the epoch is (PostgreSQL): whichever process serves it or builds the
+        // next one finds its files there, on whatever machine.
+        await publishEpochFiles(this.store, [epoch.filePath, epoch.shareLogPath]);
         // The one step on the caller's thread that grows with the epoch: the store transaction.
         const t = performance.now();
         await this.record(epoch);
@@ -303,7 +308,7 @@ export class EpochBuilder {
   private async prepareScheduled(scheme: Exclude<PayoutScheme, "pplns">): Promise<BuiltEpoch | undefined> {
     const latest = await this.latestValidEpoch();
     const number = latest ? latest.number + 1 : 1;
-    const fromShareId = latest ? (await this.lastCreditedShare(latest.filePath)) + 1 : 1;
+    const fromShareId = latest ? (await this.lastCreditedShare(await localEpochFile(this.store, latest.filePath, this.dir))) + 1 : 1;
     const toShareId = await this.store.lastShareId();
     if (toShareId < fromShareId) return undefined;
     const now = (this.config.now ?? Date.now)();

@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import fs from "node:fs";
 import path from "node:path";
+import { localEpochFile } from "../epochs/published";
 import { BaseError, ContractFunctionRevertedError, getAddress, parseAbi, type Address, type Hex } from "viem";
 import type { EvmClients } from "../evm/clients";
 import { errorText, type ServiceLogger } from "../log";
@@ -365,7 +366,8 @@ export class PayoutService extends EventEmitter {
     if (this.cached?.epoch === epoch && this.cached.root === root.toLowerCase()) return this.cached.tree;
     const record = await this.opts.store.epoch(epoch);
     if (!record) throw new Error(`active epoch ${epoch} is not in the store`);
-    const { tree } = loadEpochTree(record.filePath);
+    // An epoch a previous leader built on another machine: its file from the store.
+    const { tree } = loadEpochTree(await localEpochFile(this.opts.store, record.filePath, path.join(this.opts.dataDir, "epochs")));
     if (tree.root !== root.toLowerCase()) throw new Error(`epoch ${epoch}: the epoch file's root ${tree.root} is not the active root ${root} on chain`);
     this.cached = { epoch, root: tree.root, tree };
     return tree;

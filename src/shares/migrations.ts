@@ -185,6 +185,18 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX ledger_deltas_address ON ledger_deltas (address, epoch)`,
     ],
   },
+  {
+    version: 2,
+    name: "published epoch files kept in the store (several processes of one pool: issue 15)",
+    sqlite: [
+      `CREATE TABLE published_files (name TEXT PRIMARY KEY, size INTEGER NOT NULL, chunks INTEGER NOT NULL, sha256 TEXT NOT NULL, stored_at INTEGER NOT NULL)`,
+      `CREATE TABLE published_file_chunks (name TEXT NOT NULL, seq INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (name, seq))`,
+    ],
+    postgres: [
+      `CREATE TABLE published_files (name TEXT PRIMARY KEY, size BIGINT NOT NULL, chunks INTEGER NOT NULL, sha256 TEXT NOT NULL, stored_at BIGINT NOT NULL)`,
+      `CREATE TABLE published_file_chunks (name TEXT NOT NULL, seq INTEGER NOT NULL, bytes BYTEA NOT NULL, PRIMARY KEY (name, seq))`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

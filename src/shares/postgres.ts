@@ -1,3 +1,6 @@
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
 import pg from "pg";
 import type { AcceptedShare, FoundBlock } from "../stratum/events";
 import { DIFFICULTY_DECIMALS, formatDifficultyParts } from "./difficulty";
@@ -11,6 +14,7 @@ import {
   type EpochRecord,
   type EpochState,
   type LedgerDelta,
+  type PublishedFiles,
   type ShareStore,
   type ShareWeightRow,
   type StoredShare,
@@ -50,6 +54,7 @@ export class PostgresShareStore implements ShareStore {
   readonly kind = "postgres" as const;
   readonly schema: string;
   private readonly pool: pg.Pool;
+  readonly files: PublishedFiles = new PostgresPublishedFiles((fn) => this.tx(fn), (sql, params) => this.pool.query(sql, params));
   private readonly writer: GroupCommit<Item, number>;
   private readonly jobCache = new JobCache();
   private readonly jobIds = new WeakMap<JobRow, number>();
@@ -556,4 +561,76 @@ function rowToShare(r: unknown[], jobs: Map<number, JobRow>, accounts: Map<numbe
     isBlock: r[12] === true,
     time: Number(r[13]),
   };
+}
+
+/** Chunks of a published file, one row each (8 MiB: well under PostgreSQL's 1 GB bytea limit). */
+export const PUBLISHED_CHUNK_BYTES = 8 << 20;
+
+/** PublishedFiles in two tables (migration 2): a row per file, a row per chunk. */
+class PostgresPublishedFiles implements PublishedFiles {
+  constructor(
+    private readonly tx: <T>(fn: (c: pg.PoolClient) => Promise<T>) => Promise<T>,
+    private readonly query: (sql: string, params: unknown[]) => Promise<pg.QueryResult>,
+    private readonly chunkBytes = PUBLISHED_CHUNK_BYTES,
+  ) {}
+
+  async put(name: string, filePath: string): Promise<void> {
+    await this.tx(async (c) => {
+      await c.query(`DELETE FROM published_file_chunks WHERE name = $1`, [name]);
+      await c.query(`DELETE FROM published_files WHERE name = $1`, [name]);
+      const hash = crypto.createHash("sha256");
+      let size = 0;
+      let seq = 0;
+      const fd = fs.openSync(filePath, "r");
+      try {
+        const buf = Buffer.allocUnsafe(this.chunkBytes);
+        for (;;) {
+          const n = fs.readSync(fd, buf, 0, buf.length, null);
+          if (n === 0) break;
+          const chunk = buf.subarray(0, n);
+          hash.update(chunk);
+          await c.query(`INSERT INTO published_file_chunks (name, seq, bytes) VALUES ($1, $2, $3)`, [name, seq++, chunk]);
+          size += n;
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+      await c.query(`INSERT INTO published_files (name, size, chunks, sha256, stored_at) VALUES ($1, $2, $3, $4, $5)`, [name, size, seq, hash.digest("hex"), Date.now()]);
+    });
+  }
+
+  async has(name: string): Promise<boolean> {
+    return (await this.query(`SELECT 1 FROM published_files WHERE name = $1`, [name])).rows.length > 0;
+  }
+
+  async restore(name: string, filePath: string): Promise<boolean> {
+    const row = (await this.query(`SELECT size, chunks, sha256 FROM published_files WHERE name = $1`, [name])).rows[0] as { size: string; chunks: number; sha256: string } | undefined;
+    if (!row) return false;
+    const tmp = path.join(path.dirname(filePath), `.${path.basename(filePath)}.${process.pid}.restoring`);
+    const hash = crypto.createHash("sha256");
+    let size = 0;
+    const fd = fs.openSync(tmp, "w");
+    try {
+      for (let seq = 0; seq < row.chunks; seq++) {
+        const chunk = (await this.query(`SELECT bytes FROM published_file_chunks WHERE name = $1 AND seq = $2`, [name, seq])).rows[0]?.bytes as Buffer | undefined;
+        if (!chunk) throw new ShareStoreError(`published file ${name}: chunk ${seq} of ${row.chunks} is missing`);
+        hash.update(chunk);
+        fs.writeSync(fd, chunk);
+        size += chunk.length;
+      }
+      fs.fsyncSync(fd);
+    } catch (err) {
+      fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+      throw err;
+    }
+    fs.closeSync(fd);
+    const digest = hash.digest("hex");
+    if (size !== Number(row.size) || digest !== row.sha256) {
+      fs.rmSync(tmp, { force: true });
+      throw new ShareStoreError(`published file ${name}: read back ${size} bytes with SHA-256 ${digest}, stored as ${row.size} bytes with ${row.sha256}`);
+    }
+    fs.renameSync(tmp, filePath);
+    return true;
+  }
 }

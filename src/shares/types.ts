@@ -70,8 +70,23 @@ export interface LedgerDelta {
   cumulative: bigint;
 }
 
+/**
+ * The epoch files and share logs a pool publishes, kept in the store (PostgreSQL) so that every
+ * process of a pool serves them and a committer elected after another continues from them, on
+ * whatever machine (issue 15). Stored in chunks, with the size and SHA-256 checked when read back.
+ */
+export interface PublishedFiles {
+  /** Stores the file at `filePath` under `name` (its base name), replacing one of that name. */
+  put(name: string, filePath: string): Promise<void>;
+  has(name: string): Promise<boolean>;
+  /** Writes the stored file to `filePath` (atomically); false when the store has none of that name. Throws when it reads back damaged. */
+  restore(name: string, filePath: string): Promise<boolean>;
+}
+
 export interface ShareStore extends ShareSink {
   readonly kind: "sqlite" | "postgres";
+  /** Published files kept in the store: PostgreSQL only (a SQLite store is one process's, beside its files). */
+  readonly files?: PublishedFiles;
   /** Stores a share (group commit) and resolves with its id once the transaction is durable. */
   recordShare(share: AcceptedShare): Promise<number>;
   /** ShareSink: same as recordShare. */
