@@ -1,12 +1,13 @@
 /**
  * Issue 15, part 4: several pool processes on one PostgreSQL store, one committer elected among
- * them. Two processes (each a Stratum front end and a committer candidate, as `pool start` runs
- * them) share a real Bitcoin Core on regtest, a separate EVM node (anvil) with one PayoutPool,
- * and one PostgreSQL database; a miner on each. Exactly one leads; every epoch is proposed once;
- * kill -9 of the leader and the standby takes over within seconds and carries on (its next epoch
- * accepted, with the dead leader's epoch folder gone: its files come from the store); every miner
- * of both front ends is paid. Needs BITCOIND (or bitcoind on PATH), PostgreSQL and anvil: skipped,
- * saying why, without them.
+ * them. Four processes started with `pool start --role`: a (all), b (stratum), c (committer), d
+ * (api), sharing a real Bitcoin Core on regtest, a separate EVM node (anvil) with one PayoutPool,
+ * and one PostgreSQL database; a miner on each front end (a, b). Exactly one candidate (a or c)
+ * leads; every epoch is proposed once; the API-only process shows both front ends' miners; kill -9
+ * of the leader, its epoch folder deleted as if it ran elsewhere, and the other candidate takes
+ * over within seconds and carries on (its next epoch accepted); the dead leader's epochs are still
+ * served from the store; every miner of both front ends is paid. Needs BITCOIND (or bitcoind on
+ * PATH), PostgreSQL and anvil: skipped, saying why, without them.
  */
 import { expect } from "chai";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -79,13 +80,12 @@ describe("several pool processes on one PostgreSQL: one committer elected, a sta
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  /** `pool start --role all` on the shared store, chain and contract; resolves once its banner is out. */
-  async function startProcess(name: string, rpcUrl: string, contract: Address): Promise<PoolProcess> {
+  /** `pool start --role ROLE` on the shared store, chain and contract; resolves once its banner is out. */
+  async function startProcess(name: string, role: string, rpcUrl: string, contract: Address): Promise<PoolProcess> {
     const configFile = path.join(dir, `${name}.json`);
     fs.writeFileSync(
       configFile,
       JSON.stringify({
-        role: "all",
         dataDir: path.join(dir, name),
         stratum: { port: 0, startDifficulty: "0.00002", minDifficulty: "0.00001", targetShareSeconds: 2 },
         api: { port: 0 },
@@ -97,7 +97,7 @@ describe("several pool processes on one PostgreSQL: one committer elected, a sta
         log: { format: "json" },
       }),
     );
-    const child = spawn(process.execPath, [path.join(ROOT, "bin", "pool.js"), "start", "--config", configFile], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [path.join(ROOT, "bin", "pool.js"), "start", "--config", configFile, "--role", role], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
     children.push(child);
     const p: PoolProcess = { name, child, out: "", apiUrl: "", stratumUrl: "" };
     child.stdout!.on("data", (c) => (p.out += c));
@@ -107,7 +107,7 @@ describe("several pool processes on one PostgreSQL: one committer elected, a sta
       return /Contract:\s+0x/.test(p.out);
     });
     p.apiUrl = /Web \+ API:\s+(\S+)/.exec(p.out)![1];
-    p.stratumUrl = /Stratum:\s+(\S+)/.exec(p.out)![1];
+    p.stratumUrl = /Stratum:\s+(\S+)/.exec(p.out)?.[1] ?? "";
     return p;
   }
 
@@ -116,7 +116,7 @@ describe("several pool processes on one PostgreSQL: one committer elected, a sta
     return /^pool_committer_leader 1$/m.test(text);
   }
 
-  it("two front ends mine, one committer proposes each epoch once, kill -9 of it and the other carries on", async () => {
+  it("two front ends mine, one of two committer candidates proposes each epoch once, kill -9 of it and the other carries on; an API-only process shows the whole pool", async () => {
     // The EVM node (anvil: mines on each transaction) and one PayoutPool paying the native coin.
     const anvil = spawn(anvilBinary()!, ["--port", "0", "--chain-id", "31337"], { stdio: ["ignore", "pipe", "pipe"] });
     children.push(anvil);
@@ -136,24 +136,45 @@ describe("several pool processes on one PostgreSQL: one committer elected, a sta
     // Past the coinbase maturity, so that the node's chain is an ordinary one.
     await node!.call("generatetoaddress", 101, KEY1.address);
 
-    const [a, b] = await Promise.all([startProcess("a", rpcUrl, contract), startProcess("b", rpcUrl, contract)]);
-    const pools = [a, b];
+    const t0 = Date.now();
+    // ROLES_TIMING=1 prints how long each phase took.
+    const phase = (what: string) => process.env.ROLES_TIMING && console.log(`      ${what}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    // Two front ends (a: everything, b: Stratum only), two committer candidates (a, and c: the
+    // committer only), and d: the API only.
+    const [a, b, c, d] = await Promise.all([
+      startProcess("a", "all", rpcUrl, contract),
+      startProcess("b", "stratum", rpcUrl, contract),
+      startProcess("c", "committer", rpcUrl, contract),
+      startProcess("d", "api", rpcUrl, contract),
+    ]);
+    phase("four processes up");
+    expect([a.stratumUrl !== "", b.stratumUrl !== "", c.stratumUrl !== "", d.stratumUrl !== ""], "Stratum on the front ends only").to.deep.equal([true, true, false, false]);
+    const candidates = [a, c];
     const leader = await waitFor("a leader", 30_000, async () => {
-      const l = await Promise.all(pools.map(leads));
-      return l.filter(Boolean).length === 1 ? pools[l.indexOf(true)] : undefined;
+      const l = await Promise.all(candidates.map(leads));
+      return l.filter(Boolean).length === 1 ? candidates[l.indexOf(true)] : undefined;
     });
-    const standby = leader === a ? b : a;
+    const standby = leader === a ? c : a;
     expect(await leads(standby), "two leaders").to.equal(false);
+    expect([await leads(b), await leads(d)], "only candidates lead").to.deep.equal([false, false]);
 
     // A miner on each front end (on regtest every share is also a block).
-    for (const [i, p] of pools.entries()) {
-      const m = new Miner({ url: p.stratumUrl, user: `${MINERS[i]}.rig${i}`, maxHashrate: 20_000 });
+    for (const [i, p] of [a, b].entries()) {
+      // On regtest half of all hashes meet the network target, and the miner submits every block it
+      // finds: one hash a second keeps it to a block every two seconds or so per miner.
+      const m = new Miner({ url: p.stratumUrl, user: `${MINERS[i]}.rig${i}`, maxHashrate: 1 });
       miners.push(m);
       await m.start();
     }
+    // The API-only process shows the whole pool: both front ends' miners and workers.
+    await waitFor("both miners' workers on the API-only process", 60_000, async () => {
+      const got = await Promise.all(MINERS.map(async (m) => ((await getJson(`${d.apiUrl}/api/miners/${m}`)).workers as unknown[]).length > 0));
+      return got.every(Boolean);
+    }, 500);
     const activeEpoch = async () => Number((await clients.publicClient.readContract({ address: contract, abi: payoutPoolAbi, functionName: "activeRoot" }))[1]);
     await waitFor("two epochs active", 120_000, async () => (await activeEpoch()) >= 2, 500);
 
+    phase("two epochs active");
     // kill -9 the leader: its connection ends, the lock with it; the standby must take over in seconds.
     const killedAt = Date.now();
     leader.child.kill("SIGKILL");
@@ -167,6 +188,7 @@ describe("several pool processes on one PostgreSQL: one committer elected, a sta
     const before = await activeEpoch();
     await waitFor("another epoch active under the new leader", 120_000, async () => (await activeEpoch()) >= before + 1, 500);
 
+    phase("an epoch under the new leader");
     // Every epoch proposed once: RootProposed's epochs are 1, 2, 3, … with no repeat.
     const events = await clients.publicClient.getContractEvents({ address: contract, abi: payoutPoolAbi, eventName: "RootProposed", fromBlock: 0n });
     const epochs = events.map((e) => Number((e.args as { epoch: bigint }).epoch));

@@ -38,7 +38,7 @@ export async function startCommand(argv: string[], out: (line: string) => void =
   out("");
   out(`  Role:      ${pool.config.role}${pool.leadership ? " (committer and payouts when elected; standing by meanwhile)" : ""}`);
   if (pool.stratum) out(`  Stratum:   ${pool.stratumUrl}`);
-  if (pool.apiUrl) out(`  Web + API: ${pool.apiUrl}`);
+  out(`  Web + API: ${pool.apiUrl}`);
   out(`  EVM RPC:   ${pool.rpcUrl} (chain id ${pool.chainId})`);
   out(`  Contract:  ${pool.contract}`);
   out(`  Pays in:   ${asset.symbol} (${asset.decimals} decimals, ${asset.token ?? "the native coin"}; ${asset.unitsPerSatoshi} unit per satoshi)`);

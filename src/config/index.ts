@@ -20,11 +20,12 @@ export interface PayoutChange {
 export interface PoolConfig {
   /**
    * What this process runs (issue 15): "all" (the embedded default: Stratum, committer, payouts
-   * and API in one process), "stratum" (a front end: Stratum only, shares into the shared store),
+   * and API in one process), "stratum" (a front end: Stratum, shares into the shared store),
    * "committer" (a candidate for committer and payout relay: elected through PostgreSQL, one at a
-   * time), or "api" (the HTTP API and page over the shared store). With PostgreSQL, every process
-   * whose role includes the committer is a candidate, and only the elected one builds, proposes
-   * and pays. Roles other than "all" need PostgreSQL, bitcoind and an external EVM.
+   * time), or "api" (nothing but the HTTP API and page over the shared store). Every process also
+   * serves the API and /metrics on api.port. With PostgreSQL, every process whose role includes
+   * the committer is a candidate, and only the elected one builds, proposes and pays. Roles other
+   * than "all" need PostgreSQL, bitcoind and an external EVM.
    */
   role: PoolRole;
   dataDir: string;

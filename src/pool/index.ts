@@ -200,7 +200,8 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
     const role = config.role;
     const runsStratum = role === "all" || role === "stratum";
     const runsCommitter = role === "all" || role === "committer";
-    const runsApi = role === "all" || role === "api";
+    // Every process serves the API and /metrics (a front end's connections, a committer's alerts);
+    // "api" is a process that does nothing else.
     if (config.store.postgresUrl && source instanceof EmbeddedChain) {
       // The embedded chain lives in this process: a second process on the same store would mine a
       // chain of its own, and the committer would call its blocks orphaned (never paid).
@@ -420,7 +421,7 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
 
     // --- HTTP API
     const webDir = path.join(__dirname, "..", "..", "dist", "web");
-    const api = !runsApi ? undefined : buildApi({
+    const api = buildApi({
       store,
       evm,
       contract,
@@ -462,12 +463,9 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       epochsDir: path.join(config.dataDir, "epochs"),
       ...(source instanceof EmbeddedChain ? { headerChain: () => source.headers() } : {}),
     });
-    let apiUrl = "";
-    if (api) {
-      await api.listen({ host: config.api.host, port: config.api.port });
-      cleanups.push(() => api.close());
-      apiUrl = `http://${config.api.host}:${(api.server.address() as { port: number }).port}`;
-    }
+    await api.listen({ host: config.api.host, port: config.api.port });
+    cleanups.push(() => api.close());
+    const apiUrl = `http://${config.api.host}:${(api.server.address() as { port: number }).port}`;
 
     const embedded = source instanceof EmbeddedChain;
     logger.info({ stratumUrl, apiUrl, rpcUrl, chainId, contract, embedded, asset: `${asset.symbol} (${asset.decimals} decimals)`, challengeWindow: facts.challengeWindow, operatorBalance: operatorBalance.toString() }, "pool started");
