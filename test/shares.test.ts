@@ -326,6 +326,59 @@ function storeSuite(label: string, makeBackend: () => Backend | Promise<Backend 
       expect((await store.epochs()).map((e) => e.number)).to.deep.equal([1, 2]);
     });
 
+    it("records a large epoch without holding share commits back; what a failed record wrote never counts and is gone from the next one", async function () {
+      const s1 = makeShare(1, { isBlock: true });
+      const s2 = makeShare(2, { isBlock: true });
+      for (const sh of [s1, s2]) {
+        await store.recordShare(sh);
+        await store.recordBlock(foundBlock(sh), sh);
+      }
+      const epoch = (n: number, blocks: string[], accounts: number) => ({
+        number: n,
+        blocks,
+        root: "0x" + String(n).repeat(64).slice(0, 64),
+        totalCumulative: 0n,
+        reward: 0n,
+        accounts,
+        filePath: `/data/epoch-${n}.json`,
+        dataHash: "0x" + "d".repeat(64),
+        shareLogPath: `/data/epoch-${n}.shares.jsonl`,
+        shareLogDigest: "0x" + "e".repeat(64),
+      });
+      const many = Array.from({ length: 20_000 }, (_, i) => ({ address: ADDR(1000 + i), delta: BigInt(i + 1), cumulative: BigInt(i + 1) }));
+      // While the 20 000-row record runs, a share is stored (and acknowledged) before it ends.
+      const order: string[] = [];
+      const recording = store.recordEpoch(epoch(1, [s1.hash], many.length), many).then(() => order.push("epoch"));
+      await store.recordShare(makeShare(3)).then(() => order.push("share"));
+      await recording;
+      expect(order).to.deep.equal(["share", "epoch"]);
+      expect((await store.ledger()).size).to.equal(many.length);
+
+      // A record that fails at its last step (a block already paid), after all its rows were written.
+      const other = Array.from({ length: 5_000 }, (_, i) => ({ address: ADDR(50_000 + i), delta: 3n, cumulative: 3n }));
+      let error: unknown;
+      await store.recordEpoch(epoch(2, [s1.hash], other.length), [...other, { address: ADDR(1000), delta: 1n, cumulative: 2n }]).catch((e) => (error = e));
+      expect(String(error)).to.match(/already paid/);
+      const ledger = await store.ledger();
+      expect(ledger.size).to.equal(many.length);
+      expect(ledger.get(ADDR(1000))).to.equal(1n);
+      expect(await store.ledgerHistory(ADDR(50_000))).to.deep.equal([]);
+      expect(await store.ledgerDeltas(2)).to.deep.equal([]);
+      // The next record of epoch 2 (other accounts) counts alone: none of the failed one's rows remain.
+      await store.recordEpoch(epoch(2, [s2.hash], 1), [{ address: ADDR(1001), delta: 10n, cumulative: 12n }]);
+      const after = await store.ledger();
+      expect(after.size).to.equal(many.length);
+      expect(after.get(ADDR(1000))).to.equal(1n);
+      expect(after.get(ADDR(1001))).to.equal(12n);
+      expect(after.has(ADDR(50_000))).to.equal(false);
+      expect(await store.ledgerDeltas(2)).to.deep.equal([{ address: ADDR(1001), delta: 10n, cumulative: 12n }]);
+      expect(await store.ledgerHistory(ADDR(1000))).to.deep.equal([{ epoch: 1, address: ADDR(1000), delta: 1n, cumulative: 1n }]);
+      // Revoked, epoch 2's value is gone at once; epoch 1's is back.
+      await store.revokeEpoch(2);
+      expect((await store.ledger()).get(ADDR(1001))).to.equal(2n);
+      expect(await store.ledgerAt(2)).to.deep.equal(await store.ledger());
+    });
+
     it("is bound to one deployment: the first start binds it, another chain or contract is refused naming both", async () => {
       const { bindStore } = await import("../src/shares/binding");
       const { ConfigError } = await import("../src/config");

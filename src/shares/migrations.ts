@@ -197,6 +197,16 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE TABLE published_file_chunks (name TEXT NOT NULL, seq INTEGER NOT NULL, bytes BYTEA NOT NULL, PRIMARY KEY (name, seq))`,
     ],
   },
+  {
+    // SQLite records an epoch's ledger in short transactions (the event loop and share commits run
+    // between them) and makes it count in one small one: meanwhile each row keeps the value it had
+    // at the latest recorded epoch (sqlite.ts, recordEpoch). PostgreSQL records in one transaction
+    // without stopping anyone and leaves these columns empty.
+    version: 3,
+    name: "ledger rows keep their previous value while an epoch is being recorded",
+    sqlite: [`ALTER TABLE ledger ADD COLUMN prev_cumulative TEXT`, `ALTER TABLE ledger ADD COLUMN prev_epoch INTEGER`],
+    postgres: [`ALTER TABLE ledger ADD COLUMN prev_cumulative TEXT`, `ALTER TABLE ledger ADD COLUMN prev_epoch INTEGER`],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

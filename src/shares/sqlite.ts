@@ -36,6 +36,9 @@ export interface SqliteStoreOptions {
 
 type Item = { kind: "share"; row: ShareRow } | { kind: "block"; block: BlockRow; row: ShareRow };
 
+/** Ledger rows per transaction when an epoch is recorded (each a few milliseconds; the event loop runs between). */
+const RECORD_CHUNK = 1000;
+
 export class SqliteShareStore implements ShareStore {
   readonly kind = "sqlite" as const;
   readonly file: string;
@@ -278,13 +281,54 @@ export class SqliteShareStore implements ShareStore {
     return r ? toEpoch(r) : undefined;
   }
 
+  /**
+   * recordEpoch without one long transaction (a million ledger rows held the event loop and every
+   * share commit for seconds to a minute): the rows are written `RECORD_CHUNK` at a time, each chunk
+   * its own transaction with the event loop free between them, every changed row keeping the value
+   * it had at the latest recorded epoch (prev_cumulative, prev_epoch); a last small transaction
+   * checks the epoch is still the next one, marks its blocks paid and adds the epoch row, which is
+   * what makes the new values count (readers take a row's value as of the latest recorded epoch:
+   * `ledger()`). What a crash or a failed check leaves half-written is rolled back by the next
+   * record (`rollBackUnrecorded`); a revoked epoch's rows are read as their previous values at once.
+   */
   async recordEpoch(e: Omit<EpochRecord, "state" | "proposeTx" | "acceptTx" | "createdAt" | "updatedAt">, deltas: LedgerDelta[]): Promise<void> {
     checkEpochInput(e, deltas);
-    const now = Date.now();
-    this.db.transaction(() => {
+    const expectedNumber = () => {
       const latest = this.db.prepare(`SELECT number, state FROM epochs ORDER BY number DESC LIMIT 1`).get() as { number: number; state: string } | undefined;
       const expected = latest === undefined ? 1 : latest.state === "revoked" ? latest.number : latest.number + 1;
       if (e.number !== expected) throw new ShareStoreError(`epoch ${e.number} is not the next epoch (expected ${expected})`);
+      return latest;
+    };
+    expectedNumber();
+    const recorded = this.recordedEpoch();
+    await this.rollBackUnrecorded(recorded);
+    const current = this.db.prepare(`SELECT cumulative, epoch, prev_cumulative, prev_epoch FROM ledger WHERE address = ?`);
+    const upsert = this.db.prepare(
+      `INSERT INTO ledger (address, cumulative, epoch, prev_cumulative, prev_epoch) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (address) DO UPDATE SET cumulative = excluded.cumulative, epoch = excluded.epoch, prev_cumulative = excluded.prev_cumulative, prev_epoch = excluded.prev_epoch`,
+    );
+    const history = this.db.prepare(`INSERT OR REPLACE INTO ledger_deltas (epoch, address, delta, cumulative) VALUES (?, ?, ?, ?)`);
+    const writeChunk = this.db.transaction((from: number, to: number) => {
+      for (let i = from; i < to; i++) {
+        const d = deltas[i];
+        const row = current.get(d.address) as { cumulative: string; epoch: number; prev_cumulative: string | null; prev_epoch: number | null } | undefined;
+        // The value as of the latest recorded epoch (rows of this epoch were rolled back above).
+        const before = row === undefined ? undefined : row.epoch <= recorded ? { cumulative: row.cumulative, epoch: row.epoch } : row.prev_epoch !== null ? { cumulative: row.prev_cumulative!, epoch: row.prev_epoch } : undefined;
+        if (BigInt(before?.cumulative ?? "0") + d.delta !== d.cumulative) {
+          throw new ShareStoreError(`ledger mismatch for ${d.address}: ${before?.cumulative ?? 0} + ${d.delta} != ${d.cumulative}`);
+        }
+        upsert.run(d.address, d.cumulative.toString(), e.number, before?.cumulative ?? null, before?.epoch ?? null);
+        history.run(e.number, d.address, d.delta.toString(), d.cumulative.toString());
+      }
+    });
+    for (let from = 0; from < deltas.length; from += RECORD_CHUNK) {
+      writeChunk(from, Math.min(deltas.length, from + RECORD_CHUNK));
+      if (from + RECORD_CHUNK < deltas.length) await new Promise((r) => setImmediate(r));
+    }
+    const now = Date.now();
+    this.db.transaction(() => {
+      const latest = expectedNumber();
+      if (this.recordedEpoch() !== recorded) throw new ShareStoreError(`epoch ${e.number}: the ledger changed while it was recorded`);
       if (latest?.state === "revoked") this.db.prepare(`DELETE FROM epochs WHERE number = ?`).run(e.number);
       for (const hash of e.blocks) {
         const r = this.db.prepare(`UPDATE blocks SET epoch = ? WHERE hash = ? AND epoch IS NULL`).run(e.number, hash);
@@ -296,20 +340,31 @@ export class SqliteShareStore implements ShareStore {
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'built', ?, ?)`,
         )
         .run(e.number, JSON.stringify(e.blocks), e.root, e.totalCumulative.toString(), e.reward.toString(), e.accounts, e.filePath, e.dataHash, e.shareLogPath, e.shareLogDigest, now, now);
-      const current = this.db.prepare(`SELECT cumulative FROM ledger WHERE address = ?`).pluck();
-      const upsert = this.db.prepare(
-        `INSERT INTO ledger (address, cumulative, epoch) VALUES (?, ?, ?) ON CONFLICT (address) DO UPDATE SET cumulative = excluded.cumulative, epoch = excluded.epoch`,
-      );
-      const history = this.db.prepare(`INSERT INTO ledger_deltas (epoch, address, delta, cumulative) VALUES (?, ?, ?, ?)`);
-      for (const d of deltas) {
-        const before = BigInt((current.get(d.address) as string | undefined) ?? "0");
-        if (before + d.delta !== d.cumulative) {
-          throw new ShareStoreError(`ledger mismatch for ${d.address}: ${before} + ${d.delta} != ${d.cumulative}`);
-        }
-        upsert.run(d.address, d.cumulative.toString(), e.number);
-        history.run(e.number, d.address, d.delta.toString(), d.cumulative.toString());
-      }
     })();
+  }
+
+  /** The latest epoch whose ledger counts: recorded and not revoked (0: none). */
+  private recordedEpoch(): number {
+    return (this.db.prepare(`SELECT COALESCE(MAX(number), 0) FROM epochs WHERE state != 'revoked'`).pluck().get() as number) ?? 0;
+  }
+
+  /**
+   * Puts back what an unfinished record (a crash, a failed check) or a revoked epoch left in the
+   * ledger above epoch `recorded`: each such row's previous value, or no row; their history rows
+   * removed. Chunked like the record itself; nothing to do in the usual case.
+   */
+  private async rollBackUnrecorded(recorded: number): Promise<void> {
+    const restore = this.db.transaction(() => {
+      const rows = this.db.prepare(`SELECT address, prev_cumulative, prev_epoch FROM ledger WHERE epoch > ? LIMIT ?`).all(recorded, RECORD_CHUNK) as Array<{ address: string; prev_cumulative: string | null; prev_epoch: number | null }>;
+      for (const r of rows) {
+        if (r.prev_epoch === null) this.db.prepare(`DELETE FROM ledger WHERE address = ?`).run(r.address);
+        else this.db.prepare(`UPDATE ledger SET cumulative = ?, epoch = ?, prev_cumulative = NULL, prev_epoch = NULL WHERE address = ?`).run(r.prev_cumulative, r.prev_epoch, r.address);
+      }
+      return rows.length;
+    });
+    while (restore() > 0) await new Promise((r) => setImmediate(r));
+    const drop = this.db.prepare(`DELETE FROM ledger_deltas WHERE rowid IN (SELECT rowid FROM ledger_deltas WHERE epoch > ? LIMIT ?)`);
+    while (drop.run(recorded, RECORD_CHUNK).changes > 0) await new Promise((r) => setImmediate(r));
   }
 
   async updateEpochState(number: number, update: { state: Exclude<EpochState, "built" | "revoked">; proposeTx?: string; acceptTx?: string }): Promise<void> {
@@ -325,24 +380,24 @@ export class SqliteShareStore implements ShareStore {
       const latest = this.db.prepare(`SELECT * FROM epochs ORDER BY number DESC LIMIT 1`).get() as Record<string, unknown> | undefined;
       if (!latest || latest.number !== number) throw new ShareStoreError(`only the latest epoch can be revoked (asked ${number})`);
       if (latest.state === "revoked") return;
-      const previous = this.db.prepare(`SELECT cumulative, epoch FROM ledger_deltas WHERE address = ? AND epoch < ? ORDER BY epoch DESC LIMIT 1`);
-      for (const d of this.db.prepare(`SELECT address FROM ledger_deltas WHERE epoch = ?`).pluck().all(number) as string[]) {
-        const p = previous.get(d, number) as { cumulative: string; epoch: number } | undefined;
-        if (p) this.db.prepare(`UPDATE ledger SET cumulative = ?, epoch = ? WHERE address = ?`).run(p.cumulative, p.epoch, d);
-        else this.db.prepare(`DELETE FROM ledger WHERE address = ?`).run(d);
-      }
-      this.db.prepare(`DELETE FROM ledger_deltas WHERE epoch = ?`).run(number);
+      // Once revoked, the epoch's ledger rows read as their previous values (ledger()); the rows
+      // themselves are put back just after, in chunks.
       this.db.prepare(`UPDATE blocks SET epoch = NULL WHERE epoch = ?`).run(number);
       this.db.prepare(`INSERT INTO epoch_revocations (number, root, data_hash, file_path, revoked_at) VALUES (?, ?, ?, ?, ?)`).run(number, latest.root, latest.data_hash, latest.file_path, Date.now());
       this.db.prepare(`UPDATE epochs SET state = 'revoked', updated_at = ? WHERE number = ?`).run(Date.now(), number);
     })();
+    await this.rollBackUnrecorded(this.recordedEpoch());
   }
 
   async ledger(): Promise<Map<string, bigint>> {
     const out = new Map<string, bigint>();
-    for (const [address, cumulative] of this.db.prepare(`SELECT address, cumulative FROM ledger`).raw().iterate() as Iterable<[string, string]>) {
-      out.set(address, BigInt(cumulative));
-    }
+    const recorded = this.recordedEpoch();
+    // Each row as of the latest recorded epoch: an epoch being recorded (or revoked) shows its previous value.
+    const rows = this.db
+      .prepare(`SELECT address, CASE WHEN epoch <= ? THEN cumulative ELSE prev_cumulative END FROM ledger WHERE epoch <= ? OR prev_epoch IS NOT NULL`)
+      .raw()
+      .iterate(recorded, recorded) as Iterable<[string, string]>;
+    for (const [address, cumulative] of rows) out.set(address, BigInt(cumulative));
     return out;
   }
 
@@ -354,12 +409,13 @@ export class SqliteShareStore implements ShareStore {
          WHERE d.epoch = (SELECT MAX(epoch) FROM ledger_deltas x WHERE x.address = d.address AND x.epoch <= ?)`,
       )
       .raw()
-      .iterate(number) as Iterable<[string, string]>;
+      .iterate(Math.min(number, this.recordedEpoch())) as Iterable<[string, string]>;
     for (const [address, cumulative] of rows) out.set(address, BigInt(cumulative));
     return out;
   }
 
   async ledgerDeltas(number: number): Promise<LedgerDelta[]> {
+    if (number > this.recordedEpoch()) return []; // an epoch being recorded, or revoked: none yet
     return (this.db.prepare(`SELECT address, delta, cumulative FROM ledger_deltas WHERE epoch = ? ORDER BY address`).all(number) as Array<Record<string, string>>).map((r) => ({
       address: r.address,
       delta: BigInt(r.delta),
@@ -368,7 +424,7 @@ export class SqliteShareStore implements ShareStore {
   }
 
   async ledgerHistory(address: string): Promise<Array<LedgerDelta & { epoch: number }>> {
-    const rows = this.db.prepare(`SELECT epoch, address, delta, cumulative FROM ledger_deltas WHERE address = ? ORDER BY epoch`).all(address.toLowerCase()) as Array<Record<string, string | number>>;
+    const rows = this.db.prepare(`SELECT epoch, address, delta, cumulative FROM ledger_deltas WHERE address = ? AND epoch <= ? ORDER BY epoch`).all(address.toLowerCase(), this.recordedEpoch()) as Array<Record<string, string | number>>;
     return rows.map((r) => ({ epoch: Number(r.epoch), address: String(r.address), delta: BigInt(r.delta), cumulative: BigInt(r.cumulative) }));
   }
 
