@@ -96,6 +96,8 @@ export interface BuiltEpoch {
   header: EpochHeader;
   leaves: EpochLeaves;
   tree: PayoutTree;
+  /** How many leaves (accounts) the epoch file holds: read without `leaves` (which may load the file). */
+  accounts: number;
   filePath: string;
   shareLogPath: string;
   /** keccak256 of the epoch file's bytes: proposeRoot's dataHash. */
@@ -373,7 +375,8 @@ export class EpochBuilder {
         root: epoch.root,
         totalCumulative: epoch.totalCumulative,
         reward: epoch.reward,
-        accounts: epoch.leaves.accounts.length,
+        // Not epoch.leaves: from the worker, that reads a million-leaf file back on the event loop.
+        accounts: epoch.accounts,
         filePath: epoch.filePath,
         dataHash: epoch.dataHash,
         shareLogPath: epoch.shareLogPath,
@@ -393,10 +396,6 @@ export class EpochBuilder {
   }
 }
 
-/**
- * A BuiltEpoch from the worker's result: `tree` and `leaves` (kept in the worker) are read back
- * from the epoch file on first access, checked against the root the worker reported.
- */
 /** A BuiltEpoch from an epoch assembled on this thread (PPLNS or PPS/FPPS). */
 function fromAssembled(number: number, e: AssembledEpoch, blocks: string[], headerChainMs: number | undefined): BuiltEpoch {
   return {
@@ -404,6 +403,7 @@ function fromAssembled(number: number, e: AssembledEpoch, blocks: string[], head
     header: e.header,
     leaves: e.leaves,
     tree: e.tree,
+    accounts: e.leaves.accounts.length,
     filePath: e.filePath,
     shareLogPath: e.shareLogPath,
     dataHash: e.dataHash,
@@ -418,6 +418,10 @@ function fromAssembled(number: number, e: AssembledEpoch, blocks: string[], head
   };
 }
 
+/**
+ * A BuiltEpoch from the worker's result: `tree` and `leaves` (kept in the worker) are read back
+ * from the epoch file on first access, checked against the root the worker reported.
+ */
 function fromWorker(number: number, e: WorkerEpoch, blocks: string[], timings: Record<string, number>): BuiltEpoch {
   let loaded: { leaves: EpochLeaves; tree: PayoutTree } | undefined;
   const load = () => {
@@ -434,6 +438,7 @@ function fromWorker(number: number, e: WorkerEpoch, blocks: string[], timings: R
     header: e.header,
     filePath: e.filePath,
     shareLogPath: e.shareLogPath,
+    accounts: e.accounts,
     dataHash: e.dataHash,
     bytes: e.bytes,
     root: e.header.root,

@@ -49,13 +49,21 @@ export function checkBlockUpdate(update: { status?: BlockStatus; confirmations?:
 }
 
 export function checkEpochInput(e: Omit<EpochRecord, "state" | "proposeTx" | "acceptTx" | "createdAt" | "updatedAt">, deltas: LedgerDelta[]): void {
+  checkEpochFields(e);
+  for (const d of deltas) checkDelta(d);
+}
+
+/** checkEpochInput's checks of the epoch's own fields. */
+export function checkEpochFields(e: Omit<EpochRecord, "state" | "proposeTx" | "acceptTx" | "createdAt" | "updatedAt">): void {
   if (!Number.isSafeInteger(e.number) || e.number < 1) throw new ShareStoreError(`invalid epoch number ${e.number}`);
   // A PPLNS epoch pays at least one block; a scheduled PPS/FPPS epoch may take none (its credits are shares).
   if (!Array.isArray(e.blocks)) throw new ShareStoreError("an epoch's blocks must be an array");
   if (!/^0x[0-9a-f]{64}$/.test(e.root)) throw new ShareStoreError(`invalid root ${e.root}`);
   if (!/^0x[0-9a-f]{64}$/.test(e.dataHash)) throw new ShareStoreError(`invalid data hash ${e.dataHash}`);
-  for (const d of deltas) {
-    if (!/^0x[0-9a-f]{40}$/.test(d.address)) throw new ShareStoreError(`invalid ledger address ${d.address}`);
-    if (d.delta < 0n || d.cumulative < d.delta) throw new ShareStoreError(`invalid ledger change for ${d.address}`);
-  }
+}
+
+/** checkEpochInput's check of one ledger change (SQLite runs it row by row, in its chunks). */
+export function checkDelta(d: LedgerDelta): void {
+  if (!/^0x[0-9a-f]{40}$/.test(d.address)) throw new ShareStoreError(`invalid ledger address ${d.address}`);
+  if (d.delta < 0n || d.cumulative < d.delta) throw new ShareStoreError(`invalid ledger change for ${d.address}`);
 }
