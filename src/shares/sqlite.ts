@@ -38,6 +38,8 @@ type Item = { kind: "share"; row: ShareRow } | { kind: "block"; block: BlockRow;
 
 /** Ledger rows per transaction when an epoch is recorded (each a few milliseconds; the event loop runs between). */
 const RECORD_CHUNK = 1000;
+/** WAL pages (4 KiB) between checkpoints while an epoch is recorded. */
+const RECORD_CHECKPOINT_PAGES = 512;
 
 export class SqliteShareStore implements ShareStore {
   readonly kind = "sqlite" as const;
@@ -322,9 +324,17 @@ export class SqliteShareStore implements ShareStore {
         history.run(e.number, d.address, d.delta.toString(), d.cumulative.toString());
       }
     });
-    for (let from = 0; from < deltas.length; from += RECORD_CHUNK) {
-      writeChunk(from, Math.min(deltas.length, from + RECORD_CHUNK));
-      if (from + RECORD_CHUNK < deltas.length) await new Promise((r) => setImmediate(r));
+    // The record writes hundreds of MB of WAL: checkpoint it in small steps while it runs (a 32 MiB
+    // checkpoint, the share path's setting, holds the loop ~70 ms each time).
+    const autocheckpoint = this.db.pragma("wal_autocheckpoint", { simple: true }) as number;
+    this.db.pragma(`wal_autocheckpoint = ${RECORD_CHECKPOINT_PAGES}`);
+    try {
+      for (let from = 0; from < deltas.length; from += RECORD_CHUNK) {
+        writeChunk(from, Math.min(deltas.length, from + RECORD_CHUNK));
+        if (from + RECORD_CHUNK < deltas.length) await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      this.db.pragma(`wal_autocheckpoint = ${autocheckpoint}`);
     }
     const now = Date.now();
     this.db.transaction(() => {
