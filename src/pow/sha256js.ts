@@ -48,6 +48,23 @@ function loadBlock(bytes: Uint8Array, o: number): void {
   }
 }
 
+/**
+ * SHA-256's padding ends with the message length in bits, 64-bit big-endian: written into
+ * b[end - 8, end) for a message of `lengthBytes` bytes (exact up to 2^53 bytes).
+ */
+export function putBitLength(b: Uint8Array, end: number, lengthBytes: number): void {
+  const hi = Math.floor(lengthBytes / 0x20000000);
+  const lo = (lengthBytes << 3) >>> 0;
+  b[end - 8] = hi >>> 24;
+  b[end - 7] = hi >>> 16;
+  b[end - 6] = hi >>> 8;
+  b[end - 5] = hi;
+  b[end - 4] = lo >>> 24;
+  b[end - 3] = lo >>> 16;
+  b[end - 2] = lo >>> 8;
+  b[end - 1] = lo;
+}
+
 /** sha256 of data[start, start + len) into H (not yet serialized). */
 function hashInto(data: Uint8Array, start: number, len: number): void {
   H.set(IV);
@@ -62,16 +79,7 @@ function hashInto(data: Uint8Array, start: number, len: number): void {
   TAIL.fill(0);
   for (let k = 0; k < rem; k++) TAIL[k] = data[start + full + k];
   TAIL[rem] = 0x80;
-  const hi = Math.floor(len / 0x20000000);
-  const lo = (len << 3) >>> 0;
-  TAIL[tailLength - 8] = hi >>> 24;
-  TAIL[tailLength - 7] = hi >>> 16;
-  TAIL[tailLength - 6] = hi >>> 8;
-  TAIL[tailLength - 5] = hi;
-  TAIL[tailLength - 4] = lo >>> 24;
-  TAIL[tailLength - 3] = lo >>> 16;
-  TAIL[tailLength - 2] = lo >>> 8;
-  TAIL[tailLength - 1] = lo;
+  putBitLength(TAIL, tailLength, len);
   for (let o = 0; o < tailLength; o += 64) {
     loadBlock(TAIL, o);
     compress();
@@ -157,16 +165,7 @@ export class Sha256Js {
       compress();
       b.fill(0);
     }
-    const hi = Math.floor(this.length / 0x20000000);
-    const lo = (this.length << 3) >>> 0;
-    b[56] = hi >>> 24;
-    b[57] = hi >>> 16;
-    b[58] = hi >>> 8;
-    b[59] = hi;
-    b[60] = lo >>> 24;
-    b[61] = lo >>> 16;
-    b[62] = lo >>> 8;
-    b[63] = lo;
+    putBitLength(b, 64, this.length);
     loadBlock(b, 0);
     compress();
     const out = Buffer.allocUnsafe(32);

@@ -9,6 +9,7 @@
  * digests there. FIPS 180-4 SHA-256; tests compare it with node:crypto and sha256js on random
  * and hostile lengths.
  */
+import { putBitLength } from "./sha256js";
 import { I32, OP, VOID, i32Const, instantiate, localGet, localSet, name, section, uleb, vec, type WasmMemory } from "../wasm/encode";
 
 const K = [
@@ -188,16 +189,7 @@ export class Sha256dArena {
     }
     m[end] = 0x80;
     for (let k = end + 1; k < pad - 8; k++) m[k] = 0;
-    const bits = length * 8;
-    const hi = Math.floor(bits / 0x100000000);
-    m[pad - 8] = hi >>> 24;
-    m[pad - 7] = hi >>> 16;
-    m[pad - 6] = hi >>> 8;
-    m[pad - 5] = hi;
-    m[pad - 4] = bits >>> 24;
-    m[pad - 3] = bits >>> 16;
-    m[pad - 2] = bits >>> 8;
-    m[pad - 1] = bits;
+    putBitLength(m, pad, length);
     this.exports.sha256d(p, blocks, out.byteOffset + at);
   }
 }
