@@ -64,7 +64,7 @@ describe("published epoch files in the PostgreSQL store", function () {
     for (const [name, bytes] of cases) {
       fs.writeFileSync(path.join(dir, name), bytes);
       await files.put(name, path.join(dir, name));
-      expect(await files.has(name)).to.equal(true);
+      expect(await files.info(name)).to.deep.equal({ size: bytes.length, sha256: crypto.createHash("sha256").update(bytes).digest("hex") });
       const out = path.join(dir, `restored-${name}`);
       expect(await files.restore(name, out)).to.equal(true);
       expect(fs.readFileSync(out).equals(bytes), name).to.equal(true);
@@ -77,7 +77,7 @@ describe("published epoch files in the PostgreSQL store", function () {
     expect((await sql(`SELECT count(*)::int AS n FROM published_file_chunks WHERE name = $1`, [cases[0][0]]))[0].n).to.equal(1);
     expect(await files.restore(cases[0][0], path.join(dir, "again"))).to.equal(true);
     expect(fs.readFileSync(path.join(dir, "again")).equals(newer)).to.equal(true);
-    expect(await files.has("epoch-000009.json")).to.equal(false);
+    expect(await files.info("epoch-000009.json")).to.equal(undefined);
     expect(await files.restore("epoch-000009.json", path.join(dir, "none"))).to.equal(false);
     expect(fs.existsSync(path.join(dir, "none"))).to.equal(false);
   });
@@ -101,7 +101,7 @@ describe("published epoch files in the PostgreSQL store", function () {
     expect(fs.existsSync(out)).to.equal(false);
   });
 
-  it("localEpochFile: the recorded path when it exists, else this process's folder, restored from the store when missing", async () => {
+  it("localEpochFile: the recorded path when it holds the store's bytes, else a verified copy from the store (a stale file of that name is not used)", async () => {
     const elsewhere = path.join(dir, "other-machine", "epochs");
     fs.mkdirSync(elsewhere, { recursive: true });
     const recorded = path.join(elsewhere, "epoch-000005.json");
@@ -111,9 +111,24 @@ describe("published epoch files in the PostgreSQL store", function () {
     expect(await localEpochFile(store!, recorded, mine)).to.equal(recorded);
     fs.rmSync(path.join(dir, "other-machine"), { recursive: true });
     const got = await localEpochFile(store!, recorded, mine);
-    expect(got).to.equal(path.join(mine, "epoch-000005.json"));
+    expect(path.dirname(path.dirname(got))).to.equal(path.join(mine, ".store"));
     expect(fs.readFileSync(got, "utf8")).to.equal('{"epoch":5}\n');
-    // Not in the store either: the recorded path, whose read then fails naming it.
+    expect(await localEpochFile(store!, recorded, mine), "restored once").to.equal(got);
+    // Revoked and rebuilt elsewhere under the same name: the old bytes at the recorded path are not served.
+    fs.mkdirSync(elsewhere, { recursive: true });
+    fs.writeFileSync(recorded, '{"epoch":5,"revoked":true}\n');
+    const rebuilt = path.join(dir, "rebuilt", "epoch-000005.json");
+    fs.mkdirSync(path.dirname(rebuilt), { recursive: true });
+    fs.writeFileSync(rebuilt, '{"epoch":5,"rebuilt":1}\n');
+    await publishEpochFiles(store!, [rebuilt]);
+    const now = await localEpochFile(store!, recorded, mine);
+    expect(now).to.not.equal(recorded);
+    expect(fs.readFileSync(now, "utf8")).to.equal('{"epoch":5,"rebuilt":1}\n');
+    // Two restores of one file at once: each complete (no shared temporary file).
+    fs.rmSync(path.join(mine, ".store"), { recursive: true });
+    const both = await Promise.all([localEpochFile(store!, recorded, mine), localEpochFile(store!, recorded, mine)]);
+    for (const f of both) expect(fs.readFileSync(f, "utf8")).to.equal('{"epoch":5,"rebuilt":1}\n');
+    // Not in the store: the recorded path, whose read then fails naming it.
     expect(await localEpochFile(store!, path.join(elsewhere, "epoch-000006.json"), mine)).to.equal(path.join(elsewhere, "epoch-000006.json"));
   });
 });

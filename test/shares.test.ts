@@ -433,3 +433,43 @@ storeSuite("PostgreSQL", async () => {
   const r = await postgres;
   return "user" in r ? postgresBackend(r.user) : undefined;
 });
+
+describe("shares: SQLite ledger rows written before migration 3", () => {
+  it("get their previous values from the history, so that revoking an epoch recorded before the upgrade puts every account back (none deleted)", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shares-prev-"));
+    try {
+      let store = await openShareStore({ kind: "sqlite", dataDir: dir });
+      const [s1, s2] = [makeShare(1, { isBlock: true }), makeShare(2, { isBlock: true })];
+      for (const s of [s1, s2]) {
+        await store.recordShare(s);
+        await store.recordBlock(foundBlock(s), s);
+      }
+      const epoch = (n: number, blocks: string[]) => ({ number: n, blocks, root: "0x" + String(n).repeat(64).slice(0, 64), totalCumulative: 0n, reward: 0n, accounts: 2, filePath: `/d/e${n}.json`, dataHash: "0x" + "d".repeat(64), shareLogPath: `/d/e${n}.jsonl`, shareLogDigest: "0x" + "e".repeat(64) });
+      const [a, b] = [ADDR(0), ADDR(1)];
+      await store.recordEpoch(epoch(1, [s1.hash]), [{ address: a, delta: 100n, cumulative: 100n }]);
+      await store.recordEpoch(epoch(2, [s2.hash]), [
+        { address: a, delta: 50n, cumulative: 150n },
+        { address: b, delta: 7n, cumulative: 7n },
+      ]);
+      await store.close();
+      // As the rows were before migration 3 (no previous values), then the migration's backfill.
+      const db = new Database(path.join(dir, "shares.sqlite"));
+      db.exec(`UPDATE ledger SET prev_cumulative = NULL, prev_epoch = NULL`);
+      db.exec(MIGRATIONS[2].sqlite[2]);
+      expect(db.prepare(`SELECT address, prev_cumulative, prev_epoch FROM ledger ORDER BY address`).all()).to.deep.equal([
+        { address: a, prev_cumulative: "100", prev_epoch: 1 },
+        { address: b, prev_cumulative: null, prev_epoch: null },
+      ]);
+      db.close();
+      store = await openShareStore({ kind: "sqlite", dataDir: dir });
+      await store.revokeEpoch(2);
+      expect(await store.ledger()).to.deep.equal(new Map([[a, 100n]]));
+      // Rebuilt, the epoch starts from epoch 1's values.
+      await store.recordEpoch(epoch(2, [s2.hash]), [{ address: a, delta: 1n, cumulative: 101n }]);
+      expect(await store.ledger()).to.deep.equal(new Map([[a, 101n]]));
+      await store.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

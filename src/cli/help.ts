@@ -22,9 +22,10 @@ select a real bitcoind, EVM RPC, deployed contract and keys (see README "Operato
 
   --config FILE        JSON configuration (settings as in src/config/index.ts)
   --role ROLE          all (default: everything in this process), stratum (a front end), committer
-                       (a candidate for committer and payout relay, elected through PostgreSQL) or
-                       api (the HTTP API and page); roles other than all need store.postgresUrl,
-                       chain.bitcoindUrl and evm.rpcUrl (README "Several front ends")
+                       (a candidate for committer and payout relay, elected through PostgreSQL; an
+                       "all" process on PostgreSQL is a candidate too) or api (nothing but the API
+                       and page, which every role serves); roles other than all need
+                       store.postgresUrl, chain.bitcoindUrl and evm.rpcUrl (docs/deployment.md)
   --log-format FORMAT  pretty (for a person), json (for a collector) or auto (pretty on a terminal);
                        also log.format / POOL_LOG_FORMAT, and the level POOL_LOG_LEVEL`;
 

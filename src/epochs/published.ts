@@ -6,6 +6,7 @@
  * epoch another process built, a new leader continuing from the last epoch) restores it into its
  * own epoch folder. With a SQLite store (one process) nothing changes: the files are on its disk.
  */
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { ShareStore } from "../shares/types";
@@ -17,16 +18,44 @@ export async function publishEpochFiles(store: ShareStore, paths: readonly strin
 }
 
 /**
- * A local path of the epoch file (or share log) an epoch record names: the recorded path when it
- * exists here, else the file of that name in `dir` (this process's epoch folder), restored from the
- * store when missing. The recorded path when none of these has it (the caller's read then fails,
- * naming it).
+ * A local path of the epoch file (or share log) an epoch record names, with the bytes the store
+ * holds under that name: the recorded path when its size and SHA-256 are the store's (a file of
+ * that name left by an older build — a revoked epoch rebuilt elsewhere — is not), else a copy
+ * restored from the store into `dir/.store/<sha256 prefix>/`. Without published files in the
+ * store (SQLite: one process) or without the name there, the recorded path as it is (the caller's
+ * read then fails, naming it). Each local file is hashed once per size and modification time.
  */
 export async function localEpochFile(store: ShareStore, recorded: string, dir: string | undefined): Promise<string> {
-  if (fs.existsSync(recorded) || !dir) return recorded;
-  const local = path.join(dir, path.basename(recorded));
-  if (fs.existsSync(local)) return local;
-  if (!store.files) return recorded;
-  fs.mkdirSync(dir, { recursive: true });
-  return (await store.files.restore(path.basename(recorded), local)) ? local : recorded;
+  if (!store.files || !dir) return recorded;
+  const name = path.basename(recorded);
+  const stored = await store.files.info(name);
+  if (!stored) return recorded;
+  if (await sameBytes(recorded, stored)) return recorded;
+  const local = path.join(dir, ".store", stored.sha256.slice(0, 16), name);
+  if (await sameBytes(local, stored)) return local;
+  fs.mkdirSync(path.dirname(local), { recursive: true });
+  return (await store.files.restore(name, local)) ? local : recorded;
+}
+
+const verified = new Map<string, string>();
+
+/** Whether the file at `file` has `stored`'s size and SHA-256 (hashed once per path, size and mtime). */
+async function sameBytes(file: string, stored: { size: number; sha256: string }): Promise<boolean> {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    return false;
+  }
+  if (st.size !== stored.size) return false;
+  const key = `${file}\0${st.size}\0${st.mtimeMs}`;
+  let digest = verified.get(key);
+  if (digest === undefined) {
+    const hash = crypto.createHash("sha256");
+    for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
+    digest = hash.digest("hex");
+    if (verified.size > 1000) verified.clear();
+    verified.set(key, digest);
+  }
+  return digest === stored.sha256;
 }

@@ -370,19 +370,25 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
     // lock), the others stand by and take over when its connection ends. SQLite is one process.
     let leadership: Leadership | undefined;
     if (committer && payouts) {
-      const act = { running: false };
+      // One transition at a time: re-elected while standing down, the committer starts only once
+      // its previous loop (and the tick in flight) has stopped, and payouts are not left stopped.
+      let running = false;
+      let transition: Promise<void> = Promise.resolve();
       const lead = () => {
-        if (act.running) return;
-        act.running = true;
-        committer.start();
-        payouts.start();
+        transition = transition.then(() => {
+          if (running) return;
+          running = true;
+          committer.start();
+          payouts.start();
+        });
       };
-      const standBy = async () => {
-        if (!act.running) return;
-        act.running = false;
-        await committer.stop();
-        await payouts.stop();
-      };
+      const standBy = (): Promise<void> =>
+        (transition = transition.then(async () => {
+          if (!running) return;
+          running = false;
+          await committer.stop();
+          await payouts.stop();
+        }));
       // Stopping: the committer and payouts first, then the lock (cleanups run last-in first-out).
       cleanups.push(async () => leadership?.stop());
       cleanups.push(standBy);

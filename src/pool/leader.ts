@@ -2,9 +2,10 @@
  * One leader among several processes of a pool, elected through PostgreSQL (issue 15): whoever
  * holds a session-level advisory lock is the committer and payout relay; the others stand by
  * and try again every `retryMs`. The lock is PostgreSQL's own (`pg_try_advisory_lock`): held by
- * the leader's connection, released by the server when that connection ends — a clean stop, a
- * crash, a kill -9 (the kernel closes the socket) or a dead machine (TCP keepalive) — so that a
- * standby takes over within about `retryMs` of the leader's end, and never while it lives.
+ * the leader's session, released by the server when it sees that session end — at once for a
+ * clean stop, a crash or a kill -9 (the kernel closes the socket), after the server's TCP
+ * keepalive for a dead machine or a cut network (docs/deployment.md) — and a standby takes over
+ * within about `retryMs` of that. Needs a real session (no pooler in transaction mode).
  *
  * Emits "elected" when this process becomes the leader and "lost" when its connection fails while
  * it leads (it must stop acting at once: a standby may already hold the lock).
@@ -57,14 +58,18 @@ export class Leadership extends EventEmitter {
     if (client) await client.end().catch(() => undefined);
   }
 
+  /** One retry timer at a time: a drop while a retry is pending must not start a second loop. */
   private schedule(ms: number): void {
+    clearTimeout(this.timer);
     if (this.stopped) return;
     this.timer = setTimeout(() => {
+      if (this.attempt) return; // the attempt in flight schedules the next one
       this.attempt = this.try().finally(() => (this.attempt = undefined));
     }, ms);
   }
 
   private async try(): Promise<void> {
+    if (this.stopped || this.leading) return;
     try {
       if (!this.client) {
         const client = new pg.Client({ connectionString: this.opts.connectionString, keepAlive: true, keepAliveInitialDelayMillis: 5_000 });
@@ -73,8 +78,14 @@ export class Leadership extends EventEmitter {
         await client.connect();
         this.client = client;
       }
-      const r = await this.client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked", [LOCK_CLASS, this.opts.name]);
-      if (r.rows[0]?.locked && !this.stopped) {
+      const client = this.client;
+      const r = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked", [LOCK_CLASS, this.opts.name]);
+      if (r.rows[0]?.locked && (this.stopped || client !== this.client)) {
+        // Stopped, or the connection was replaced meanwhile: this lock must not be held by nobody.
+        await client.end().catch(() => undefined);
+        return;
+      }
+      if (r.rows[0]?.locked) {
         this.leading = true;
         this.opts.logger.info({ lock: this.opts.name }, "elected: this process is the leader");
         this.emit("elected");

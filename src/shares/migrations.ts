@@ -204,7 +204,14 @@ export const MIGRATIONS: readonly Migration[] = [
     // without stopping anyone and leaves these columns empty.
     version: 3,
     name: "ledger rows keep their previous value while an epoch is being recorded",
-    sqlite: [`ALTER TABLE ledger ADD COLUMN prev_cumulative TEXT`, `ALTER TABLE ledger ADD COLUMN prev_epoch INTEGER`],
+    sqlite: [
+      `ALTER TABLE ledger ADD COLUMN prev_cumulative TEXT`,
+      `ALTER TABLE ledger ADD COLUMN prev_epoch INTEGER`,
+      // Rows written before: their previous value from the history (a revoke must find it there).
+      `UPDATE ledger SET
+         prev_cumulative = (SELECT d.cumulative FROM ledger_deltas d WHERE d.address = ledger.address AND d.epoch < ledger.epoch ORDER BY d.epoch DESC LIMIT 1),
+         prev_epoch = (SELECT d.epoch FROM ledger_deltas d WHERE d.address = ledger.address AND d.epoch < ledger.epoch ORDER BY d.epoch DESC LIMIT 1)`,
+    ],
     postgres: [`ALTER TABLE ledger ADD COLUMN prev_cumulative TEXT`, `ALTER TABLE ledger ADD COLUMN prev_epoch INTEGER`],
   },
 ];

@@ -599,14 +599,16 @@ class PostgresPublishedFiles implements PublishedFiles {
     });
   }
 
-  async has(name: string): Promise<boolean> {
-    return (await this.query(`SELECT 1 FROM published_files WHERE name = $1`, [name])).rows.length > 0;
+  async info(name: string): Promise<{ size: number; sha256: string } | undefined> {
+    const row = (await this.query(`SELECT size, sha256 FROM published_files WHERE name = $1`, [name])).rows[0] as { size: string; sha256: string } | undefined;
+    return row ? { size: Number(row.size), sha256: row.sha256 } : undefined;
   }
 
   async restore(name: string, filePath: string): Promise<boolean> {
     const row = (await this.query(`SELECT size, chunks, sha256 FROM published_files WHERE name = $1`, [name])).rows[0] as { size: string; chunks: number; sha256: string } | undefined;
     if (!row) return false;
-    const tmp = path.join(path.dirname(filePath), `.${path.basename(filePath)}.${process.pid}.restoring`);
+    // Its own temporary file per call: two restores of one file at once must not write into one.
+    const tmp = path.join(path.dirname(filePath), `.${path.basename(filePath)}.${process.pid}.${crypto.randomBytes(6).toString("hex")}.restoring`);
     const hash = crypto.createHash("sha256");
     let size = 0;
     const fd = fs.openSync(tmp, "w");

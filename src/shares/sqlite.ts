@@ -293,7 +293,20 @@ export class SqliteShareStore implements ShareStore {
    * `ledger()`). What a crash or a failed check leaves half-written is rolled back by the next
    * record (`rollBackUnrecorded`); a revoked epoch's rows are read as their previous values at once.
    */
-  async recordEpoch(e: Omit<EpochRecord, "state" | "proposeTx" | "acceptTx" | "createdAt" | "updatedAt">, deltas: LedgerDelta[]): Promise<void> {
+  recordEpoch(e: Omit<EpochRecord, "state" | "proposeTx" | "acceptTx" | "createdAt" | "updatedAt">, deltas: LedgerDelta[]): Promise<void> {
+    return this.oneLedgerWrite(() => this.recordEpochNow(e, deltas));
+  }
+
+  /** Records and revocations one at a time: a second one's rollback would undo the first one's rows. */
+  private oneLedgerWrite(fn: () => Promise<void>): Promise<void> {
+    const run = this.ledgerWrites.then(fn, fn);
+    this.ledgerWrites = run.catch(() => undefined);
+    return run;
+  }
+
+  private ledgerWrites: Promise<unknown> = Promise.resolve();
+
+  private async recordEpochNow(e: Omit<EpochRecord, "state" | "proposeTx" | "acceptTx" | "createdAt" | "updatedAt">, deltas: LedgerDelta[]): Promise<void> {
     checkEpochFields(e); // and each change in its chunk (checkDelta): a million regex tests at once held the loop
     const expectedNumber = () => {
       const latest = this.db.prepare(`SELECT number, state FROM epochs ORDER BY number DESC LIMIT 1`).get() as { number: number; state: string } | undefined;
@@ -309,7 +322,8 @@ export class SqliteShareStore implements ShareStore {
       `INSERT INTO ledger (address, cumulative, epoch, prev_cumulative, prev_epoch) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (address) DO UPDATE SET cumulative = excluded.cumulative, epoch = excluded.epoch, prev_cumulative = excluded.prev_cumulative, prev_epoch = excluded.prev_epoch`,
     );
-    const history = this.db.prepare(`INSERT OR REPLACE INTO ledger_deltas (epoch, address, delta, cumulative) VALUES (?, ?, ?, ?)`);
+    // A plain insert: an address twice in one epoch is refused (the history's key), as one transaction refused it.
+    const history = this.db.prepare(`INSERT INTO ledger_deltas (epoch, address, delta, cumulative) VALUES (?, ?, ?, ?)`);
     const writeChunk = this.db.transaction((from: number, to: number) => {
       for (let i = from; i < to; i++) {
         const d = deltas[i];
@@ -365,11 +379,19 @@ export class SqliteShareStore implements ShareStore {
    * removed. Chunked like the record itself; nothing to do in the usual case.
    */
   private async rollBackUnrecorded(recorded: number): Promise<void> {
+    // Each row back to its latest change at or before `recorded`, from the history (any depth of
+    // unrecorded epochs), with the change before that as its previous value (a later revoke reads it).
+    const before = this.db.prepare(`SELECT cumulative, epoch FROM ledger_deltas WHERE address = ? AND epoch <= ? ORDER BY epoch DESC LIMIT 1`);
     const restore = this.db.transaction(() => {
-      const rows = this.db.prepare(`SELECT address, prev_cumulative, prev_epoch FROM ledger WHERE epoch > ? LIMIT ?`).all(recorded, RECORD_CHUNK) as Array<{ address: string; prev_cumulative: string | null; prev_epoch: number | null }>;
-      for (const r of rows) {
-        if (r.prev_epoch === null) this.db.prepare(`DELETE FROM ledger WHERE address = ?`).run(r.address);
-        else this.db.prepare(`UPDATE ledger SET cumulative = ?, epoch = ?, prev_cumulative = NULL, prev_epoch = NULL WHERE address = ?`).run(r.prev_cumulative, r.prev_epoch, r.address);
+      const rows = this.db.prepare(`SELECT address FROM ledger WHERE epoch > ? LIMIT ?`).pluck().all(recorded, RECORD_CHUNK) as string[];
+      for (const address of rows) {
+        const p = before.get(address, recorded) as { cumulative: string; epoch: number } | undefined;
+        if (!p) {
+          this.db.prepare(`DELETE FROM ledger WHERE address = ?`).run(address);
+          continue;
+        }
+        const pp = before.get(address, p.epoch - 1) as { cumulative: string; epoch: number } | undefined;
+        this.db.prepare(`UPDATE ledger SET cumulative = ?, epoch = ?, prev_cumulative = ?, prev_epoch = ? WHERE address = ?`).run(p.cumulative, p.epoch, pp?.cumulative ?? null, pp?.epoch ?? null, address);
       }
       return rows.length;
     });
@@ -386,7 +408,11 @@ export class SqliteShareStore implements ShareStore {
     if (r.changes !== 1) throw new ShareStoreError(`epoch ${number} does not exist or is revoked`);
   }
 
-  async revokeEpoch(number: number): Promise<void> {
+  revokeEpoch(number: number): Promise<void> {
+    return this.oneLedgerWrite(() => this.revokeEpochNow(number));
+  }
+
+  private async revokeEpochNow(number: number): Promise<void> {
     this.db.transaction(() => {
       const latest = this.db.prepare(`SELECT * FROM epochs ORDER BY number DESC LIMIT 1`).get() as Record<string, unknown> | undefined;
       if (!latest || latest.number !== number) throw new ShareStoreError(`only the latest epoch can be revoked (asked ${number})`);

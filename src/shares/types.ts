@@ -78,7 +78,8 @@ export interface LedgerDelta {
 export interface PublishedFiles {
   /** Stores the file at `filePath` under `name` (its base name), replacing one of that name. */
   put(name: string, filePath: string): Promise<void>;
-  has(name: string): Promise<boolean>;
+  /** The stored file's size and SHA-256 (hex), or undefined when the store has none of that name. */
+  info(name: string): Promise<{ size: number; sha256: string } | undefined>;
   /** Writes the stored file to `filePath` (atomically); false when the store has none of that name. Throws when it reads back damaged. */
   restore(name: string, filePath: string): Promise<boolean>;
 }
