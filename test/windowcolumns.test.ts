@@ -7,6 +7,7 @@
 import { expect } from "chai";
 import { WindowColumns } from "../src/epochs/windowcolumns";
 import { partsToUnits } from "../src/shares/difficulty";
+import { referenceCompareAllocations } from "./allocations.reference";
 
 describe("epochs: WindowColumns reads back what it was given", () => {
   it("on random and edge difficulties and credits, across growth", () => {
@@ -37,29 +38,6 @@ describe("epochs: WindowColumns reads back what it was given", () => {
 });
 
 describe("epochs: compareAllocations equals the plain set-based comparison", () => {
-  /** The comparison as it was written first: a set of every listed account. */
-  function reference(accounts: string[], delta: bigint[], allocations: Map<string, bigint>): string[] {
-    const findings: string[] = [];
-    const listed = new Set<string>();
-    let differing = 0;
-    for (let i = 0; i < accounts.length; i++) {
-      listed.add(accounts[i]);
-      const expected = allocations.get(accounts[i]) ?? 0n;
-      if (delta[i] !== expected) {
-        differing++;
-        if (differing === 1) findings.push(`first differing leaf: leaf ${i} (${accounts[i]}) has delta ${delta[i]}, the share log gives ${expected}`);
-      }
-    }
-    if (differing > 1) findings.push(`${differing} leaves differ in all`);
-    for (const [a, v] of allocations) {
-      if (v > 0n && !listed.has(a)) {
-        findings.push(`account ${a} is allocated ${v} by the share log but has no leaf`);
-        break;
-      }
-    }
-    return findings;
-  }
-
   it("on random leaves and allocations: sorted or not, duplicated leaves, missing and extra accounts, zero amounts", () => {
     const { compareAllocations } = require("../src/epochs/verify") as typeof import("../src/epochs/verify");
     for (let round = 0; round < 3000; round++) {
@@ -71,7 +49,7 @@ describe("epochs: compareAllocations equals the plain set-based comparison", () 
       for (const n of names) if (Math.random() < 0.7) allocations.set(n, BigInt(Math.floor(Math.random() * 3)));
       const delta = accounts.map((a) => (Math.random() < 0.8 ? allocations.get(a) ?? 0n : 5n));
       const file = { leaves: { accounts, delta, cumulative: delta } } as unknown as Parameters<typeof compareAllocations>[0];
-      expect(compareAllocations(file, allocations), `round ${round}`).to.deep.equal(reference(accounts, delta, allocations));
+      expect(compareAllocations(file, allocations), `round ${round}`).to.deep.equal(referenceCompareAllocations(accounts, delta, allocations));
     }
   });
 });
