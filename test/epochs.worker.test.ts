@@ -18,6 +18,7 @@ import { EpochProofWorker } from "../src/epochs/proof-worker";
 import { PayoutTree, verifyProof } from "../src/merkle";
 import { openShareStore, type ShareStore, type ShareStoreConfig } from "../src/shares";
 import { fillAddress, fillColdEpoch } from "./epochs.fill.helpers";
+import { expectSameFiles } from "./epochs.same.helpers";
 import { findPostgresUser } from "./pg.helpers";
 
 const CONTRACT = "0x" + "c0".repeat(20);
@@ -33,18 +34,6 @@ async function rejection(p: Promise<unknown>): Promise<string | undefined> {
     () => undefined,
     (err: Error) => err.message,
   );
-}
-
-/** The two epochs' files (epoch file and share log) have the same bytes. */
-function expectSameFiles(a: BuiltEpoch, b: BuiltEpoch): void {
-  expect(b.dataHash).to.equal(a.dataHash);
-  expect(b.root).to.equal(a.root);
-  expect(fs.readFileSync(b.filePath).equals(fs.readFileSync(a.filePath)), "epoch file bytes").to.equal(true);
-  expect(fs.readFileSync(b.shareLogPath).equals(fs.readFileSync(a.shareLogPath)), "share log bytes").to.equal(true);
-  expect(b.totalCumulative).to.equal(a.totalCumulative);
-  expect(b.reward).to.equal(a.reward);
-  expect(b.blocks).to.deep.equal(a.blocks);
-  expect(b.deltas).to.deep.equal(a.deltas);
 }
 
 /** The same checks on any store: cold epoch, warm epoch (the worker's kept tree), revocation. */

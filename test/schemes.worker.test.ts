@@ -14,22 +14,11 @@ import { EpochBuilder, parseEpochFile, type BuiltEpoch } from "../src/epochs";
 import { BITCOIN_SUBSIDY, type PerShareScheme } from "../src/schemes/credit";
 import { openShareStore, type ShareStore, type ShareStoreConfig } from "../src/shares";
 import { fillColdEpoch } from "./epochs.fill.helpers";
+import { expectSameFiles } from "./epochs.same.helpers";
 
 const CONTRACT = "0x" + "c0".repeat(20);
 const FEE_ADDRESS = "0x" + "fe".repeat(20);
 const HOUR = 3600_000;
-
-/** The two epochs' files and figures are the same. */
-function expectSameFiles(a: BuiltEpoch, b: BuiltEpoch): void {
-  expect(b.dataHash).to.equal(a.dataHash);
-  expect(b.root).to.equal(a.root);
-  expect(fs.readFileSync(b.filePath).equals(fs.readFileSync(a.filePath)), "epoch file bytes").to.equal(true);
-  expect(fs.readFileSync(b.shareLogPath).equals(fs.readFileSync(a.shareLogPath)), "share log bytes").to.equal(true);
-  expect(b.totalCumulative).to.equal(a.totalCumulative);
-  expect(b.reward).to.equal(a.reward);
-  expect(b.blocks).to.deep.equal(a.blocks);
-  expect(b.deltas).to.deep.equal(a.deltas);
-}
 
 describe("PPS/FPPS epochs on the build worker", function () {
   this.timeout(300_000);

@@ -5,7 +5,7 @@
  * Each returns findings (empty = passed); the first differing leaf is always named.
  */
 import { PayoutTree } from "../merkle";
-import { WindowAccumulator, parseFactor, splitRewardColumns, windowUnitsForBits } from "../pplns";
+import { WindowAccumulator, checkSplitAddress, parseFactor, splitRewardColumns, windowUnitsForBits } from "../pplns";
 import { UNITS_PER_DIFFICULTY, unitsToParts } from "../shares/difficulty";
 import { CommitmentReader } from "./sharecheck";
 import type { EpochFile } from "./format";
@@ -307,7 +307,7 @@ export class AllocationRecomputer {
     let split;
     try {
       // splitReward's checks; the addresses are distinct (one key each) and the weights positive.
-      for (const a of addresses) if (!ADDRESS.test(a)) throw new TypeError(`address must be lower-case 0x hex: ${a}`);
+      for (const a of addresses) checkSplitAddress(a);
       split = splitRewardColumns({ reward: BigInt(block.reward), feeBps: this.file.fee.bps, feeAddress: this.file.fee.address ?? undefined, addresses, weights });
     } catch (err) {
       this.finding(`block ${b}: ${(err as Error).message}`);
@@ -371,8 +371,6 @@ export class AllocationRecomputer {
     return findings;
   }
 }
-
-const ADDRESS = /^0x[0-9a-f]{40}$/;
 
 /** Compares recomputed allocations with the leaves' deltas; names the first differing leaf. */
 export function compareAllocations(file: EpochFile, allocations: Map<string, bigint>): string[] {

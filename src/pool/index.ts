@@ -350,7 +350,6 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       logger: logger.child({ part: "payouts" }),
     });
     await payouts?.open();
-    if (payouts) cleanups.push(() => payouts.stop());
     committer?.on("proposed", (e) => events.emit("update", { kind: "epoch", epoch: e.number, state: "proposed" }));
     committer?.on("accepted", (e) => {
       events.emit("update", { kind: "epoch", epoch: e.number, state: "active" });

@@ -1,4 +1,4 @@
-import { ByteReader, encodeVarInt, hexToBuffer, isHex } from "./hex";
+import { encodeVarInt, hexToBuffer, isHex } from "./hex";
 
 /**
  * BIP34 height in the coinbase scriptSig, as Bitcoin Core writes `CScript() << nHeight`:

@@ -24,6 +24,11 @@ export interface SplitResult {
 
 const ADDRESS = /^0x[0-9a-f]{40}$/;
 
+/** splitReward's rule for a weight's address: lower-case 0x hex, else a TypeError naming it. */
+export function checkSplitAddress(address: string): void {
+  if (!ADDRESS.test(address)) throw new TypeError(`address must be lower-case 0x hex: ${address}`);
+}
+
 /**
  * fee = floor(reward × bps / 10000) goes to the fee address; the remaining R is split pro rata:
  * each address gets floor(R × w / W), and the R − Σ floor units left over go one each to the
@@ -36,7 +41,7 @@ export function splitReward(input: SplitInput): SplitResult {
   checkCommon(reward, feeBps, feeAddress);
   const seen = new Set<string>();
   for (const { address, weight } of weights) {
-    if (!ADDRESS.test(address)) throw new TypeError(`address must be lower-case 0x hex: ${address}`);
+    checkSplitAddress(address);
     if (seen.has(address)) throw new Error(`duplicate address in weights: ${address}`);
     seen.add(address);
     if (typeof weight !== "bigint" || weight <= 0n) throw new RangeError(`weight of ${address} must be a positive bigint`);
