@@ -1,3 +1,4 @@
+import type { ShareHasher } from "./sharehash";
 import type { Logger } from "pino";
 import type { HeaderHashSet } from "../pow";
 import type { StratumConfig } from "./config";
@@ -26,6 +27,8 @@ export interface SessionHost<S> {
   readonly duplicates: HeaderHashSet;
   /** Block headers found on the current previous block. */
   readonly blockHeaders: { add(hash: Buffer): boolean };
+  /** Hashes submitted shares (one per server: the session's calls never overlap). */
+  readonly hasher: ShareHasher;
   nextJobId(): string;
   clampDifficultyText(text: string): string;
   unpayableReason(address: string): string | undefined;

@@ -15,6 +15,7 @@ import { StratumMetrics, type StratumStats } from "./metrics";
 import { errorLine, trueLine, type RpcId } from "./rpc";
 import type { SessionHost } from "./host";
 import { Session } from "./session";
+import { ShareHasher } from "./sharehash";
 
 export interface StratumServerOptions {
   source: TemplateSource;
@@ -68,6 +69,7 @@ export class StratumServer extends EventEmitter implements SessionHost<Session> 
   duplicates: HeaderHashSet;
   /** Block headers found on the current previous block (few; never full). */
   blockHeaders = new BlockHeaderSet();
+  readonly hasher = new ShareHasher();
   /** Closed sessions' jobs by subscription id, for a resume on the same block. */
   private readonly resumable = new Map<string, ResumableState & { extranonce1: string }>();
   private readonly refused: Set<string>;

@@ -10,8 +10,8 @@ import { LINE_TOO_LONG, LineFramer, type LineHandler } from "./framing";
 import type { SessionHost } from "./host";
 import { notifyMiddle, type ResumableState, type SessionJob } from "./jobs";
 import { TokenBucket } from "./limits";
-import { errorLine, isParseError, parseRequest, resultLine, setDifficultyLine, trueLine, type RpcId } from "./rpc";
-import { hashShare, parseSubmitParams } from "./shares";
+import { errorLine, isParseError, parseRequest, parseRequestFast, resultLine, setDifficultyLine, trueLine, type RpcId } from "./rpc";
+import { parseSubmitParams } from "./shares";
 import { proposeDifficulty, VardiffState } from "./vardiff";
 
 const MAX_AGENT_LENGTH = 128;
@@ -191,7 +191,7 @@ export class Session implements LineHandler {
 
   onLine(line: string): void {
     if (this.closed) return;
-    const req = parseRequest(line);
+    const req = parseRequestFast(line) ?? parseRequest(line);
     if (isParseError(req)) {
       if (req.malformed) {
         this.send(errorLine(req.id, ErrorCode.OTHER, req.error));
@@ -550,12 +550,12 @@ export class Session implements LineHandler {
       }
       version = ((version & ~this.versionMask) | (bits & this.versionMask)) >>> 0;
     }
-    const h = hashShare(job, this.extranonce1Buf, p.extranonce2, version, ntime, parseInt(p.nonce, 16));
+    const h = s.hasher.hash(job, this.extranonce1Buf, p.extranonce2, version, ntime, parseInt(p.nonce, 16));
     const isBlock = h.hashValue <= tw.networkTarget;
     // This previous block's set: a found block replaces it at once (the chain may announce synchronously).
     const seen = s.duplicates;
     // The block goes out first: nothing below may delay or prevent it.
-    const blockSubmit = isBlock ? s.submitBlock(h.header, h.coinbase, tw) : null;
+    const blockSubmit = isBlock ? s.submitBlock(s.hasher.lastHeader(), s.hasher.lastCoinbase(), tw) : null;
 
     // Judged and credited at the difficulty the job was sent with, which its coinbase commits to
     // (never above the network's, so a block always meets it).
