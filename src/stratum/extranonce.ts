@@ -16,13 +16,24 @@ export class ExtranonceAllocator {
   private readonly closed = new Map<string, Closed>();
   private readonly space: number;
 
+  /**
+   * `partition`: this allocator hands out only the values v with v mod count = index, so that the
+   * Stratum processes of one pool (cluster.ts) never give two miners the same extranonce1 (the
+   * coinbase, and so every header, then differs between processes).
+   */
   constructor(
     readonly size: number,
     private readonly resumeTtlMs = 10 * 60_000,
     private readonly maxRemembered = 100_000,
+    private readonly partition: { index: number; count: number } = { index: 0, count: 1 },
   ) {
     if (!Number.isInteger(size) || size < 1 || size > 8) throw new RangeError("extranonce1 size must be 1..8 bytes");
-    this.space = size >= 4 ? 2 ** 32 : 2 ** (8 * size);
+    const { index, count } = partition;
+    const full = size >= 4 ? 2 ** 32 : 2 ** (8 * size);
+    if (!Number.isInteger(count) || count < 1 || count > full || !Number.isInteger(index) || index < 0 || index >= count) {
+      throw new RangeError(`extranonce1 partition must be 0 <= index < count <= ${full}, got ${index} of ${count}`);
+    }
+    this.space = Math.floor((full - index - 1) / count) + 1;
     this.next = randomBytes(4).readUInt32LE(0) % this.space;
   }
 
@@ -72,7 +83,8 @@ export class ExtranonceAllocator {
     }
   }
 
-  private format(v: number): string {
+  private format(k: number): string {
+    const v = k * this.partition.count + this.partition.index;
     const hex = v.toString(16).padStart(Math.min(this.size, 4) * 2, "0");
     // Sizes above 4 bytes pad with zeros: 2^32 live sessions is more than enough uniqueness.
     return this.size > 4 ? hex + "00".repeat(this.size - 4) : hex;

@@ -22,6 +22,8 @@ export interface StratumServerOptions {
   sink: ShareSink;
   config?: StratumConfigInput;
   logger?: Logger;
+  /** This process's share of the extranonce1 space when several serve one pool (cluster.ts). */
+  extranoncePartition?: { index: number; count: number };
 }
 
 const SESSION = Symbol("stratumSession");
@@ -96,7 +98,7 @@ export class StratumServer extends EventEmitter implements SessionHost<Session> 
     this.metrics = new StratumMetrics(this.config.hashrateWindowSeconds);
     this.bans = new BanList(this.config.bans);
     this.limiter = new ConnectionLimiter(this.config.limits, this.config.maxConnections);
-    this.extranonces = new ExtranonceAllocator(this.config.extranonce1Size);
+    this.extranonces = new ExtranonceAllocator(this.config.extranonce1Size, undefined, undefined, opts.extranoncePartition);
     this.startTarget = difficultyToTarget(this.config.startDifficulty);
     this.minDifficultyNumber = Number(this.config.minDifficulty);
     this.maxDifficultyNumber = Number(this.config.maxDifficulty);

@@ -1,0 +1,249 @@
+/**
+ * Stratum on every core (issue 15): `processes` worker processes (node:cluster) share the listening
+ * port, each running a StratumServer of its own (sessions, vardiff, share checks and hashing), while
+ * this process keeps the one template source and the one store writer.
+ *
+ * - Work: every template the source emits is forwarded to every worker at once.
+ * - Shares: a worker sends the shares it accepted in batches (one message per event-loop turn);
+ *   they are written here through the store's group commit, and the worker answers its miners only
+ *   when this process says they are stored (the ShareSink rule, unchanged).
+ * - Blocks: a worker submits a found block through this process's source; the block record is
+ *   stored here.
+ * - Uniqueness: each worker hands out only its own residue class of extranonce1 values
+ *   (ExtranonceAllocator's partition), so a header (which commits to the extranonce1 through the
+ *   coinbase) can only ever be valid on one worker: each worker's duplicate filter is complete.
+ * - A worker that dies is replaced; its miners reconnect. Shares it had sent are stored; those it
+ *   had not sent were never acknowledged.
+ * Per-address connection limits and bans are each worker's own (an address may hold `processes`
+ * times limits.maxConnectionsPerAddress in the worst case).
+ *
+ * Emits "share" (AcceptedShare) once stored and "block" (FoundBlock, AcceptedShare), as
+ * StratumServer does; `stats()` sums the workers' latest snapshots (sent every second).
+ */
+import cluster, { type Worker } from "node:cluster";
+import { EventEmitter } from "node:events";
+import path from "node:path";
+import type { Logger } from "pino";
+import type { BlockTemplate, TemplateSource } from "../chain/types";
+import type { StratumConfigInput } from "./config";
+import type { AcceptedShare, FoundBlock, ShareSink } from "./events";
+import type { StratumStats } from "./metrics";
+import type { PrimaryMessage, WorkerMessage } from "./cluster-protocol";
+
+export interface StratumClusterOptions {
+  source: TemplateSource;
+  sink: ShareSink;
+  config: StratumConfigInput;
+  /** Worker processes (≥ 1). */
+  processes: number;
+  logger: Logger;
+}
+
+const WORKER_FILE = path.join(__dirname, "cluster-worker");
+
+export class StratumCluster extends EventEmitter {
+  private readonly workers = new Map<Worker, { index: number; ready: boolean; stats: StratumStats | null }>();
+  private readonly log: Logger;
+  private closing = false;
+  private boundPort = 0;
+  private readonly onTemplate = (template: BlockTemplate, newBlock: boolean) => this.broadcast({ t: "template", template, newBlock });
+
+  constructor(private readonly opts: StratumClusterOptions) {
+    super();
+    if (!Number.isInteger(opts.processes) || opts.processes < 1) throw new RangeError(`stratum processes must be a whole number ≥ 1, got ${opts.processes}`);
+    this.log = opts.logger;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Forks the workers; resolves with the port once every one listens on it. */
+  async listen(): Promise<number> {
+    const ts = __filename.endsWith(".ts");
+    cluster.setupPrimary({
+      exec: WORKER_FILE + (ts ? ".ts" : ".js"),
+      execArgv: ["--max-semi-space-size=64", ...(ts ? ["-r", require.resolve("ts-node/register/transpile-only")] : [])],
+      serialization: "advanced",
+    });
+    this.opts.source.on("template", this.onTemplate);
+    // Every worker asks for the configured address (port 0 included): node:cluster gives them all
+    // the one listening socket it keeps for that address.
+    const port = await this.fork(0);
+    for (let i = 1; i < this.opts.processes; i++) await this.fork(i);
+    this.boundPort = port;
+    this.log.info({ processes: this.opts.processes, port }, "stratum listening on every worker process");
+    return port;
+  }
+
+  private fork(index: number): Promise<number> {
+    const worker = cluster.fork({ TS_NODE_PROJECT: path.join(__dirname, "..", "..", "tsconfig.json"), POOL_STRATUM_WORKER: String(index) });
+    const entry = { index, ready: false, stats: null as StratumStats | null };
+    this.workers.set(worker, entry);
+    // The template at "online", not at fork: one emitted meanwhile would otherwise be skipped.
+    const init = (): PrimaryMessage => {
+      let template: BlockTemplate | null = null;
+      try {
+        template = this.opts.source.current();
+      } catch {
+        template = null; // the worker gets the first template when the source emits it
+      }
+      return { t: "init", index, count: this.opts.processes, config: this.opts.config, template, sourceKind: this.opts.source.kind, logLevel: this.log.level };
+    };
+    worker.on("message", (msg: WorkerMessage) => this.onMessage(worker, msg));
+    worker.on("exit", (code, signal) => {
+      this.workers.delete(worker);
+      if (this.closing || !entry.ready) return;
+      this.log.error({ worker: index, code, signal }, "stratum worker process ended; starting another");
+      this.fork(index).catch((err) => this.log.error({ err, worker: index }, "stratum worker could not be restarted"));
+    });
+    return new Promise<number>((resolve, reject) => {
+      const onReady = (msg: WorkerMessage) => {
+        if (msg.t === "ready") {
+          worker.off("message", onReady);
+          worker.off("exit", onExit);
+          entry.ready = true;
+          resolve(msg.port);
+        } else if (msg.t === "failed") {
+          worker.off("message", onReady);
+          worker.off("exit", onExit);
+          reject(new Error(`stratum worker ${index} did not start: ${msg.error}`));
+        }
+      };
+      const onExit = (code: number) => reject(new Error(`stratum worker ${index} exited (code ${code}) before listening`));
+      worker.on("message", onReady);
+      worker.once("exit", onExit);
+      worker.once("online", () => worker.send(init()));
+    });
+  }
+
+  private onMessage(worker: Worker, msg: WorkerMessage): void {
+    switch (msg.t) {
+      case "shares":
+        this.storeShares(worker, msg.seq, msg.shares);
+        return;
+      case "block":
+        this.storeBlock(worker, msg.id, msg.block, msg.share);
+        return;
+      case "submit":
+        this.opts.source.submitBlock(msg.hex).then(
+          (result) => this.send(worker, { t: "submitted", id: msg.id, result }),
+          (err: Error) => this.send(worker, { t: "submitted", id: msg.id, result: { accepted: false, reason: err.message } }),
+        );
+        return;
+      case "stats": {
+        const w = this.workers.get(worker);
+        if (w) w.stats = msg.stats;
+        return;
+      }
+      default:
+    }
+  }
+
+  /** Writes a worker's batch through the store (group commit) and tells it which were stored. */
+  private storeShares(worker: Worker, seq: number, shares: AcceptedShare[]): void {
+    const errors: (string | null)[] = new Array(shares.length).fill(null);
+    let left = shares.length;
+    const done = () => {
+      if (--left === 0) this.send(worker, { t: "stored", seq, errors });
+    };
+    shares.forEach((share, i) => {
+      let p: Promise<void>;
+      try {
+        p = this.opts.sink.record(share);
+      } catch (err) {
+        p = Promise.reject(err);
+      }
+      p.then(
+        () => {
+          this.safeEmit("share", share);
+          done();
+        },
+        (err: unknown) => {
+          errors[i] = err instanceof Error ? err.message : String(err);
+          done();
+        },
+      );
+    });
+  }
+
+  private storeBlock(worker: Worker, id: number, block: FoundBlock, share: AcceptedShare): void {
+    const stored = this.opts.sink.recordBlock ? this.opts.sink.recordBlock(block, share) : Promise.resolve();
+    stored.then(
+      () => {
+        this.safeEmit("block", block, share);
+        this.send(worker, { t: "blockStored", id, error: null });
+      },
+      (err: Error) => this.send(worker, { t: "blockStored", id, error: err.message }),
+    );
+  }
+
+  private send(worker: Worker, msg: PrimaryMessage): void {
+    if (!worker.isConnected()) return;
+    worker.send(msg, (err: Error | null) => {
+      if (err && !this.closing) this.log.warn({ err: err.message }, "stratum worker message not delivered");
+    });
+  }
+
+  private broadcast(msg: PrimaryMessage): void {
+    for (const w of this.workers.keys()) this.send(w, msg);
+  }
+
+  private safeEmit(event: string, ...args: unknown[]): void {
+    try {
+      this.emit(event, ...args);
+    } catch (err) {
+      this.log.error({ err, event }, "stratum event listener threw");
+    }
+  }
+
+  /** The workers' latest counters, summed (each sends a snapshot every second). */
+  stats(): StratumStats {
+    const all = [...this.workers.values()].map((w) => w.stats).filter((s): s is StratumStats => s !== null);
+    return sumStats(all);
+  }
+
+  /** Each worker sends client.reconnect to its miners and closes; ended after `timeoutMs` + 2 s. */
+  async close(timeoutMs = 2000): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.opts.source.off("template", this.onTemplate);
+    const exits = [...this.workers.keys()].map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          if (w.isDead()) return resolve();
+          const timer = setTimeout(() => w.kill("SIGKILL"), timeoutMs + 2000);
+          w.once("exit", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          this.send(w, { t: "close", timeoutMs });
+        }),
+    );
+    await Promise.all(exits);
+    this.log.info("stratum worker processes stopped");
+  }
+}
+
+/** Counters added up; records added key by key; the window is every worker's. */
+export function sumStats(all: StratumStats[]): StratumStats {
+  const out: StratumStats = {
+    connections: 0, subscribed: 0, authorized: 0, totalConnections: 0, accepted: 0, acceptedDifficulty: 0,
+    rejected: {}, rejectedTotal: 0, blocks: 0, blocksSubmitFailed: 0, sinkErrors: 0, strikes: 0, bans: 0,
+    addressBans: 0, droppedMessages: 0, refused: {}, connectionCap: 0, disconnects: {}, hashrate: {},
+    hashrateWindowSeconds: all[0]?.hashrateWindowSeconds ?? 0,
+  };
+  const add = (into: Record<string, number>, from: Record<string, number>) => {
+    for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+  };
+  for (const s of all) {
+    for (const k of ["connections", "subscribed", "authorized", "totalConnections", "accepted", "acceptedDifficulty", "rejectedTotal", "blocks", "blocksSubmitFailed", "sinkErrors", "strikes", "bans", "addressBans", "droppedMessages", "connectionCap"] as const) {
+      out[k] += s[k];
+    }
+    add(out.rejected, s.rejected);
+    add(out.refused, s.refused);
+    add(out.disconnects, s.disconnects);
+    add(out.hashrate, s.hashrate);
+  }
+  return out;
+}

@@ -1,0 +1,104 @@
+/**
+ * Issue 15 part 1: Stratum on several processes sharing one port (src/stratum/cluster.ts), the
+ * template source and the store staying in this process. Real worker processes, real TCP, real shares.
+ */
+import { expect } from "chai";
+import nodeCluster from "node:cluster";
+import pino from "pino";
+import { EmbeddedChain } from "../src/chain";
+import { bitsToTarget, difficultyToTarget } from "../src/pow";
+import { StratumCluster } from "../src/stratum/cluster";
+import { MemoryShareSink } from "../src/stratum/memory-sink";
+import type { AcceptedShare } from "../src/stratum/events";
+import { ADDR1, ADDR2, handshake, mine, submit, until, type Handshake } from "./stratum.helpers";
+
+const EASY = { startDifficulty: "0.00002", minDifficulty: "0.00001", bans: { enabled: false } };
+
+describe("stratum on several processes (StratumCluster)", function () {
+  this.timeout(60_000);
+  let chain: EmbeddedChain;
+  let sink: MemoryShareSink;
+  let cluster: StratumCluster;
+  let clients: Handshake[] = [];
+
+  async function start(processes: number, bits = "1d00ffff"): Promise<number> {
+    chain = new EmbeddedChain({ bits, syntheticTxs: 3 });
+    await chain.start();
+    sink = new MemoryShareSink();
+    cluster = new StratumCluster({ source: chain, sink, processes, logger: pino({ level: "silent" }), config: { port: 0, host: "127.0.0.1", ...EASY } });
+    return cluster.listen();
+  }
+
+  afterEach(async () => {
+    for (const h of clients) h.client.close();
+    clients = [];
+    await cluster?.close(500);
+    await chain?.stop();
+  });
+
+  it("spreads miners over the processes with disjoint extranonce1 values; every share is stored here before its answer, once", async () => {
+    const port = await start(2);
+    const emitted: AcceptedShare[] = [];
+    cluster.on("share", (s: AcceptedShare) => emitted.push(s));
+    for (let i = 0; i < 8; i++) clients.push(await handshake(port, `${i % 2 ? ADDR1 : ADDR2}.rig${i}`));
+    const en1 = clients.map((h) => h.extranonce1);
+    expect(new Set(en1).size, "no extranonce1 handed out twice").to.equal(8);
+    // Worker i hands out the values ≡ i (mod 2): both processes took miners.
+    expect(new Set(en1.map((e) => parseInt(e, 16) % 2))).to.deep.equal(new Set([0, 1]));
+    for (const [i, h] of clients.entries()) {
+      const user = `${i % 2 ? ADDR1 : ADDR2}.rig${i}`;
+      const share = mine(user, h.notify, h.extranonce1, "0000000a", (v) => v <= difficultyToTarget(h.difficulty));
+      const before = sink.count;
+      expect((await submit(h.client, share.params)).result).to.equal(true);
+      expect(sink.count, "stored in the pool process before the miner heard true").to.equal(before + 1);
+      // The same header again, on the same connection: one header, one credit.
+      expect((await submit(h.client, share.params)).error).to.deep.equal([22, "duplicate share", null]);
+    }
+    expect(sink.shares.map((s) => s.extranonce1).sort()).to.deep.equal([...en1].sort());
+    expect(emitted).to.have.length(8);
+    await until(() => cluster.stats().accepted === 8 && cluster.stats().connections === 8, 5000, "summed stats");
+    expect(cluster.stats().rejected).to.deep.equal({ duplicate: 8 });
+  });
+
+  it("a block found on one process is submitted through this process's source, and every process's miners get the new work, clean", async () => {
+    const port = await start(2, "207fffff");
+    for (let i = 0; i < 4; i++) clients.push(await handshake(port, `${ADDR1}.rig${i}`));
+    const height = chain.current().height;
+    const nextNotifies = clients.map((h) => h.client.next("mining.notify"));
+    const h = clients[0];
+    const share = mine(`${ADDR1}.rig0`, h.notify, h.extranonce1, "0000000b", (v) => v <= bitsToTarget("207fffff"));
+    expect((await submit(h.client, share.params)).result).to.equal(true);
+    await until(() => sink.blocks.length === 1, 5000, "the block record");
+    expect(sink.blocks[0].submitted, sink.blocks[0].submitError).to.equal(true);
+    expect(chain.current().height).to.equal(height + 1);
+    for (const n of await Promise.all(nextNotifies)) expect(n.params[8], "clean_jobs").to.equal(true);
+    // The old job is stale everywhere now.
+    expect((await submit(h.client, share.params)).error?.[0]).to.equal(21);
+  });
+
+  it("replaces a process killed with SIGKILL; its miners reconnect and are served", async () => {
+    const port = await start(2);
+    const live = () => Object.values(nodeCluster.workers ?? {}).filter((w) => w !== undefined && !w.isDead());
+    const pid = live()[0]!.process.pid!;
+    process.kill(pid, "SIGKILL");
+    await until(() => live().filter((w) => w!.process.pid !== pid && w!.isConnected()).length === 2, 10_000, "a replacement worker");
+    await new Promise((r) => setTimeout(r, 1000)); // listening
+    for (let i = 0; i < 4; i++) clients.push(await handshake(port, `${ADDR2}.again${i}`));
+    const h = clients[3];
+    const share = mine(`${ADDR2}.again3`, h.notify, h.extranonce1, "0000000c", (v) => v <= difficultyToTarget(h.difficulty));
+    expect((await submit(h.client, share.params)).result).to.equal(true);
+  });
+
+  it("a share the store refuses is answered 20 and not credited", async () => {
+    const port = await start(1);
+    clients.push(await handshake(port, `${ADDR1}.rig`));
+    const h = clients[0];
+    sink.failWith = new Error("disk full");
+    const share = mine(`${ADDR1}.rig`, h.notify, h.extranonce1, "0000000d", (v) => v <= difficultyToTarget(h.difficulty));
+    expect((await submit(h.client, share.params)).error).to.deep.equal([20, "internal: share not stored", null]);
+    sink.failWith = null;
+    // Not credited, so the miner may send it again.
+    expect((await submit(h.client, share.params)).result).to.equal(true);
+    expect(sink.count).to.equal(1);
+  });
+});
