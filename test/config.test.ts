@@ -47,6 +47,12 @@ describe("config: values are validated, never coerced", () => {
     }
   });
 
+  it("takes stratum.processes (POOL_STRATUM_PROCESSES) as a whole number from 1 to 256, default 1", () => {
+    expect(loadConfig({ env: {} }).stratum.processes).to.equal(1);
+    expect(loadConfig({ env: { POOL_STRATUM_PROCESSES: "4" } }).stratum.processes).to.equal(4);
+    for (const v of [0, 257, 1.5, "two", null, ""]) refuses("stratum.processes", { overrides: { stratum: { processes: v } } });
+  });
+
   it("refuses a variable that is set but blank instead of treating it as 0 or unset", () => {
     refuses("pplns.feeBps", { env: { POOL_FEE_BPS: " " } }, "POOL_FEE_BPS is set but empty");
     refuses("pplns.feeBps", { env: { POOL_FEE_BPS: "" } });

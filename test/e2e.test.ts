@@ -43,7 +43,8 @@ describe("end to end: mine, commit, claim, audit", function () {
       logger: pino({ level: "silent" }),
       overrides: {
         dataDir,
-        stratum: { port: 0, startDifficulty: "0.00002", minDifficulty: "0.00001", targetShareSeconds: 2 },
+        // Two Stratum worker processes (issue 15): the whole flow runs through the cluster.
+        stratum: { port: 0, startDifficulty: "0.00002", minDifficulty: "0.00001", targetShareSeconds: 2, processes: 2 },
         api: { port: 0 },
         evm: { embeddedPort: 0, challengeWindow: 1 },
         chain: { networkDifficulty: "0.0005", syntheticTxs: 2 },

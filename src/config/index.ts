@@ -29,7 +29,7 @@ export interface PoolConfig {
    */
   role: PoolRole;
   dataDir: string;
-  stratum: { host: string; port: number; startDifficulty: string; minDifficulty: string; maxDifficulty: string; targetShareSeconds: number; extranonce2Size: number; maxConnections: number; limits: StratumLimits };
+  stratum: { host: string; port: number; startDifficulty: string; minDifficulty: string; maxDifficulty: string; targetShareSeconds: number; extranonce2Size: number; maxConnections: number; limits: StratumLimits; processes: number };
   api: { host: string; port: number };
   /** EVM side: `rpcUrl` absent = serve the in-process Hardhat EVM on embeddedHost:embeddedPort. */
   evm: {
@@ -113,6 +113,7 @@ export const DEFAULT_CONFIG: PoolConfig = {
     targetShareSeconds: 10,
     extranonce2Size: 4,
     maxConnections: 100_000,
+    processes: 1,
     limits: { maxConnectionsPerAddress: 5000, connectsPerSecondPerAddress: 100, messagesPerSecond: 100, messageBurst: 500, fdReserve: 256 },
   },
   api: { host: "127.0.0.1", port: 8080 },
@@ -140,6 +141,7 @@ const ENV_SETTINGS: Record<string, string> = {
   POOL_TARGET_SHARE_SECONDS: "stratum.targetShareSeconds",
   POOL_STRATUM_MAX_CONNECTIONS: "stratum.maxConnections",
   POOL_STRATUM_MAX_PER_ADDRESS: "stratum.limits.maxConnectionsPerAddress",
+  POOL_STRATUM_PROCESSES: "stratum.processes",
   POOL_API_HOST: "api.host",
   POOL_API_PORT: "api.port",
   POOL_EVM_RPC_URL: "evm.rpcUrl",
@@ -237,6 +239,7 @@ function validate(raw: Raw): PoolConfig {
   take("stratum.targetShareSeconds", positiveNumber, (v) => (c.stratum.targetShareSeconds = v));
   take("stratum.extranonce2Size", intRange(2, 8), (v) => (c.stratum.extranonce2Size = v));
   take("stratum.maxConnections", intRange(1, 10_000_000), (v) => (c.stratum.maxConnections = v));
+  take("stratum.processes", intRange(1, 256), (v) => (c.stratum.processes = v));
   take("stratum.limits.maxConnectionsPerAddress", intRange(1, 10_000_000), (v) => (c.stratum.limits.maxConnectionsPerAddress = v));
   take("stratum.limits.connectsPerSecondPerAddress", positiveNumber, (v) => (c.stratum.limits.connectsPerSecondPerAddress = v));
   take("stratum.limits.messagesPerSecond", positiveNumber, (v) => (c.stratum.limits.messagesPerSecond = v));

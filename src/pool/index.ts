@@ -27,7 +27,8 @@ import { EpochBuilder } from "../epochs/builder";
 import { bitsToDifficulty } from "../pow";
 import { openShareStore, type ShareStore } from "../shares";
 import { StratumServer } from "../stratum/server";
-import { DEFAULT_STRATUM_CONFIG } from "../stratum/config";
+import { StratumCluster } from "../stratum/cluster";
+import { DEFAULT_STRATUM_CONFIG, type StratumConfigInput } from "../stratum/config";
 import { reconcileEmbeddedChain } from "./reconcile";
 import { windowReader } from "./window";
 import { OperatorAlerts } from "./alerts";
@@ -50,8 +51,8 @@ export interface RunningPool {
   asset: AssetInfo;
   store: ShareStore;
   source: TemplateSource;
-  /** The Stratum server (roles "all" and "stratum"). */
-  stratum?: StratumServer;
+  /** The Stratum server (roles "all" and "stratum"): in this process, or its worker processes (stratum.processes > 1). */
+  stratum?: StratumServer | StratumCluster;
   /** The committer (roles "all" and "committer"; with PostgreSQL it acts only while `leadership` is held). */
   committer?: Committer;
   payouts?: PayoutService;
@@ -231,29 +232,30 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
       cleanups.push(stopFollowing);
     }
 
-    const stratum = !runsStratum ? undefined : new StratumServer({
-      source,
-      sink: store,
-      logger: logger.child({ part: "stratum" }),
-      config: {
-        host: config.stratum.host,
-        port: config.stratum.port,
-        startDifficulty: config.stratum.startDifficulty,
-        minDifficulty: config.stratum.minDifficulty,
-        maxDifficulty: config.stratum.maxDifficulty,
-        extranonce2Size: config.stratum.extranonce2Size,
-        vardiff: { targetShareSeconds: config.stratum.targetShareSeconds },
-        maxConnections: config.stratum.maxConnections,
-        limits: {
-          ...config.stratum.limits,
-          // The connect burst follows the sustained rate (10 s worth).
-          connectBurstPerAddress: Math.max(1, Math.round(config.stratum.limits.connectsPerSecondPerAddress * 10)),
-        },
-        ...(config.chain.payoutScript ? { payoutScript: config.chain.payoutScript } : {}),
-        // A miner paid to the contract itself would be paid to no one.
-        refusedAddresses: [contract],
+    // Stratum settings as the server takes them (here, or in each worker process).
+    const stratumConfig: StratumConfigInput = {
+      host: config.stratum.host,
+      port: config.stratum.port,
+      startDifficulty: config.stratum.startDifficulty,
+      minDifficulty: config.stratum.minDifficulty,
+      maxDifficulty: config.stratum.maxDifficulty,
+      extranonce2Size: config.stratum.extranonce2Size,
+      vardiff: { targetShareSeconds: config.stratum.targetShareSeconds },
+      maxConnections: config.stratum.maxConnections,
+      limits: {
+        ...config.stratum.limits,
+        // The connect burst follows the sustained rate (10 s worth).
+        connectBurstPerAddress: Math.max(1, Math.round(config.stratum.limits.connectsPerSecondPerAddress * 10)),
       },
-    });
+      ...(config.chain.payoutScript ? { payoutScript: config.chain.payoutScript } : {}),
+      // A miner paid to the contract itself would be paid to no one.
+      refusedAddresses: [contract],
+    };
+    const stratum = !runsStratum
+      ? undefined
+      : config.stratum.processes > 1
+        ? new StratumCluster({ source, sink: store, processes: config.stratum.processes, logger: logger.child({ part: "stratum" }), config: stratumConfig })
+        : new StratumServer({ source, sink: store, logger: logger.child({ part: "stratum" }), config: stratumConfig });
     const stratumPort = stratum ? await stratum.listen() : 0;
     if (stratum) cleanups.push(() => stratum.close());
     const stratumUrl = stratum ? `stratum+tcp://${config.stratum.host}:${stratumPort}` : "";

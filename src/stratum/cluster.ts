@@ -14,8 +14,9 @@
  *   coinbase) can only ever be valid on one worker: each worker's duplicate filter is complete.
  * - A worker that dies is replaced; its miners reconnect. Shares it had sent are stored; those it
  *   had not sent were never acknowledged.
- * Per-address connection limits and bans are each worker's own (an address may hold `processes`
- * times limits.maxConnectionsPerAddress in the worst case).
+ * maxConnections and limits.maxConnectionsPerAddress are split evenly between the workers
+ * (connections are handed out in turn); bans and rate limits are each worker's own, so an abuser
+ * is closed by each worker it reaches.
  *
  * Emits "share" (AcceptedShare) once stored and "block" (FoundBlock, AcceptedShare), as
  * StratumServer does; `stats()` sums the workers' latest snapshots (sent every second).
@@ -88,7 +89,7 @@ export class StratumCluster extends EventEmitter {
       } catch {
         template = null; // the worker gets the first template when the source emits it
       }
-      return { t: "init", index, count: this.opts.processes, config: this.opts.config, template, sourceKind: this.opts.source.kind, logLevel: this.log.level };
+      return { t: "init", index, count: this.opts.processes, config: this.workerConfig(), template, sourceKind: this.opts.source.kind, logLevel: this.log.level };
     };
     worker.on("message", (msg: WorkerMessage) => this.onMessage(worker, msg));
     worker.on("exit", (code, signal) => {
@@ -115,6 +116,18 @@ export class StratumCluster extends EventEmitter {
       worker.once("exit", onExit);
       worker.once("online", () => worker.send(init()));
     });
+  }
+
+  /**
+   * The settings each worker runs with: the connection caps split between the workers (node:cluster
+   * hands connections out in turn, so each sees about 1/processes of every address's).
+   */
+  private workerConfig(): StratumConfigInput {
+    const c = this.opts.config;
+    const n = this.opts.processes;
+    const split = (v: number | undefined) => (v === undefined ? undefined : Math.max(1, Math.ceil(v / n)));
+    const limits = c.limits ? { ...c.limits, ...(c.limits.maxConnectionsPerAddress !== undefined ? { maxConnectionsPerAddress: split(c.limits.maxConnectionsPerAddress) } : {}) } : undefined;
+    return { ...c, ...(c.maxConnections !== undefined ? { maxConnections: split(c.maxConnections) } : {}), ...(limits ? { limits } : {}) };
   }
 
   private onMessage(worker: Worker, msg: WorkerMessage): void {
