@@ -4,7 +4,13 @@
  * generator; the server does the full coinbase + merkle + header sha256d and all checks per submit.
  *
  *   npx ts-node --transpile-only bench/stratum.ts [--connections 1000] [--rate 20000] [--seconds 10] [--txs 3]
- *     [--tick-ms 2] [--keep 0] [--no-abuse]
+ *     [--tick-ms 2] [--keep 0] [--no-abuse] [--sink sqlite|memory] [--processes 1]
+ * --sink sqlite (the default, issue 15): shares are acknowledged only once the SQLite store has them
+ * (group commit, synchronous=FULL), as `npm start` runs it; --sink memory counts them in memory (the
+ * earlier figure). --processes N runs Stratum in N worker processes (StratumCluster, as
+ * stratum.processes does), the store writer staying in the server process; the server CPU then
+ * adds up every process's. The JSON goes to bench/results/stratum.json for the default, else
+ * stratum-<sink>-<N>p.json.
  * After the quiet run, the same load runs again "under abuse" (issue 16): a third process keeps 4
  * connections flooding unknown-job submits at their maximum rate and 20 connections sending pings
  * without ever reading, each reconnecting as soon as it is closed (from their own loopback
@@ -19,6 +25,7 @@
  * STRATUM_BENCH_SERVER_FLAGS="--flag ..." passes node flags to the server process.
  */
 import { fork } from "node:child_process";
+import cluster from "node:cluster";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -28,6 +35,10 @@ import pino from "pino";
 import { EmbeddedChain } from "../src/chain";
 import { sha256d } from "../src/pow";
 import { LoadGenerator, percentile } from "../src/miner/load";
+import { openShareStore } from "../src/shares";
+import { merkleBranch } from "../src/pow";
+import { StratumCluster } from "../src/stratum/cluster";
+import type { ShareSink } from "../src/stratum/events";
 import { MemoryShareSink } from "../src/stratum/memory-sink";
 import { StratumServer } from "../src/stratum/server";
 import { once, runRole } from "./lib/child";
@@ -68,6 +79,29 @@ function arg(name: string, fallback: number): number {
   return i === -1 ? fallback : Number(process.argv[i + 1]);
 }
 
+function sinkArg(): "sqlite" | "memory" {
+  const i = process.argv.indexOf("--sink");
+  const v = i === -1 ? "sqlite" : process.argv[i + 1];
+  if (v !== "sqlite" && v !== "memory") throw new Error(`--sink must be sqlite or memory, got ${v}`);
+  return v;
+}
+
+/** CPU time (µs, user + system) of the given processes from /proc (Linux), 0 for those gone. */
+function procCpuMicros(pids: number[]): number {
+  const tick = 1e6 / 100; // USER_HZ
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      total += (Number(f[11]) + Number(f[12])) * tick; // utime, stime
+    } catch {
+      // ended
+    }
+  }
+  return total;
+}
+
 /**
  * sha256d of an 80-byte buffer per second in this process: the ceiling. The cores are shared, so
  * it is measured in 100 ms slices and the best slice is kept (the closest to an uncontended core).
@@ -99,30 +133,53 @@ async function serverRole(): Promise<void> {
   const txs = arg("txs", 3);
   const chain = new EmbeddedChain({ bits: "1d00ffff", syntheticTxs: txs, refreshIntervalMs: 3_600_000 });
   await chain.start();
-  // Counts every share but keeps none: retaining the last 1 000 full share objects (the old
-  // setting) only made every young-generation GC copy them, a cost no real store has.
-  const sink = new MemoryShareSink(arg("keep", 0));
-  const server = new StratumServer({
-    source: chain,
-    sink,
-    logger: pino({ level: "warn" }),
-    config: {
-      port: 0,
-      startDifficulty: TINY_DIFFICULTY,
-      minDifficulty: TINY_DIFFICULTY,
-      maxDifficulty: TINY_DIFFICULTY,
-      // The 1 000 honest load connections all come from 127.0.0.1: let one address hold them.
-      // Every other limit (message budget, bans, timeouts) is the default.
-      limits: { maxConnectionsPerAddress: 100_000, connectBurstPerAddress: 100_000 },
-    },
-  });
+  const sinkKind = sinkArg();
+  const processes = arg("processes", 1);
+  let sink: ShareSink;
+  let stored: () => Promise<number>;
+  let closeSink = async () => {};
+  if (sinkKind === "memory") {
+    // Counts every share but keeps none: retaining the last 1 000 full share objects (the old
+    // setting) only made every young-generation GC copy them, a cost no real store has.
+    const memory = new MemoryShareSink(arg("keep", 0));
+    sink = memory;
+    stored = async () => memory.count;
+  } else {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-stratum-store-"));
+    process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+    const store = await openShareStore({ kind: "sqlite", dataDir: dir });
+    sink = store;
+    stored = () => store.shareCount();
+    closeSink = () => store.close();
+  }
+  const config = {
+    port: 0,
+    host: "127.0.0.1",
+    startDifficulty: TINY_DIFFICULTY,
+    minDifficulty: TINY_DIFFICULTY,
+    maxDifficulty: TINY_DIFFICULTY,
+    // The 1 000 honest load connections all come from 127.0.0.1: let one address hold them.
+    // Every other limit (message budget, bans, timeouts) is the default.
+    limits: { maxConnectionsPerAddress: 100_000, connectBurstPerAddress: 100_000 },
+  };
+  const logger = pino({ level: "warn" });
+  const server =
+    processes > 1
+      ? new StratumCluster({ source: chain, sink, logger, config, processes })
+      : new StratumServer({ source: chain, sink, logger, config });
+  const workerPids = () => (processes > 1 ? Object.values(cluster.workers ?? {}).map((w) => w!.process.pid!) : []);
   const port = await server.listen();
   const ceiling = sha256dCeiling();
   let rssMax = 0;
   let rssTimer: NodeJS.Timeout | null = null;
   // coinbase + one per branch step + header
-  const hashesPerShare = 2 + (server.work?.tw.branch.length ?? 0);
+  const hashesPerShare = 2 + merkleBranch(chain.current().transactions.map((t) => t.txid)).length;
+  const cpuNow = () => {
+    const own = process.cpuUsage();
+    return own.user + own.system + procCpuMicros(workerPids());
+  };
   let cpu0 = process.cpuUsage();
+  let total0 = cpuNow();
   let mem0 = process.memoryUsage();
   const gc = gcWatch();
   const eld = monitorEventLoopDelay({ resolution: 1 });
@@ -131,6 +188,7 @@ async function serverRole(): Promise<void> {
       rssMax = process.memoryUsage.rss();
       rssTimer = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage.rss())), 100);
       cpu0 = process.cpuUsage();
+      total0 = cpuNow();
       mem0 = process.memoryUsage();
       // Each run (quiet, then under abuse) is measured on its own.
       Object.assign(gc, { count: 0, totalMs: 0, maxMs: 0, long: [] });
@@ -140,7 +198,10 @@ async function serverRole(): Promise<void> {
       eld.enable();
     } else if (msg.type === "stop") {
       if (rssTimer) clearInterval(rssTimer);
-      const cpu = process.cpuUsage(cpu0);
+      const own = process.cpuUsage(cpu0);
+      // With worker processes, their CPU counts as the server's (split user/system unknown: all in user).
+      const workers = cpuNow() - total0 - own.user - own.system;
+      const cpu = { user: own.user + Math.max(0, workers), system: own.system };
       const mem = process.memoryUsage();
       eld.disable();
       gc.on = false;
@@ -148,7 +209,7 @@ async function serverRole(): Promise<void> {
         type: "stats",
         cpu,
         stats: server.stats(),
-        stored: sink.count,
+        stored: await stored(),
         rssMiB: mem.rss / 2 ** 20,
         rssMaxMiB: Math.max(rssMax, mem.rss) / 2 ** 20,
         heapDeltaMiB: (mem.heapUsed - mem0.heapUsed) / 2 ** 20,
@@ -157,6 +218,7 @@ async function serverRole(): Promise<void> {
       });
     } else if (msg.type === "exit") {
       await server.close(500);
+      await closeSink();
       await chain.stop();
       process.exit(0);
     }
@@ -173,7 +235,9 @@ async function main(): Promise<void> {
   // 2 ms ticks (~40 submits each at 20 000/s, rotating over the connections): close to 1 000
   // independent miners. 10-20 ms ticks sent 200-400 submits at once, a burst no real pool sees.
   const tickMs = arg("tick-ms", 2);
-  const child = fork(__filename, ["--role", "server", "--txs", String(txs), "--keep", String(arg("keep", 0))], {
+  const sinkKind = sinkArg();
+  const processes = arg("processes", 1);
+  const child = fork(__filename, ["--role", "server", "--txs", String(txs), "--keep", String(arg("keep", 0)), "--sink", sinkKind, "--processes", String(processes)], {
     // STRATUM_BENCH_PROFILE=dir writes a V8 CPU profile of the server process there.
     execArgv: ["-r", "ts-node/register/transpile-only", ...(process.env.STRATUM_BENCH_SERVER_FLAGS ? process.env.STRATUM_BENCH_SERVER_FLAGS.split(" ") : []), ...(process.env.STRATUM_BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.STRATUM_BENCH_PROFILE}`] : [])],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
@@ -221,6 +285,8 @@ async function main(): Promise<void> {
     cpus: os.cpus().length,
     note: "server and load generator in separate processes on the same machine (loopback); the machine's cores are shared with other work",
     loadAverage1m: { before: Number(load0.toFixed(2)), after: Number(os.loadavg()[0].toFixed(2)) },
+    sink: sinkKind === "sqlite" ? "SQLite store, group commit, synchronous=FULL (acknowledged once stored)" : "in memory",
+    processes,
     connections,
     offeredRate: rate,
     seconds: Number(seconds_.toFixed(2)),
@@ -264,6 +330,8 @@ async function main(): Promise<void> {
     fs.writeFileSync(process.env.STRATUM_BENCH_TRACE, lines.join("\n") + "\n");
   }
   console.table({
+    sink: sinkKind,
+    "stratum processes": processes,
     "accepted shares/s": result.acceptedPerSecond,
     "offered shares/s": rate,
     connections,
@@ -296,7 +364,7 @@ async function main(): Promise<void> {
     });
     console.log("epoch build:", JSON.stringify({ seconds: epochBuild.buildSeconds, phasesMs: epochBuild.buildPhasesMs, latencyByPhaseMs: epochBuild.latencyByPhaseMs, serverRssMaxMiB: epochBuild.serverRssMaxMiB, load: epochBuild.loadAverage1m }));
   }
-  const out = path.join(__dirname, "results", "stratum.json");
+  const out = path.join(__dirname, "results", sinkKind === "sqlite" && processes === 1 ? "stratum.json" : `stratum-${sinkKind}-${processes}p.json`);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
   console.log(`wrote ${path.relative(process.cwd(), out)}`);

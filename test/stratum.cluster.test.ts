@@ -8,6 +8,7 @@ import pino from "pino";
 import { EmbeddedChain } from "../src/chain";
 import { bitsToTarget, difficultyToTarget } from "../src/pow";
 import { StratumCluster } from "../src/stratum/cluster";
+import { decodeShares, encodeShares } from "../src/stratum/cluster-protocol";
 import { MemoryShareSink } from "../src/stratum/memory-sink";
 import type { AcceptedShare } from "../src/stratum/events";
 import { ADDR1, ADDR2, handshake, mine, submit, until, type Handshake } from "./stratum.helpers";
@@ -87,6 +88,22 @@ describe("stratum on several processes (StratumCluster)", function () {
     const h = clients[3];
     const share = mine(`${ADDR2}.again3`, h.notify, h.extranonce1, "0000000c", (v) => v <= difficultyToTarget(h.difficulty));
     expect((await submit(h.client, share.params)).result).to.equal(true);
+  });
+
+  it("a batch of shares crosses between processes field for field (encodeShares / decodeShares)", () => {
+    const base: AcceptedShare = {
+      address: "0x" + "ab".repeat(20), worker: "rig,1 \"x\"", difficulty: "0.5", jobId: "1f", height: 100, prevhash: "00".repeat(32),
+      coinb1: "01", coinb2: "02", extranonce1: "00000001", extranonce2: "0000000000000001", merkleBranch: ["aa".repeat(32)],
+      version: "20000000", nbits: "1d00ffff", ntime: "66000000", nonce: "00000001", hash: "ff".repeat(32), isBlock: false, time: 1,
+    };
+    const shares: AcceptedShare[] = [];
+    for (let i = 0; i < 50; i++) {
+      shares.push({ ...base, jobId: (i % 7).toString(16), coinb1: i % 3 === 0 ? "01" : "0101", difficulty: i % 5 === 0 ? "1" : "0.5", merkleBranch: i % 4 === 0 ? [] : base.merkleBranch, nonce: i.toString(16).padStart(8, "0"), isBlock: i === 13, time: i });
+    }
+    const batch = encodeShares(shares);
+    expect(batch.jobs.length).to.be.lessThan(shares.length);
+    expect(decodeShares(structuredClone(batch))).to.deep.equal(shares);
+    expect(() => decodeShares({ jobs: [], rows: [0] })).to.throw(TypeError);
   });
 
   it("a share the store refuses is answered 20 and not credited", async () => {

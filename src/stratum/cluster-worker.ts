@@ -6,7 +6,7 @@ import cluster from "node:cluster";
 import { EventEmitter } from "node:events";
 import pino from "pino";
 import type { BlockTemplate, SubmitResult, TemplateSource } from "../chain/types";
-import type { PrimaryMessage, WorkerMessage } from "./cluster-protocol";
+import { encodeShares, type PrimaryMessage, type WorkerMessage } from "./cluster-protocol";
 import type { AcceptedShare, FoundBlock, ShareSink } from "./events";
 import { StratumServer } from "./server";
 
@@ -91,7 +91,7 @@ export class RemoteShareSink implements ShareSink {
     if (batch.length === 0) return;
     const seq = ++this.seq;
     this.inFlight.set(seq, batch);
-    send({ t: "shares", seq, shares: batch.map((b) => b.share) });
+    send({ t: "shares", seq, batch: encodeShares(batch.map((b) => b.share)) });
   }
 
   stored(seq: number, errors: (string | null)[]): void {

@@ -29,7 +29,7 @@ import type { BlockTemplate, TemplateSource } from "../chain/types";
 import type { StratumConfigInput } from "./config";
 import type { AcceptedShare, FoundBlock, ShareSink } from "./events";
 import type { StratumStats } from "./metrics";
-import type { PrimaryMessage, WorkerMessage } from "./cluster-protocol";
+import { decodeShares, type PrimaryMessage, type WorkerMessage } from "./cluster-protocol";
 
 export interface StratumClusterOptions {
   source: TemplateSource;
@@ -133,7 +133,7 @@ export class StratumCluster extends EventEmitter {
   private onMessage(worker: Worker, msg: WorkerMessage): void {
     switch (msg.t) {
       case "shares":
-        this.storeShares(worker, msg.seq, msg.shares);
+        this.storeShares(worker, msg.seq, decodeShares(msg.batch));
         return;
       case "block":
         this.storeBlock(worker, msg.id, msg.block, msg.share);
