@@ -82,9 +82,14 @@ describe("stratum on several processes (StratumCluster)", function () {
     const live = () => Object.values(nodeCluster.workers ?? {}).filter((w) => w !== undefined && !w.isDead());
     const pid = live()[0]!.process.pid!;
     process.kill(pid, "SIGKILL");
-    await until(() => live().filter((w) => w!.process.pid !== pid && w!.isConnected()).length === 2, 10_000, "a replacement worker");
-    await new Promise((r) => setTimeout(r, 1000)); // listening
+    await until(() => live().every((w) => w!.process.pid !== pid) && cluster.listening === 2, 15_000, "a replacement worker listening");
     for (let i = 0; i < 4; i++) clients.push(await handshake(port, `${ADDR2}.again${i}`));
+    // The replacement hands out the dead worker's extranonce1 values with an empty duplicate
+    // filter: its coinbases carry "~1" in the pool tag, so no header the dead one accepted is valid again.
+    const marked = clients.filter((c) => (c.notify.params[2] as string).includes(Buffer.from("/pplns-pool/~1").toString("hex")));
+    expect(marked.length, "some miners reached the replacement").to.be.greaterThan(0);
+    expect(marked.length).to.be.lessThan(4);
+    expect(new Set(marked.map((c) => parseInt(c.extranonce1, 16) % 2)).size, "all on one residue class").to.equal(1);
     const h = clients[3];
     const share = mine(`${ADDR2}.again3`, h.notify, h.extranonce1, "0000000c", (v) => v <= difficultyToTarget(h.difficulty));
     expect((await submit(h.client, share.params)).result).to.equal(true);

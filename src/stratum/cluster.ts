@@ -13,7 +13,8 @@
  *   (ExtranonceAllocator's partition), so a header (which commits to the extranonce1 through the
  *   coinbase) can only ever be valid on one worker: each worker's duplicate filter is complete.
  * - A worker that dies is replaced; its miners reconnect. Shares it had sent are stored; those it
- *   had not sent were never acknowledged.
+ *   had not sent were never acknowledged. The replacement's pool tag carries "~<n>" so that its
+ *   coinbases, and so its headers, differ from the dead worker's (same extranonce1 values).
  * maxConnections and limits.maxConnectionsPerAddress are split evenly between the workers
  * (connections are handed out in turn); bans and rate limits are each worker's own, so an abuser
  * is closed by each worker it reaches.
@@ -26,7 +27,7 @@ import { EventEmitter } from "node:events";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { BlockTemplate, TemplateSource } from "../chain/types";
-import type { StratumConfigInput } from "./config";
+import { DEFAULT_STRATUM_CONFIG, type StratumConfigInput } from "./config";
 import type { AcceptedShare, FoundBlock, ShareSink } from "./events";
 import type { StratumStats } from "./metrics";
 import { decodeShares, type PrimaryMessage, type WorkerMessage } from "./cluster-protocol";
@@ -44,6 +45,8 @@ const WORKER_FILE = path.join(__dirname, "cluster-worker");
 
 export class StratumCluster extends EventEmitter {
   private readonly workers = new Map<Worker, { index: number; ready: boolean; stats: StratumStats | null }>();
+  /** Workers started per index: a replacement's coinbases differ from those of the one it replaces. */
+  private readonly starts = new Map<number, number>();
   private readonly log: Logger;
   private closing = false;
   private boundPort = 0;
@@ -53,6 +56,11 @@ export class StratumCluster extends EventEmitter {
     super();
     if (!Number.isInteger(opts.processes) || opts.processes < 1) throw new RangeError(`stratum processes must be a whole number ≥ 1, got ${opts.processes}`);
     this.log = opts.logger;
+  }
+
+  /** Worker processes listening now. */
+  get listening(): number {
+    return [...this.workers.values()].filter((w) => w.ready).length;
   }
 
   get port(): number {
@@ -78,6 +86,8 @@ export class StratumCluster extends EventEmitter {
   }
 
   private fork(index: number): Promise<number> {
+    const start = this.starts.get(index) ?? 0;
+    this.starts.set(index, start + 1);
     const worker = cluster.fork({ TS_NODE_PROJECT: path.join(__dirname, "..", "..", "tsconfig.json"), POOL_STRATUM_WORKER: String(index) });
     const entry = { index, ready: false, stats: null as StratumStats | null };
     this.workers.set(worker, entry);
@@ -89,9 +99,19 @@ export class StratumCluster extends EventEmitter {
       } catch {
         template = null; // the worker gets the first template when the source emits it
       }
-      return { t: "init", index, count: this.opts.processes, config: this.workerConfig(), template, sourceKind: this.opts.source.kind, logLevel: this.log.level };
+      return { t: "init", index, count: this.opts.processes, config: this.workerConfig(start), template, sourceKind: this.opts.source.kind, logLevel: this.log.level };
     };
-    worker.on("message", (msg: WorkerMessage) => this.onMessage(worker, msg));
+    worker.on("message", (msg: WorkerMessage) => {
+      try {
+        this.onMessage(worker, msg);
+      } catch (err) {
+        // Only a broken worker sends what cannot be read: end it (it is replaced), never this process.
+        this.log.error({ err: (err as Error).message, worker: index }, "unreadable message from a stratum worker; ending it");
+        worker.process.kill("SIGKILL");
+      }
+    });
+    // A message to a worker that just died, or a failed spawn: logged, never thrown in this process.
+    worker.on("error", (err) => this.log.warn({ err: err.message, worker: index }, "stratum worker process error"));
     worker.on("exit", (code, signal) => {
       this.workers.delete(worker);
       if (this.closing || !entry.ready) return;
@@ -114,7 +134,7 @@ export class StratumCluster extends EventEmitter {
       const onExit = (code: number) => reject(new Error(`stratum worker ${index} exited (code ${code}) before listening`));
       worker.on("message", onReady);
       worker.once("exit", onExit);
-      worker.once("online", () => worker.send(init()));
+      worker.once("online", () => this.send(worker, init()));
     });
   }
 
@@ -122,8 +142,12 @@ export class StratumCluster extends EventEmitter {
    * The settings each worker runs with: the connection caps split between the workers (node:cluster
    * hands connections out in turn, so each sees about 1/processes of every address's).
    */
-  private workerConfig(): StratumConfigInput {
-    const c = this.opts.config;
+  private workerConfig(start: number): StratumConfigInput {
+    const c = { ...this.opts.config };
+    // A replacement hands out the same extranonce1 values as the worker it replaces, with an empty
+    // duplicate filter: "~<start>" in its pool tag gives its jobs other coinbases, so no header the
+    // dead worker accepted can be valid again.
+    if (start > 0) c.poolTag = `${c.poolTag ?? DEFAULT_STRATUM_CONFIG.poolTag}~${start}`;
     const n = this.opts.processes;
     const split = (v: number | undefined) => (v === undefined ? undefined : Math.max(1, Math.ceil(v / n)));
     const limits = c.limits ? { ...c.limits, ...(c.limits.maxConnectionsPerAddress !== undefined ? { maxConnectionsPerAddress: split(c.limits.maxConnectionsPerAddress) } : {}) } : undefined;
