@@ -65,12 +65,15 @@ describe("stratum on several processes (StratumCluster)", function () {
     const port = await start(2, "207fffff");
     for (let i = 0; i < 4; i++) clients.push(await handshake(port, `${ADDR1}.rig${i}`));
     const height = chain.current().height;
+    const reward = chain.current().coinbaseValue;
     const nextNotifies = clients.map((h) => h.client.next("mining.notify"));
     const h = clients[0];
     const share = mine(`${ADDR1}.rig0`, h.notify, h.extranonce1, "0000000b", (v) => v <= bitsToTarget("207fffff"));
     expect((await submit(h.client, share.params)).result).to.equal(true);
     await until(() => sink.blocks.length === 1, 5000, "the block record");
     expect(sink.blocks[0].submitted, sink.blocks[0].submitError).to.equal(true);
+    // Recorded by this process from the submission and the share: finder, height, reward, hash.
+    expect(sink.blocks[0]).to.include({ address: ADDR1.toLowerCase(), worker: "rig0", height, reward: reward.toString(), hash: sink.shares.find((s) => s.isBlock)!.hash });
     expect(chain.current().height).to.equal(height + 1);
     for (const n of await Promise.all(nextNotifies)) expect(n.params[8], "clean_jobs").to.equal(true);
     // The old job is stale everywhere now.

@@ -1,7 +1,7 @@
 /** Messages between the pool process and its Stratum worker processes (cluster.ts, cluster-worker.ts). */
 import type { BlockTemplate, SubmitResult } from "../chain/types";
 import type { StratumConfigInput } from "./config";
-import type { AcceptedShare, FoundBlock } from "./events";
+import type { AcceptedShare } from "./events";
 import type { StratumStats } from "./metrics";
 
 export type PrimaryMessage =
@@ -9,7 +9,6 @@ export type PrimaryMessage =
   | { t: "template"; template: BlockTemplate; newBlock: boolean }
   /** One error text per share of batch `seq` (null: stored). */
   | { t: "stored"; seq: number; errors: (string | null)[] }
-  | { t: "blockStored"; id: number; error: string | null }
   | { t: "submitted"; id: number; result: SubmitResult }
   | { t: "close"; timeoutMs: number };
 
@@ -17,7 +16,6 @@ export type WorkerMessage =
   | { t: "ready"; port: number }
   | { t: "failed"; error: string }
   | { t: "shares"; seq: number; batch: ShareBatch }
-  | { t: "block"; id: number; block: FoundBlock; share: AcceptedShare }
   | { t: "submit"; id: number; hex: string }
   | { t: "stats"; stats: StratumStats };
 

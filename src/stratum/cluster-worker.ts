@@ -7,7 +7,7 @@ import { EventEmitter } from "node:events";
 import pino from "pino";
 import type { BlockTemplate, SubmitResult, TemplateSource } from "../chain/types";
 import { encodeShares, type PrimaryMessage, type WorkerMessage } from "./cluster-protocol";
-import type { AcceptedShare, FoundBlock, ShareSink } from "./events";
+import type { AcceptedShare, ShareSink } from "./events";
 import { StratumServer } from "./server";
 
 const STATS_INTERVAL_MS = 1000;
@@ -62,7 +62,6 @@ export class RemoteTemplateSource extends EventEmitter implements TemplateSource
 export class RemoteShareSink implements ShareSink {
   private batch: { share: AcceptedShare; resolve: () => void; reject: (e: Error) => void }[] = [];
   private readonly inFlight = new Map<number, { resolve: () => void; reject: (e: Error) => void }[]>();
-  private readonly blocks = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private seq = 0;
   private scheduled = false;
 
@@ -76,12 +75,9 @@ export class RemoteShareSink implements ShareSink {
     });
   }
 
-  recordBlock(block: FoundBlock, share: AcceptedShare): Promise<void> {
-    const id = ++this.seq;
-    return new Promise((resolve, reject) => {
-      this.blocks.set(id, { resolve, reject });
-      send({ t: "block", id, block, share });
-    });
+  /** The pool process records found blocks itself, from the submission and the share (cluster.ts). */
+  recordBlock(): Promise<void> {
+    return Promise.resolve();
   }
 
   private flush(): void {
@@ -101,20 +97,10 @@ export class RemoteShareSink implements ShareSink {
     batch.forEach((b, i) => (errors[i] === null ? b.resolve() : b.reject(new Error(errors[i]!))));
   }
 
-  blockStored(id: number, error: string | null): void {
-    const b = this.blocks.get(id);
-    if (!b) return;
-    this.blocks.delete(id);
-    if (error === null) b.resolve();
-    else b.reject(new Error(error));
-  }
-
   /** The pool process is gone: nothing in flight can be stored any more. */
   failAll(reason: string): void {
     for (const batch of this.inFlight.values()) for (const b of batch) b.reject(new Error(reason));
     this.inFlight.clear();
-    for (const b of this.blocks.values()) b.reject(new Error(reason));
-    this.blocks.clear();
   }
 }
 
@@ -150,9 +136,6 @@ function run(): void {
         return;
       case "stored":
         sink.stored(msg.seq, msg.errors);
-        return;
-      case "blockStored":
-        sink.blockStored(msg.id, msg.error);
         return;
       case "submitted":
         source?.submitted(msg.id, msg.result);

@@ -7,8 +7,9 @@
  * - Shares: a worker sends the shares it accepted in batches (one message per event-loop turn);
  *   they are written here through the store's group commit, and the worker answers its miners only
  *   when this process says they are stored (the ShareSink rule, unchanged).
- * - Blocks: a worker submits a found block through this process's source; the block record is
- *   stored here.
+ * - Blocks: a worker submits a found block through this process's source, and this process records
+ *   the block itself once it has both the submission's outcome and the share (which comes in the
+ *   next batch): a worker that dies meanwhile loses no block record.
  * - Uniqueness: each worker hands out only its own residue class of extranonce1 values
  *   (ExtranonceAllocator's partition), so a header (which commits to the extranonce1 through the
  *   coinbase) can only ever be valid on one worker: each worker's duplicate filter is complete.
@@ -30,6 +31,8 @@ import type { BlockTemplate, TemplateSource } from "../chain/types";
 import { DEFAULT_STRATUM_CONFIG, type StratumConfigInput } from "./config";
 import type { AcceptedShare, FoundBlock, ShareSink } from "./events";
 import type { StratumStats } from "./metrics";
+import { hashToDisplayHex, parseTransaction, sha256d } from "../pow";
+import type { SubmitResult } from "../chain/types";
 import { decodeShares, type PrimaryMessage, type WorkerMessage } from "./cluster-protocol";
 
 export interface StratumClusterOptions {
@@ -45,6 +48,9 @@ const WORKER_FILE = path.join(__dirname, "cluster-worker");
 
 export class StratumCluster extends EventEmitter {
   private readonly workers = new Map<Worker, { index: number; ready: boolean; stats: StratumStats | null }>();
+  /** Found blocks by display hash: the submission's outcome and the share, whichever came first. */
+  private readonly blockSubmits = new Map<string, SubmitResult>();
+  private readonly blockShares = new Map<string, AcceptedShare>();
   /** Workers started per index: a replacement's coinbases differ from those of the one it replaces. */
   private readonly starts = new Map<number, number>();
   private readonly log: Logger;
@@ -159,15 +165,22 @@ export class StratumCluster extends EventEmitter {
       case "shares":
         this.storeShares(worker, msg.seq, decodeShares(msg.batch));
         return;
-      case "block":
-        this.storeBlock(worker, msg.id, msg.block, msg.share);
+      case "submit": {
+        const hash = hashToDisplayHex(sha256d(Buffer.from(msg.hex.slice(0, 160), "hex")));
+        const settle = (result: SubmitResult) => {
+          this.send(worker, { t: "submitted", id: msg.id, result });
+          this.blockSubmits.set(hash, result);
+          this.recordBlockWhenKnown(hash);
+        };
+        let submitted: Promise<SubmitResult>;
+        try {
+          submitted = this.opts.source.submitBlock(msg.hex);
+        } catch (err) {
+          submitted = Promise.reject(err);
+        }
+        submitted.then(settle, (err: Error) => settle({ accepted: false, reason: err.message }));
         return;
-      case "submit":
-        this.opts.source.submitBlock(msg.hex).then(
-          (result) => this.send(worker, { t: "submitted", id: msg.id, result }),
-          (err: Error) => this.send(worker, { t: "submitted", id: msg.id, result: { accepted: false, reason: err.message } }),
-        );
-        return;
+      }
       case "stats": {
         const w = this.workers.get(worker);
         if (w) w.stats = msg.stats;
@@ -185,6 +198,11 @@ export class StratumCluster extends EventEmitter {
       if (--left === 0) this.send(worker, { t: "stored", seq, errors });
     };
     shares.forEach((share, i) => {
+      if (share.isBlock) {
+        // Its block is recorded whatever becomes of the share row (recordBlock stores the share too).
+        this.blockShares.set(share.hash, share);
+        this.recordBlockWhenKnown(share.hash);
+      }
       let p: Promise<void>;
       try {
         p = this.opts.sink.record(share);
@@ -204,14 +222,29 @@ export class StratumCluster extends EventEmitter {
     });
   }
 
-  private storeBlock(worker: Worker, id: number, block: FoundBlock, share: AcceptedShare): void {
-    const stored = this.opts.sink.recordBlock ? this.opts.sink.recordBlock(block, share) : Promise.resolve();
+  /**
+   * Stores the block record (as StratumServer.finishBlock does) once the submission's outcome and
+   * the share are both here. The reward is the coinbase's outputs (the template's coinbase value).
+   */
+  private recordBlockWhenKnown(hash: string): void {
+    const result = this.blockSubmits.get(hash);
+    const share = this.blockShares.get(hash);
+    if (result === undefined || share === undefined) return;
+    this.blockSubmits.delete(hash);
+    this.blockShares.delete(hash);
+    let reward = "0";
+    try {
+      const coinbase = parseTransaction(share.coinb1 + share.extranonce1 + share.extranonce2 + share.coinb2);
+      reward = coinbase.outputs.reduce((sum, o) => sum + o.value, 0n).toString();
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, hash }, "found block: coinbase unreadable; reward recorded as 0");
+    }
+    const found: FoundBlock = { height: share.height, hash, reward, address: share.address, worker: share.worker, submitted: result.accepted, submitError: result.accepted ? undefined : result.reason, time: share.time };
+    this.log.info({ height: found.height, hash, address: found.address, submitted: found.submitted, error: found.submitError }, "block found");
+    const stored = this.opts.sink.recordBlock ? this.opts.sink.recordBlock(found, share) : Promise.resolve();
     stored.then(
-      () => {
-        this.safeEmit("block", block, share);
-        this.send(worker, { t: "blockStored", id, error: null });
-      },
-      (err: Error) => this.send(worker, { t: "blockStored", id, error: err.message }),
+      () => this.safeEmit("block", found, share),
+      (err: Error) => this.log.error({ err, hash }, "found block not stored"),
     );
   }
 
