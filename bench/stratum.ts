@@ -10,7 +10,9 @@
  * earlier figure). --processes N runs Stratum in N worker processes (StratumCluster, as
  * stratum.processes does), the store writer staying in the server process; the server CPU then
  * adds up every process's. The JSON goes to bench/results/stratum.json for the default, else
- * stratum-<sink>-<N>p.json.
+ * stratum-<sink>-<N>p.json. --floor runs, instead of the pool's server, one that answers every
+ * submit `true` unchecked (bench/lib/floor.ts): the cost of the connections and system calls alone,
+ * the floor under any server on this machine (bench/results/stratum-floor.json).
  * After the quiet run, the same load runs again "under abuse" (issue 16): a third process keeps 4
  * connections flooding unknown-job submits at their maximum rate and 20 connections sending pings
  * without ever reading, each reconnecting as soon as it is closed (from their own loopback
@@ -43,6 +45,7 @@ import { MemoryShareSink } from "../src/stratum/memory-sink";
 import { StratumServer } from "../src/stratum/server";
 import { once, runRole } from "./lib/child";
 import { duringEpochBuild, serveEpochBuild } from "./lib/epoch-row";
+import { startFloorServer } from "./lib/floor";
 
 // Every sha256d value passes at this difficulty (its target clamps to 2^256-1).
 const TINY_DIFFICULTY = "0.0000000001";
@@ -77,6 +80,17 @@ function loopDelay(h: IntervalHistogram) {
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i === -1 ? fallback : Number(process.argv[i + 1]);
+}
+
+/** The floor server (bench/lib/floor.ts) with the few members the server role reads. */
+async function floorAsServer() {
+  const floor = await startFloorServer();
+  const none = {};
+  return {
+    listen: async () => floor.port,
+    close: async () => floor.close(),
+    stats: () => ({ accepted: floor.answered(), rejectedTotal: 0, disconnects: none, refused: none, droppedMessages: 0, bans: 0, addressBans: 0 }),
+  };
 }
 
 function sinkArg(): "sqlite" | "memory" {
@@ -163,8 +177,9 @@ async function serverRole(): Promise<void> {
     limits: { maxConnectionsPerAddress: 100_000, connectBurstPerAddress: 100_000 },
   };
   const logger = pino({ level: "warn" });
-  const server =
-    processes > 1
+  const server = process.argv.includes("--floor")
+    ? await floorAsServer()
+    : processes > 1
       ? new StratumCluster({ source: chain, sink, logger, config, processes })
       : new StratumServer({ source: chain, sink, logger, config });
   const workerPids = () => (processes > 1 ? Object.values(cluster.workers ?? {}).map((w) => w!.process.pid!) : []);
@@ -237,7 +252,7 @@ async function main(): Promise<void> {
   const tickMs = arg("tick-ms", 2);
   const sinkKind = sinkArg();
   const processes = arg("processes", 1);
-  const child = fork(__filename, ["--role", "server", "--txs", String(txs), "--keep", String(arg("keep", 0)), "--sink", sinkKind, "--processes", String(processes)], {
+  const child = fork(__filename, ["--role", "server", "--txs", String(txs), "--keep", String(arg("keep", 0)), "--sink", sinkKind, "--processes", String(processes), ...(process.argv.includes("--floor") ? ["--floor"] : [])], {
     // STRATUM_BENCH_PROFILE=dir writes a V8 CPU profile of the server process there.
     execArgv: ["-r", "ts-node/register/transpile-only", ...(process.env.STRATUM_BENCH_SERVER_FLAGS ? process.env.STRATUM_BENCH_SERVER_FLAGS.split(" ") : []), ...(process.env.STRATUM_BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.STRATUM_BENCH_PROFILE}`] : [])],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
@@ -285,6 +300,7 @@ async function main(): Promise<void> {
     cpus: os.cpus().length,
     note: "server and load generator in separate processes on the same machine (loopback); the machine's cores are shared with other work",
     loadAverage1m: { before: Number(load0.toFixed(2)), after: Number(os.loadavg()[0].toFixed(2)) },
+    server: process.argv.includes("--floor") ? "floor: every submit answered true unchecked (bench/lib/floor.ts)" : "the pool's StratumServer",
     sink: sinkKind === "sqlite" ? "SQLite store, group commit, synchronous=FULL (acknowledged once stored)" : "in memory",
     processes,
     connections,
@@ -364,7 +380,8 @@ async function main(): Promise<void> {
     });
     console.log("epoch build:", JSON.stringify({ seconds: epochBuild.buildSeconds, phasesMs: epochBuild.buildPhasesMs, latencyByPhaseMs: epochBuild.latencyByPhaseMs, serverRssMaxMiB: epochBuild.serverRssMaxMiB, load: epochBuild.loadAverage1m }));
   }
-  const out = path.join(__dirname, "results", sinkKind === "sqlite" && processes === 1 ? "stratum.json" : `stratum-${sinkKind}-${processes}p.json`);
+  const floor = process.argv.includes("--floor");
+  const out = path.join(__dirname, "results", floor ? "stratum-floor.json" : sinkKind === "sqlite" && processes === 1 ? "stratum.json" : `stratum-${sinkKind}-${processes}p.json`);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
   console.log(`wrote ${path.relative(process.cwd(), out)}`);
