@@ -11,7 +11,8 @@ async function main(dataDir: string, run: number): Promise<void> {
   // Started ahead of time by the parent (ts-node start-up is slow); begins on "go".
   process.stdout.write("loaded\n");
   await new Promise<void>((resolve) => process.stdin.once("data", () => resolve()));
-  const store = await openShareStore({ kind: "sqlite", dataDir });
+  // Every other run writes on the writer thread (issue 15): both paths are killed at random.
+  const store = await openShareStore({ kind: "sqlite", dataDir, writerThread: run % 4 >= 2 });
   process.stdout.write("ready\n");
   const prefix = run.toString(16).padStart(8, "0");
   let n = 0;

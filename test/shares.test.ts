@@ -51,11 +51,11 @@ interface Backend {
   cleanup(): Promise<void>;
 }
 
-function sqliteBackend(): Backend {
+function sqliteBackend(writerThread = false): Backend {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shares-test-"));
   return {
     name: "sqlite",
-    open: (extra) => openShareStore({ kind: "sqlite", dataDir: dir, ...extra }),
+    open: (extra) => openShareStore({ kind: "sqlite", dataDir: dir, writerThread, ...extra }),
     async query(sql) {
       const db = new Database(path.join(dir, "shares.sqlite"), { readonly: true });
       try {
@@ -423,6 +423,8 @@ function storeSuite(label: string, makeBackend: () => Backend | Promise<Backend 
 }
 
 storeSuite("SQLite", () => sqliteBackend());
+// Issue 15: the same contract with the shares written on a worker thread (ShareWriterThread).
+storeSuite("SQLite, writer thread", () => sqliteBackend(true));
 
 let postgres: Promise<{ user: string } | { reason: string }> | undefined;
 storeSuite("PostgreSQL", async () => {

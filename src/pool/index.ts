@@ -25,7 +25,7 @@ import { deployPayoutPool, payoutPoolArtifact } from "../evm/deploy";
 import { startEmbeddedEvm, type EmbeddedEvm } from "../evm/embedded";
 import { EpochBuilder } from "../epochs/builder";
 import { bitsToDifficulty } from "../pow";
-import { openShareStore, type ShareStore } from "../shares";
+import { openShareStore, type ShareStore, type SqliteShareStore } from "../shares";
 import { StratumServer } from "../stratum/server";
 import { StratumCluster } from "../stratum/cluster";
 import { DEFAULT_STRATUM_CONFIG, type StratumConfigInput } from "../stratum/config";
@@ -505,7 +505,17 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
 
 /** Opens the configured store; a PostgreSQL that cannot be reached or has no such database names store.postgresUrl. */
 async function openStoreChecked(config: PoolConfig): Promise<ShareStore> {
-  if (!config.store.postgresUrl) return openShareStore({ kind: "sqlite", dataDir: config.dataDir });
+  if (!config.store.postgresUrl) {
+    // Shares are written on a thread of their own: no insert, commit or fsync holds the event loop.
+    const store = await openShareStore({ kind: "sqlite", dataDir: config.dataDir, writerThread: true });
+    try {
+      await (store as SqliteShareStore).startWriter();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
+  }
   try {
     return await openShareStore({ kind: "postgres", connectionString: config.store.postgresUrl });
   } catch (err) {

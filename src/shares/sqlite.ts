@@ -4,6 +4,7 @@ import Database from "better-sqlite3";
 import type { AcceptedShare, FoundBlock } from "../stratum/events";
 import { DIFFICULTY_DECIMALS, formatDifficultyParts } from "./difficulty";
 import { GroupCommit } from "./group-commit";
+import { applyWriterPragmas, ShareWriter, ShareWriterThread, type WriteItem } from "./sqlite-writer";
 import { MIGRATIONS, checkMigrationOrder, type Migration } from "./migrations";
 import {
   ShareStoreError,
@@ -17,7 +18,7 @@ import {
   type StoredShare,
 } from "./types";
 import { checkBlockUpdate, checkDelta, checkEpochFields, toBlock, toEpoch } from "./rows";
-import { JobCache, validateBlock, validateShare, type BlockRow, type JobRow, type ShareRow } from "./validate";
+import { JobCache, validateBlock, validateShare, type JobRow, type ShareRow } from "./validate";
 
 export interface SqliteStoreOptions {
   /** Data directory (created if missing); the database is `<dir>/shares.sqlite`. */
@@ -30,11 +31,16 @@ export interface SqliteStoreOptions {
   synchronous?: "full" | "normal";
   maxBatch?: number;
   delayMs?: number;
+  /**
+   * Write shares on a worker thread with its own connection (ShareWriterThread): the inserts,
+   * commits and fsyncs off the event loop. The pool turns it on; default off (no thread).
+   */
+  writerThread?: boolean;
   /** For tests of the migration runner. */
   migrations?: readonly Migration[];
 }
 
-type Item = { kind: "share"; row: ShareRow } | { kind: "block"; block: BlockRow; row: ShareRow };
+type Item = WriteItem;
 
 /** Ledger rows per transaction when an epoch is recorded (each a few milliseconds; the event loop runs between). */
 const RECORD_CHUNK = 1000;
@@ -46,10 +52,8 @@ export class SqliteShareStore implements ShareStore {
   readonly file: string;
   private readonly db: Database.Database;
   private readonly writer: GroupCommit<Item, number>;
-  private readonly accountIds = new Map<string, number>();
   private readonly jobCache = new JobCache();
-  /** Row ids of jobs stored by committed transactions. */
-  private readonly jobIds = new WeakMap<JobRow, number>();
+  private readonly writerThread: ShareWriterThread | null;
   private readonly stmt: Statements;
   private closed = false;
 
@@ -64,42 +68,26 @@ export class SqliteShareStore implements ShareStore {
     this.db = new Database(this.file);
     try {
       this.db.pragma("journal_mode = WAL");
-      this.db.pragma(`synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
-      this.db.pragma("foreign_keys = OFF");
-      this.db.pragma("cache_size = -65536"); // 64 MiB
-      // Checkpoint every ~32 MiB of WAL instead of 4 MiB: a 10 000-share commit is ~2 MiB, and each
-      // checkpoint copies pages into the database and fsyncs it.
-      this.db.pragma("wal_autocheckpoint = 8192");
+      applyWriterPragmas(this.db, options.synchronous ?? "full");
       migrate(this.db, options.migrations ?? MIGRATIONS);
       this.stmt = prepareStatements(this.db);
     } catch (err) {
       this.db.close();
       throw err;
     }
-    const commit = this.db.transaction((items: Item[]) => this.writeItems(items));
-    this.writer = new GroupCommit<Item, number>(
-      (items) => {
-        const pendingAccounts = new Map<string, number>();
-        const pendingJobs = new Map<JobRow, number>();
-        this.pendingAccounts = pendingAccounts;
-        this.pendingJobs = pendingJobs;
-        try {
-          const ids = commit(items);
-          // Ids of rows created in the transaction are only real once it committed.
-          for (const [k, v] of pendingAccounts) this.accountIds.set(k, v);
-          for (const [k, v] of pendingJobs) this.jobIds.set(k, v);
-          return ids;
-        } finally {
-          this.pendingAccounts = undefined;
-          this.pendingJobs = undefined;
-        }
-      },
-      { maxBatch: options.maxBatch ?? 10_000, delayMs: options.delayMs ?? 0 },
-    );
+    const sync = options.synchronous ?? "full";
+    this.writerThread = options.writerThread ? new ShareWriterThread(this.file, sync) : null;
+    const inProcess = this.writerThread ? null : new ShareWriter(this.db);
+    this.writer = new GroupCommit<Item, number>((items) => (this.writerThread ? this.writerThread.write(items) : inProcess!.write(items)), {
+      maxBatch: options.maxBatch ?? 10_000,
+      delayMs: options.delayMs ?? 0,
+    });
   }
 
-  private pendingAccounts: Map<string, number> | undefined;
-  private pendingJobs: Map<JobRow, number> | undefined;
+  /** With `writerThread`, resolves once the thread is up (the first write also waits for it). */
+  async startWriter(): Promise<void> {
+    await this.writerThread?.start();
+  }
 
   // ---- writes -----------------------------------------------------------------------------------
 
@@ -120,60 +108,6 @@ export class SqliteShareStore implements ShareStore {
   async recordBlock(block: FoundBlock, share: AcceptedShare): Promise<void> {
     const row = validateShare(share, this.jobCache);
     await this.writer.push({ kind: "block", block: validateBlock(block, row), row });
-  }
-
-  /** Runs inside the group-commit transaction. */
-  private writeItems(items: Item[]): number[] {
-    const ids: number[] = [];
-    for (const item of items) {
-      if (item.kind === "share") {
-        ids.push(this.insertShare(item.row));
-      } else {
-        const found = this.stmt.blockShare.get(item.row.hash) as number | undefined;
-        const shareId = found ?? this.insertShare({ ...item.row, isBlock: true });
-        const b = item.block;
-        this.stmt.insertBlock.run(b.hash, b.height, b.reward.toString(), b.finder, b.worker, shareId, item.row.job.nbits, b.submitted ? 1 : 0, b.submitError, b.time);
-        ids.push(shareId);
-      }
-    }
-    return ids;
-  }
-
-  private insertShare(r: ShareRow): number {
-    const info = this.stmt.insertShare.run(
-      this.account(r.address),
-      r.whole,
-      r.frac,
-      this.job(r.job),
-      r.worker,
-      r.extranonce1,
-      r.extranonce2,
-      r.version,
-      r.ntime,
-      r.nonce,
-      r.hash,
-      r.isBlock ? 1 : 0,
-      r.time,
-    );
-    return Number(info.lastInsertRowid);
-  }
-
-  private account(address: string): number {
-    const cached = this.accountIds.get(address) ?? this.pendingAccounts?.get(address);
-    if (cached !== undefined) return cached;
-    this.stmt.insertAccount.run(address);
-    const id = this.stmt.accountId.get(address) as number;
-    this.pendingAccounts?.set(address, id);
-    return id;
-  }
-
-  private job(job: JobRow): number {
-    const cached = this.jobIds.get(job) ?? this.pendingJobs?.get(job);
-    if (cached !== undefined) return cached;
-    const info = this.stmt.insertJob.run(job.jobId, job.height, job.prevhash, job.nbits, job.coinb1, job.coinb2, job.merkleBranch.join(","));
-    const id = Number(info.lastInsertRowid);
-    this.pendingJobs?.set(job, id);
-    return id;
   }
 
   // ---- shares -----------------------------------------------------------------------------------
@@ -487,24 +421,13 @@ export class SqliteShareStore implements ShareStore {
     if (this.closed) return;
     await this.writer.close();
     this.closed = true;
+    await this.writerThread?.close();
     this.db.close();
   }
 }
 
 function prepareStatements(db: Database.Database) {
   return {
-    insertShare: db.prepare(
-      `INSERT INTO shares (account, diff_whole, diff_frac, job, worker, extranonce1, extranonce2, version, ntime, nonce, hash, is_block, time)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    insertAccount: db.prepare(`INSERT INTO accounts (address) VALUES (?) ON CONFLICT (address) DO NOTHING`),
-    accountId: db.prepare(`SELECT id FROM accounts WHERE address = ?`).pluck(),
-    insertJob: db.prepare(`INSERT INTO jobs (job_id, height, prevhash, nbits, coinb1, coinb2, merkle_branch) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-    blockShare: db.prepare(`SELECT id FROM shares WHERE hash = ? AND is_block = 1 ORDER BY id LIMIT 1`).pluck(),
-    insertBlock: db.prepare(
-      `INSERT INTO blocks (hash, height, reward, finder, worker, share_id, nbits, submitted, submit_error, time)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`,
-    ),
     lastId: db.prepare(`SELECT COALESCE(MAX(id), 0) FROM shares`).pluck(),
     count: db.prepare(`SELECT COUNT(*) FROM shares`).pluck(),
     range: db
