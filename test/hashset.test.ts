@@ -42,6 +42,32 @@ describe("pow: HeaderHashSet equals its plain reference", () => {
     expect(() => new HeaderHashSet({ maxLoad: 0.95 })).to.throw(/maxLoad must be in 0.5..0.9/);
   });
 
+  it("grows without stopping: lookups read both tables while the old one moves over, a rare delete finishes the move first", () => {
+    const pool = Array.from({ length: 60_000 }, (_, i) => sha256d(Buffer.from(`moving ${i}`)));
+    for (const maxLoad of [0.5, 0.75, 0.9]) {
+      const ops: Op[] = [];
+      for (let i = 0; i < 50_000; i++) {
+        const r = Math.random();
+        // Mostly adds of new hashes, lookups of any, and a delete only every few thousand operations.
+        const hash = r < 0.5 ? pool[Math.min(pool.length - 1, i >> 1)] : pool[Math.floor(Math.random() * pool.length)];
+        ops.push({ kind: r < 0.5 ? "add" : r < 0.75 ? "get" : r < 0.9997 ? "has" : "delete", hash, value: i });
+      }
+      run(ops, undefined, maxLoad);
+    }
+    // Mid-move, both tables are held: just past a doubling, the bytes are the old table plus the new one.
+    const set = new HeaderHashSet();
+    let last = set.bytes;
+    let sawMove = false;
+    for (let i = 0; i < 20_000; i++) {
+      set.add(pool[i]);
+      if (set.bytes > 2 * last) sawMove = true;
+      last = Math.max(last, set.bytes);
+    }
+    expect(sawMove, "a move under way holds both tables").to.equal(true);
+    for (let i = 0; i < 20_000; i++) expect(set.has(pool[i])).to.equal(true);
+    expect(set.has(pool[20_000])).to.equal(false);
+  });
+
   it("on hostile hashes: one home slot for all, the all-zero hash, wrap-around at the table's end, deletes in the middle of a probe run", () => {
     const same = colliding(700);
     const zero = Buffer.alloc(32);

@@ -10,6 +10,11 @@
  * shares fit in a few hundred MiB and never burden the garbage collector. Two different headers
  * are taken for one only if 128 bits of their sha256d agree.
  *
+ * The table grows by doubling, incrementally (issue 15): the new table takes new hashes at once and
+ * each `add` moves a few slots of the old one over, so that no single share pays for copying
+ * millions of entries (a 70 ms stop of the Stratum loop at a few million shares on one block).
+ * Lookups read both tables until the move is done.
+ *
  * `ReferenceHeaderHashSet` below is the plain version (a Map keyed by the hex hash) that the tests
  * compare this one with on random and hostile inputs.
  */
@@ -20,6 +25,12 @@ export const HASH_ADDED = -1;
 export const HASH_SET_FULL = -2;
 
 const MIN_CAPACITY = 1 << 10;
+/**
+ * Old slots moved per `add` while a move is under way. The new table's load limit is twice the
+ * entries, so `count` adds remain before it grows again, and the old table has count / maxLoad ≤
+ * 2 × count slots: 8 a step finishes the move a quarter of the way there.
+ */
+const MOVE_STEP = 8;
 
 export interface HeaderHashSetOptions {
   /** Slots allocated at first (rounded up to a power of two); the table doubles past `maxLoad`. */
@@ -43,6 +54,10 @@ export class HeaderHashSet {
   private keys: Uint32Array;
   private readonly stride: number;
   private mask: number;
+  /** The table being moved into `keys` (read-only meanwhile), or null; slots below `moved` are done. */
+  private old: Uint32Array | null = null;
+  private oldMask = 0;
+  private moved = 0;
   private count = 0;
   private readonly maxLoad: number;
   readonly maxEntries: number;
@@ -64,7 +79,7 @@ export class HeaderHashSet {
 
   /** Bytes held by the table. */
   get bytes(): number {
-    return this.keys.byteLength;
+    return this.keys.byteLength + (this.old?.byteLength ?? 0);
   }
 
   /**
@@ -82,28 +97,43 @@ export class HeaderHashSet {
     const b = word(bytes, offset + 4);
     const c = word(bytes, offset + 8);
     const d = lastWord(bytes, offset, a, b, c);
-    const slot = this.find(a, b, c, d);
-    if (slot >= 0) return this.valueAt(slot);
+    const slot = this.find(this.keys, this.mask, a, b, c, d);
+    if (slot >= 0) return this.valueAt(this.keys, slot);
+    if (this.old !== null) {
+      const o = this.find(this.old, this.oldMask, a, b, c, d);
+      if (o >= 0) return this.valueAt(this.old, o);
+    }
     if (this.count >= this.maxEntries) return HASH_SET_FULL;
-    if (this.count + 1 > this.maxLoad * (this.mask + 1)) this.grow();
+    if (this.old !== null) this.moveSome(MOVE_STEP);
+    else if (this.count + 1 > this.maxLoad * (this.mask + 1)) this.grow();
     this.put(a, b, c, d, value);
     this.count++;
     return HASH_ADDED;
   }
 
   has(hash: Uint8Array): boolean {
-    return this.findHash(hash) >= 0;
+    return this.get(hash) !== undefined;
   }
 
   /** The value stored with `hash`, or undefined when absent. */
   get(hash: Uint8Array): number | undefined {
-    const slot = this.findHash(hash);
-    if (slot < 0) return undefined;
-    return this.valueAt(slot);
+    const a = word(hash, 0);
+    const b = word(hash, 4);
+    const c = word(hash, 8);
+    const d = lastWord(hash, 0, a, b, c);
+    const slot = this.find(this.keys, this.mask, a, b, c, d);
+    if (slot >= 0) return this.valueAt(this.keys, slot);
+    if (this.old === null) return undefined;
+    const o = this.find(this.old, this.oldMask, a, b, c, d);
+    return o >= 0 ? this.valueAt(this.old, o) : undefined;
   }
 
-  /** Removes `hash`; true when it was there. (Backward-shift deletion: no tombstones.) */
+  /**
+   * Removes `hash`; true when it was there. (Backward-shift deletion: no tombstones. Rare: a move
+   * under way is finished first, so that the old table stays read-only.)
+   */
   delete(hash: Uint8Array): boolean {
+    if (this.old !== null) this.moveSome(Infinity);
     let i = this.findHash(hash);
     if (i < 0) return false;
     const k = this.keys;
@@ -126,25 +156,25 @@ export class HeaderHashSet {
   clear(): void {
     this.keys = new Uint32Array(MIN_CAPACITY * this.stride);
     this.mask = MIN_CAPACITY - 1;
+    this.old = null;
     this.count = 0;
   }
 
-  private valueAt(slot: number): number {
+  private valueAt(k: Uint32Array, slot: number): number {
     if (this.stride !== 6) return 0;
     const o = slot * 6;
-    return this.keys[o + 4] + this.keys[o + 5] * 0x100000000;
+    return k[o + 4] + k[o + 5] * 0x100000000;
   }
 
+  /** The slot of `hash` in the current table (no move under way: see delete), or -1. */
   private findHash(hash: Uint8Array): number {
     const a = word(hash, 0);
     const b = word(hash, 4);
     const c = word(hash, 8);
-    return this.find(a, b, c, lastWord(hash, 0, a, b, c));
+    return this.find(this.keys, this.mask, a, b, c, lastWord(hash, 0, a, b, c));
   }
 
-  private find(a: number, b: number, c: number, d: number): number {
-    const k = this.keys;
-    const mask = this.mask;
+  private find(k: Uint32Array, mask: number, a: number, b: number, c: number, d: number): number {
     for (let i = a & mask; ; i = (i + 1) & mask) {
       const o = i * this.stride;
       const a2 = k[o];
@@ -176,18 +206,30 @@ export class HeaderHashSet {
     }
   }
 
+  /** Doubles the table: new hashes go to the new one at once, the old one moves over in steps. */
   private grow(): void {
-    const oldKeys = this.keys;
-
+    this.old = this.keys;
+    this.oldMask = this.mask;
+    this.moved = 0;
     const cap = (this.mask + 1) * 2;
-    const stride = this.stride;
-    this.keys = new Uint32Array(cap * stride);
+    this.keys = new Uint32Array(cap * this.stride);
     this.mask = cap - 1;
-    for (let i = 0; i < oldKeys.length; i += stride) {
-      if ((oldKeys[i] | oldKeys[i + 1] | oldKeys[i + 2] | oldKeys[i + 3]) !== 0) {
-        this.put(oldKeys[i], oldKeys[i + 1], oldKeys[i + 2], oldKeys[i + 3], stride === 6 ? oldKeys[i + 4] + oldKeys[i + 5] * 0x100000000 : 0);
+  }
+
+  /** Moves up to `slots` slots of the old table into the new one; drops the old table when done. */
+  private moveSome(slots: number): void {
+    const old = this.old!;
+    const stride = this.stride;
+    const total = this.oldMask + 1;
+    const end = Math.min(total, this.moved + slots);
+    for (let s = this.moved; s < end; s++) {
+      const i = s * stride;
+      if ((old[i] | old[i + 1] | old[i + 2] | old[i + 3]) !== 0) {
+        this.put(old[i], old[i + 1], old[i + 2], old[i + 3], stride === 6 ? old[i + 4] + old[i + 5] * 0x100000000 : 0);
       }
     }
+    this.moved = end;
+    if (end === total) this.old = null;
   }
 }
 
