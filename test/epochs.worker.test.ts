@@ -18,7 +18,7 @@ import { EpochProofWorker } from "../src/epochs/proof-worker";
 import { PayoutTree, verifyProof } from "../src/merkle";
 import { openShareStore, type ShareStore, type ShareStoreConfig } from "../src/shares";
 import { fillAddress, fillColdEpoch } from "./epochs.fill.helpers";
-import { expectSameFiles } from "./epochs.same.helpers";
+import { deltasOf, expectSameFiles } from "./epochs.same.helpers";
 import { findPostgresUser } from "./pg.helpers";
 
 const CONTRACT = "0x" + "c0".repeat(20);
@@ -79,7 +79,7 @@ function identicalBuilds(label: string, open: (dir: string) => Promise<{ store: 
       const account = fillAddress(1234);
       const entry = built.tree.proofFor(account)!;
       expect(verifyProof(built.root, account, entry.cumulative, entry.proof)).to.equal(true);
-      expect(await store.ledger()).to.deep.equal(new Map(inProcess.deltas.map((d) => [d.address, d.cumulative])));
+      expect(await store.ledger()).to.deep.equal(new Map(deltasOf(inProcess.deltas).map((d) => [d.address, d.cumulative])));
     });
 
     it("warm epoch: the worker reuses the tree it kept for epoch 1 and gives the bytes of a fresh in-process build", async function () {
@@ -227,8 +227,13 @@ describe("epochs: the build worker under a tampered store, and the caller's even
     await fillColdEpoch(store, 40, { reward: (1n << 70n) + 12_345n });
     const inProcess = (await make(store, "wide-a").prepare())!;
     const worker = (await make(store, "wide-b", config).prepare())!;
-    expect(inProcess.deltas.some((d) => d.cumulative >= 1n << 64n)).to.equal(true);
+    expect(deltasOf(inProcess.deltas).some((d) => d.cumulative >= 1n << 64n)).to.equal(true);
     expectSameFiles(inProcess, worker);
+    // The packed decimals read in any order (the cursor restarts behind), and nothing past the end.
+    const order = [...Array(inProcess.deltas.length).keys()].sort(() => Math.random() - 0.5);
+    for (const i of [...order, 0, inProcess.deltas.length - 1, 3, 2, 1]) expect(worker.deltas.at(i)).to.deep.equal(inProcess.deltas.at(i));
+    expect(worker.deltas.at(inProcess.deltas.length)).to.equal(undefined);
+    expect(worker.deltas.at(-1)).to.equal(undefined);
   });
 
   it("an operator deletes a share from the middle of a window: the worker's file discloses the gap exactly as the in-process build does", async function () {

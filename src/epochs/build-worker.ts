@@ -12,14 +12,14 @@
  * (the epoch and root the caller recorded: the worker keeps that tree), `forget` (revoked: drop
  * it), `close`, `fee` (the answer to a fee request); worker → host the result of each prepare,
  * its ledger deltas packed (addresses in one string, amounts as transferred 64-bit words),
- * unpacked by the host in slices, its loop turning between, and for FPPS `feeRequest` (the fees
+ * read in place by the host (PackedLedgerDeltas), and for FPPS `feeRequest` (the fees
  * of the block at a height: the chain is the host's, read by its blockFees, each block once).
  */
 import os from "node:os";
 import { isMainThread, parentPort, workerData, type Worker } from "node:worker_threads";
 import type { Hex } from "viem";
 import type { PayoutTree } from "../merkle";
-import { openShareStore, type LedgerDelta, type ShareStore, type ShareStoreConfig } from "../shares";
+import { openShareStore, type LedgerDelta, type LedgerDeltaList, type ShareStore, type ShareStoreConfig } from "../shares";
 import { assembleEpoch, previousLedger, type AssembleJob } from "./assemble";
 import { assembleSchemeEpoch, type SchemeJob } from "../schemes/assemble";
 import { FeeWindows } from "../schemes/fees";
@@ -36,7 +36,7 @@ export interface WorkerEpoch {
   reward: bigint;
   totalCumulative: bigint;
   accounts: number;
-  deltas: LedgerDelta[];
+  deltas: LedgerDeltaList;
   /** The worker reused the tree it kept of the previous epoch. */
   reusedTree: boolean;
   /** Per phase, in the worker (ms); `transferMs`: unpacking the deltas on the host. */
@@ -65,8 +65,6 @@ type Reply =
   | { feeRequest: number; height: number };
 
 const WORKER_MARK = "pplns-epoch-build-worker";
-/** Deltas unpacked per slice on the host. */
-const UNPACK_SLICE = 2_000;
 
 /**
  * A long-lived build worker over one share store. `prepare` runs one build at a time (the
@@ -123,7 +121,7 @@ export class EpochBuildWorker {
     if (!reply.ok) throw Object.assign(new Error(reply.error), { name: reply.name });
     if (!("result" in reply)) throw new Error("build worker: unexpected reply");
     const t = performance.now();
-    const deltas = await unpackDeltas(reply.result.deltas);
+    const deltas = new PackedLedgerDeltas(reply.result.deltas);
     return { ...reply.result, deltas, timings: { ...reply.result.timings, transferMs: performance.now() - t } };
   }
 
@@ -213,28 +211,51 @@ function packDeltas(deltas: readonly LedgerDelta[]): PackedDeltas {
   return { count: n, addresses: addresses.join(""), delta: deltas.map((d) => d.delta.toString()).join(","), cumulative: deltas.map((d) => d.cumulative.toString()).join(",") };
 }
 
-/** The deltas again, built UNPACK_SLICE at a time with the event loop turning between slices. */
-async function unpackDeltas(p: PackedDeltas): Promise<LedgerDelta[]> {
-  const out = new Array<LedgerDelta>(p.count);
-  let d = 0;
-  let c = 0;
-  const amount = (column: BigUint64Array | string, i: number, from: number): [bigint, number] => {
-    if (typeof column !== "string") return [column[i], 0];
-    const end = i + 1 < p.count ? column.indexOf(",", from) : column.length;
-    return [BigInt(column.slice(from, end)), end + 1];
-  };
-  for (let start = 0; start < p.count; start += UNPACK_SLICE) {
-    const end = Math.min(p.count, start + UNPACK_SLICE);
-    for (let i = start; i < end; i++) {
-      const [delta, nextD] = amount(p.delta, i, d);
-      const [cumulative, nextC] = amount(p.cumulative, i, c);
-      d = nextD;
-      c = nextC;
-      out[i] = { address: "0x" + p.addresses.slice(i * 40, i * 40 + 40), delta, cumulative };
-    }
-    if (end < p.count) await new Promise((r) => setImmediate(r));
+/**
+ * The worker's packed deltas read in place (LedgerDeltaList): each `at(i)` builds the one change
+ * asked for, so the event loop never holds a million LedgerDelta objects (building them all took
+ * 1-2 s of slices and left the heap to garbage-collect: 40-140 ms pauses while Stratum waited).
+ * Amounts beyond 64 bits come as comma-separated decimals, read with a cursor (in order: O(1) a step).
+ */
+export class PackedLedgerDeltas implements LedgerDeltaList {
+  readonly length: number;
+  private readonly cursors = { delta: { i: 0, at: 0 }, cumulative: { i: 0, at: 0 } };
+
+  constructor(private readonly p: PackedDeltas) {
+    this.length = p.count;
   }
-  return out;
+
+  at(i: number): LedgerDelta | undefined {
+    if (!Number.isInteger(i) || i < 0 || i >= this.length) return undefined;
+    const p = this.p;
+    return {
+      address: "0x" + p.addresses.slice(i * 40, i * 40 + 40),
+      delta: typeof p.delta === "string" ? this.decimal(p.delta, this.cursors.delta, i) : p.delta[i],
+      cumulative: typeof p.cumulative === "string" ? this.decimal(p.cumulative, this.cursors.cumulative, i) : p.cumulative[i],
+    };
+  }
+
+  *[Symbol.iterator](): IterableIterator<LedgerDelta> {
+    for (let i = 0; i < this.length; i++) yield this.at(i)!;
+  }
+
+  /** The changes as plain objects (tests, small epochs). */
+  toArray(): LedgerDelta[] {
+    return Array.from(this);
+  }
+
+  private decimal(column: string, c: { i: number; at: number }, i: number): bigint {
+    if (i < c.i) {
+      c.i = 0;
+      c.at = 0;
+    }
+    while (c.i < i) {
+      c.at = column.indexOf(",", c.at) + 1;
+      c.i++;
+    }
+    const end = column.indexOf(",", c.at);
+    return BigInt(column.slice(c.at, end === -1 ? column.length : end));
+  }
 }
 
 // ---- the worker thread ----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import path from "node:path";
 import type { Hex } from "viem";
 import { PayoutTree, normalizeAccount } from "../merkle";
 import { DEFAULT_FACTOR, parseFactor } from "../pplns";
-import type { BlockRecord, LedgerDelta, ShareStore, ShareStoreConfig } from "../shares";
+import type { BlockRecord, LedgerDeltaList, ShareStore, ShareStoreConfig } from "../shares";
 import { HEADER_CHAIN_FILE, headerChainText } from "../audit/powchain";
 import { assembleEpoch, previousLedger, type AssembleJob, type AssembledEpoch, type EpochParams } from "./assemble";
 import { EpochBuildWorker, type WorkerEpoch } from "./build-worker";
@@ -106,7 +106,8 @@ export interface BuiltEpoch {
   root: Hex;
   totalCumulative: bigint;
   reward: bigint;
-  deltas: LedgerDelta[];
+  /** By index (an array, or the worker's packed columns read in place: PackedLedgerDeltas). */
+  deltas: LedgerDeltaList;
   /** Store ids of the blocks paid, as hashes. */
   blocks: string[];
   /** The previous epoch's tree was at hand (kept by this builder or its worker): unchanged leaves were reused. */

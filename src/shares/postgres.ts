@@ -14,6 +14,7 @@ import {
   type EpochRecord,
   type EpochState,
   type LedgerDelta,
+  type LedgerDeltaList,
   type PublishedFiles,
   type ShareStore,
   type ShareWeightRow,
@@ -397,7 +398,7 @@ export class PostgresShareStore implements ShareStore {
     return r.rows.length ? toEpoch(r.rows[0]) : undefined;
   }
 
-  async recordEpoch(e: Omit<EpochRecord, "state" | "proposeTx" | "acceptTx" | "createdAt" | "updatedAt">, deltas: LedgerDelta[]): Promise<void> {
+  async recordEpoch(e: Omit<EpochRecord, "state" | "proposeTx" | "acceptTx" | "createdAt" | "updatedAt">, deltas: LedgerDeltaList): Promise<void> {
     checkEpochInput(e, deltas);
     const now = Date.now();
     await this.tx(async (c) => {
@@ -416,7 +417,8 @@ export class PostgresShareStore implements ShareStore {
         [e.number, JSON.stringify(e.blocks), e.root, e.totalCumulative.toString(), e.reward.toString(), e.accounts, e.filePath, e.dataHash, e.shareLogPath, e.shareLogDigest, now],
       );
       for (let i = 0; i < deltas.length; i += 10_000) {
-        const chunk = deltas.slice(i, i + 10_000);
+        const chunk: LedgerDelta[] = [];
+        for (let k = i; k < Math.min(deltas.length, i + 10_000); k++) chunk.push(deltas.at(k)!);
         const addresses = chunk.map((d) => d.address);
         const before = new Map<string, bigint>();
         for (const r of (await c.query(`SELECT address, cumulative FROM ledger WHERE address = ANY($1::text[])`, [addresses])).rows) before.set(r.address, BigInt(r.cumulative));

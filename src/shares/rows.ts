@@ -1,5 +1,5 @@
 /** Row mapping and input checks shared by the SQLite and PostgreSQL stores. */
-import { ShareStoreError, type BlockRecord, type BlockStatus, type EpochRecord, type EpochState, type LedgerDelta } from "./types";
+import { ShareStoreError, type BlockRecord, type BlockStatus, type EpochRecord, type EpochState, type LedgerDelta, type LedgerDeltaList } from "./types";
 
 export function toBlock(r: Record<string, unknown>): BlockRecord {
   return {
@@ -48,9 +48,9 @@ export function checkBlockUpdate(update: { status?: BlockStatus; confirmations?:
   }
 }
 
-export function checkEpochInput(e: Omit<EpochRecord, "state" | "proposeTx" | "acceptTx" | "createdAt" | "updatedAt">, deltas: LedgerDelta[]): void {
+export function checkEpochInput(e: Omit<EpochRecord, "state" | "proposeTx" | "acceptTx" | "createdAt" | "updatedAt">, deltas: LedgerDeltaList): void {
   checkEpochFields(e);
-  for (const d of deltas) checkDelta(d);
+  for (let i = 0; i < deltas.length; i++) checkDelta(deltas.at(i)!);
 }
 
 /** checkEpochInput's checks of the epoch's own fields. */

@@ -13,6 +13,7 @@ import {
   type EpochRecord,
   type EpochState,
   type LedgerDelta,
+  type LedgerDeltaList,
   type ShareStore,
   type ShareWeightRow,
   type StoredShare,
@@ -227,7 +228,7 @@ export class SqliteShareStore implements ShareStore {
    * `ledger()`). What a crash or a failed check leaves half-written is rolled back by the next
    * record (`rollBackUnrecorded`); a revoked epoch's rows are read as their previous values at once.
    */
-  recordEpoch(e: Omit<EpochRecord, "state" | "proposeTx" | "acceptTx" | "createdAt" | "updatedAt">, deltas: LedgerDelta[]): Promise<void> {
+  recordEpoch(e: Omit<EpochRecord, "state" | "proposeTx" | "acceptTx" | "createdAt" | "updatedAt">, deltas: LedgerDeltaList): Promise<void> {
     return this.oneLedgerWrite(() => this.recordEpochNow(e, deltas));
   }
 
@@ -240,7 +241,7 @@ export class SqliteShareStore implements ShareStore {
 
   private ledgerWrites: Promise<unknown> = Promise.resolve();
 
-  private async recordEpochNow(e: Omit<EpochRecord, "state" | "proposeTx" | "acceptTx" | "createdAt" | "updatedAt">, deltas: LedgerDelta[]): Promise<void> {
+  private async recordEpochNow(e: Omit<EpochRecord, "state" | "proposeTx" | "acceptTx" | "createdAt" | "updatedAt">, deltas: LedgerDeltaList): Promise<void> {
     checkEpochFields(e); // and each change in its chunk (checkDelta): a million regex tests at once held the loop
     const expectedNumber = () => {
       const latest = this.db.prepare(`SELECT number, state FROM epochs ORDER BY number DESC LIMIT 1`).get() as { number: number; state: string } | undefined;
@@ -260,7 +261,7 @@ export class SqliteShareStore implements ShareStore {
     const history = this.db.prepare(`INSERT INTO ledger_deltas (epoch, address, delta, cumulative) VALUES (?, ?, ?, ?)`);
     const writeChunk = this.db.transaction((from: number, to: number) => {
       for (let i = from; i < to; i++) {
-        const d = deltas[i];
+        const d = deltas.at(i)!;
         checkDelta(d);
         const row = current.get(d.address) as { cumulative: string; epoch: number; prev_cumulative: string | null; prev_epoch: number | null } | undefined;
         // The value as of the latest recorded epoch (rows of this epoch were rolled back above).

@@ -71,6 +71,17 @@ export interface LedgerDelta {
 }
 
 /**
+ * An epoch's ledger changes as the stores read them: by index, in order. An array is one; the
+ * build worker's packed columns (PackedLedgerDeltas) are another, so that a million-account epoch
+ * never becomes a million objects held on the event loop's heap.
+ */
+export interface LedgerDeltaList {
+  readonly length: number;
+  /** The change at `i` (0 ≤ i < length). */
+  at(i: number): LedgerDelta | undefined;
+}
+
+/**
  * The epoch files and share logs a pool publishes, kept in the store (PostgreSQL) so that every
  * process of a pool serves them and a committer elected after another continues from them, on
  * whatever machine (issue 15). Stored in chunks, with the size and SHA-256 checked when read back.
@@ -121,7 +132,7 @@ export interface ShareStore extends ShareSink {
    * the ledger advanced by `deltas`. Fails if the epoch exists (not revoked), is not the next
    * one, or a block is already paid.
    */
-  recordEpoch(epoch: Omit<EpochRecord, "state" | "proposeTx" | "acceptTx" | "createdAt" | "updatedAt">, deltas: LedgerDelta[]): Promise<void>;
+  recordEpoch(epoch: Omit<EpochRecord, "state" | "proposeTx" | "acceptTx" | "createdAt" | "updatedAt">, deltas: LedgerDeltaList): Promise<void>;
   /** Committer progress: proposed / accepted, with transaction hashes. */
   updateEpochState(number: number, update: { state: Exclude<EpochState, "built" | "revoked">; proposeTx?: string; acceptTx?: string }): Promise<void>;
   /**
