@@ -46,6 +46,11 @@ export class GroupCommit<T, R> {
     });
   }
 
+  /** Resolves when no transaction is being committed (those queued may start right after). */
+  whenIdle(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
+
   get pending(): number {
     return this.queue.length;
   }
