@@ -6,9 +6,9 @@
  *   npx ts-node --transpile-only bench/stratum.ts [--connections 1000] [--rate 20000] [--seconds 10] [--txs 3]
  *     [--tick-ms 2] [--keep 0] [--no-abuse] [--sink sqlite|memory] [--processes 1]
  * --sink sqlite (the default, issue 15): shares are acknowledged only once the SQLite store has them
- * (group commit, synchronous=FULL, on the store's writer thread), as `npm start` runs it; --sink memory counts them in memory (the
- * earlier figure); --writer-in-loop writes them on the event loop instead (the store's default
- * outside the pool). --processes N runs Stratum in N worker processes (StratumCluster, as
+ * (group commit, synchronous=FULL), as `npm start` runs it; --sink memory counts them in memory (the
+ * earlier figure); --writer-thread writes them on the store's writer thread (store.writerThread).
+ * --processes N runs Stratum in N worker processes (StratumCluster, as
  * stratum.processes does), the store writer staying in the server process; the server CPU then
  * adds up every process's. The JSON goes to bench/results/stratum.json for the default, else
  * stratum-<sink>-<N>p.json. --floor runs, instead of the pool's server, one that answers every
@@ -162,8 +162,8 @@ async function serverRole(): Promise<void> {
   } else {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-stratum-store-"));
     process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
-    // As the pool opens it: shares written on the store's writer thread.
-    const store = await SqliteShareStore.open({ dataDir: dir, writerThread: !process.argv.includes("--writer-in-loop") });
+    // As the pool opens it (store.writerThread off unless --writer-thread).
+    const store = await SqliteShareStore.open({ dataDir: dir, writerThread: process.argv.includes("--writer-thread") });
     await store.startWriter();
     sink = store;
     stored = () => store.shareCount();
@@ -255,7 +255,7 @@ async function main(): Promise<void> {
   const tickMs = arg("tick-ms", 2);
   const sinkKind = sinkArg();
   const processes = arg("processes", 1);
-  const child = fork(__filename, [...(process.argv.includes("--writer-in-loop") ? ["--writer-in-loop"] : []), "--role", "server", "--txs", String(txs), "--keep", String(arg("keep", 0)), "--sink", sinkKind, "--processes", String(processes), ...(process.argv.includes("--floor") ? ["--floor"] : [])], {
+  const child = fork(__filename, [...(process.argv.includes("--writer-thread") ? ["--writer-thread"] : []), "--role", "server", "--txs", String(txs), "--keep", String(arg("keep", 0)), "--sink", sinkKind, "--processes", String(processes), ...(process.argv.includes("--floor") ? ["--floor"] : [])], {
     // STRATUM_BENCH_PROFILE=dir writes a V8 CPU profile of the server process there.
     execArgv: ["-r", "ts-node/register/transpile-only", ...(process.env.STRATUM_BENCH_SERVER_FLAGS ? process.env.STRATUM_BENCH_SERVER_FLAGS.split(" ") : []), ...(process.env.STRATUM_BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.STRATUM_BENCH_PROFILE}`] : [])],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
@@ -304,7 +304,7 @@ async function main(): Promise<void> {
     note: "server and load generator in separate processes on the same machine (loopback); the machine's cores are shared with other work",
     loadAverage1m: { before: Number(load0.toFixed(2)), after: Number(os.loadavg()[0].toFixed(2)) },
     server: process.argv.includes("--floor") ? "floor: every submit answered true unchecked (bench/lib/floor.ts)" : "the pool's StratumServer",
-    sink: sinkKind === "sqlite" ? `SQLite store, group commit, synchronous=FULL (acknowledged once stored), written ${process.argv.includes("--writer-in-loop") ? "on the event loop" : "on the store's writer thread"}` : "in memory",
+    sink: sinkKind === "sqlite" ? `SQLite store, group commit, synchronous=FULL (acknowledged once stored), written ${process.argv.includes("--writer-thread") ? "on the store's writer thread" : "on the event loop"}` : "in memory",
     processes,
     connections,
     offeredRate: rate,

@@ -47,10 +47,13 @@ describe("config: values are validated, never coerced", () => {
     }
   });
 
-  it("takes stratum.processes (POOL_STRATUM_PROCESSES) as a whole number from 1 to 256, default 1", () => {
+  it("takes stratum.processes (POOL_STRATUM_PROCESSES) as a whole number from 1 to 256, default 1, and store.writerThread as a boolean", () => {
     expect(loadConfig({ env: {} }).stratum.processes).to.equal(1);
     expect(loadConfig({ env: { POOL_STRATUM_PROCESSES: "4" } }).stratum.processes).to.equal(4);
     for (const v of [0, 257, 1.5, "two", null, ""]) refuses("stratum.processes", { overrides: { stratum: { processes: v } } });
+    expect(loadConfig({ env: {} }).store.writerThread).to.equal(undefined);
+    expect(loadConfig({ env: { POOL_STORE_WRITER_THREAD: "true" } }).store.writerThread).to.equal(true);
+    for (const v of ["yes", 1, null, ""]) refuses("store.writerThread", { overrides: { store: { writerThread: v } } });
   });
 
   it("refuses a variable that is set but blank instead of treating it as 0 or unset", () => {

@@ -50,6 +50,8 @@ describe("end to end: mine, commit, claim, audit", function () {
         chain: { networkDifficulty: "0.0005", syntheticTxs: 2 },
         pplns: { feeBps: 100 },
         committer: { pollSeconds: 0.25 },
+        // …and the shares written on the SQLite store's writer thread (store.writerThread).
+        store: { writerThread: true },
       },
     });
     process.env[RELAYER_ENV] = hardhatDevKey(5);

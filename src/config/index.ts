@@ -52,8 +52,11 @@ export interface PoolConfig {
   };
   /** Block templates: `bitcoindUrl` absent = the embedded local chain. */
   chain: { bitcoindUrl?: string; bitcoindUser?: string; bitcoindPassword?: string; bitcoindCookie?: string; networkDifficulty: string; syntheticTxs: number; payoutScript?: string };
-  /** Share store: `postgresUrl` absent = SQLite in dataDir. */
-  store: { postgresUrl?: string };
+  /**
+   * Share store: `postgresUrl` absent = SQLite in dataDir. `writerThread` (SQLite): write shares on
+   * a thread of their own, off the event loop (costs CPU a share; for machines with spare cores).
+   */
+  store: { postgresUrl?: string; writerThread?: boolean };
   pplns: { factor: number; feeBps: number; feeAddress?: Address; confirmations: number };
   /**
    * Payout scheme: "pplns" (the default: each confirmed block split over its window), "pps" or
@@ -164,6 +167,7 @@ const ENV_SETTINGS: Record<string, string> = {
   POOL_PAYOUT_SCRIPT: "chain.payoutScript",
   POOL_PUBLISH_BASE_URL: "publish.baseUrl",
   POOL_POSTGRES_URL: "store.postgresUrl",
+  POOL_STORE_WRITER_THREAD: "store.writerThread",
   POOL_PPLNS_FACTOR: "pplns.factor",
   POOL_FEE_BPS: "pplns.feeBps",
   POOL_FEE_ADDRESS: "pplns.feeAddress",
@@ -269,6 +273,7 @@ function validate(raw: Raw): PoolConfig {
   take("chain.syntheticTxs", intRange(0, 1000), (v) => (c.chain.syntheticTxs = v));
   take("chain.payoutScript", hexString, (v) => (c.chain.payoutScript = v));
   take("store.postgresUrl", url, (v) => (c.store.postgresUrl = v));
+  take("store.writerThread", bool, (v) => (c.store.writerThread = v));
   take("pplns.factor", positiveNumber, (v) => (c.pplns.factor = v));
   take("pplns.feeBps", intRange(0, 10_000), (v) => (c.pplns.feeBps = v));
   take("pplns.feeAddress", address, (v) => (c.pplns.feeAddress = v));

@@ -506,10 +506,11 @@ export async function startPool(opts: StartPoolOptions = {}): Promise<RunningPoo
 /** Opens the configured store; a PostgreSQL that cannot be reached or has no such database names store.postgresUrl. */
 async function openStoreChecked(config: PoolConfig): Promise<ShareStore> {
   if (!config.store.postgresUrl) {
-    // Shares are written on a thread of their own: no insert, commit or fsync holds the event loop.
-    const store = await openShareStore({ kind: "sqlite", dataDir: config.dataDir, writerThread: true });
+    // store.writerThread: shares written on a thread of their own (no insert, commit or fsync on the loop).
+    const writerThread = config.store.writerThread === true;
+    const store = await openShareStore({ kind: "sqlite", dataDir: config.dataDir, writerThread });
     try {
-      await (store as SqliteShareStore).startWriter();
+      if (writerThread) await (store as SqliteShareStore).startWriter();
     } catch (err) {
       await store.close();
       throw err;
