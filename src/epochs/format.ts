@@ -5,6 +5,7 @@
  * data hash, which is what proposeRoot stores on chain.
  */
 import fs from "node:fs";
+import { PacedSync } from "./paced-sync";
 import path from "node:path";
 import type { Hex } from "viem";
 import { TREE_OPTIONS } from "../merkle";
@@ -182,12 +183,14 @@ export function writeEpochFile(file: string, header: EpochHeader, leaves: EpochL
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = fs.openSync(tmp, "w");
   const k = new Keccak256();
+  const paced = new PacedSync(fd);
   let bytes = 0;
   try {
     for (const chunk of epochFileChunks(header, leaves)) {
       const buf = Buffer.from(chunk, "utf8");
       k.update(buf);
       fs.writeSync(fd, buf);
+      paced.wrote(buf.length);
       bytes += buf.length;
     }
     fs.fsyncSync(fd);

@@ -5,6 +5,7 @@
  * work. A share inside two blocks' windows appears once per block.
  */
 import fs from "node:fs";
+import { PacedSync } from "./paced-sync";
 import path from "node:path";
 import readline from "node:readline";
 import type { Hex } from "viem";
@@ -58,9 +59,6 @@ export function shareLogLine(e: ShareLogEntry): string {
   );
 }
 
-/** Bytes written between two fdatasyncs of a share log being written. */
-const SYNC_EVERY_BYTES = 16 * 1024 * 1024;
-
 /** Streams a share log to disk atomically, hashing as it goes. */
 export class ShareLogWriter {
   private readonly tmp: string;
@@ -69,7 +67,7 @@ export class ShareLogWriter {
   private buffer = "";
   private lines = 0;
   private bytes = 0;
-  private unsynced = 0;
+  private readonly paced: PacedSync;
   private done = false;
 
   constructor(
@@ -79,6 +77,7 @@ export class ShareLogWriter {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     this.tmp = `${file}.tmp-${process.pid}`;
     this.fd = fs.openSync(this.tmp, "w");
+    this.paced = new PacedSync(this.fd);
     this.buffer = JSON.stringify({ format: SHARE_LOG_FORMAT, version: SHARE_LOG_VERSION, epoch: header.epoch, blocks: header.blocks }) + "\n";
   }
 
@@ -95,14 +94,7 @@ export class ShareLogWriter {
     fs.writeSync(this.fd, buf);
     this.bytes += buf.length;
     this.buffer = "";
-    // Synced as it goes: gigabytes left dirty in the page cache made every fsync on the machine
-    // (the share store's group commits: each acknowledgement waits for one) queue behind their
-    // writeback, 100-300 ms while a large epoch's log was written.
-    this.unsynced += buf.length;
-    if (this.unsynced >= SYNC_EVERY_BYTES) {
-      fs.fdatasyncSync(this.fd);
-      this.unsynced = 0;
-    }
+    this.paced.wrote(buf.length);
   }
 
   /** fsyncs, renames into place and returns the digest and the number of share lines. */
