@@ -348,10 +348,23 @@ function storeSuite(label: string, makeBackend: () => Backend | Promise<Backend 
       const many = Array.from({ length: 20_000 }, (_, i) => ({ address: ADDR(1000 + i), delta: BigInt(i + 1), cumulative: BigInt(i + 1) }));
       // While the 20 000-row record runs, a share is stored (and acknowledged) before it ends.
       const order: string[] = [];
+      // SQLite writes the chunks without an fsync each: whatever runs between them (a share commit
+      // on the same connection) must still see the configured synchronous=FULL (2).
+      const db = (store as unknown as { db?: { pragma(p: string, o: { simple: true }): unknown } }).db;
+      const seen = new Set<unknown>();
+      let watching = db !== undefined;
+      const watch = () => {
+        if (!watching) return;
+        seen.add(db!.pragma("synchronous", { simple: true }));
+        setImmediate(watch);
+      };
+      watch();
       const recording = store.recordEpoch(epoch(1, [s1.hash], many.length), many).then(() => order.push("epoch"));
       await store.recordShare(makeShare(3)).then(() => order.push("share"));
       await recording;
+      watching = false;
       expect(order).to.deep.equal(["share", "epoch"]);
+      if (db !== undefined) expect([...seen], "synchronous between the record's chunks").to.deep.equal([2]);
       expect((await store.ledger()).size).to.equal(many.length);
 
       // A record that fails at its last step (a block already paid), after all its rows were written.

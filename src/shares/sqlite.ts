@@ -261,17 +261,8 @@ export class SqliteShareStore implements ShareStore {
     };
     expectedNumber();
     const recorded = this.recordedEpoch();
-    // The chunks count only once the last transaction below commits, and that one (synchronous as
-    // configured, FULL by default) syncs the whole WAL, their frames included: until then they
-    // need no fsync each (a thousand of them on the loop for a million accounts).
-    const synchronous = this.db.pragma("synchronous", { simple: true }) as number;
-    this.db.pragma("synchronous = NORMAL");
-    try {
-      await this.rollBackUnrecorded(recorded);
-      await this.writeLedgerChunks(e, deltas, recorded);
-    } finally {
-      this.db.pragma(`synchronous = ${synchronous}`);
-    }
+    await this.rollBackUnrecorded(recorded);
+    await this.writeLedgerChunks(e, deltas, recorded);
     await this.shareWriterIdle();
     const now = Date.now();
     this.db.transaction(() => {
@@ -294,6 +285,23 @@ export class SqliteShareStore implements ShareStore {
   /** The latest epoch whose ledger counts: recorded and not revoked (0: none). */
   private recordedEpoch(): number {
     return (this.db.prepare(`SELECT COALESCE(MAX(number), 0) FROM epochs WHERE state != 'revoked'`).pluck().get() as number) ?? 0;
+  }
+
+  /**
+   * Runs one synchronous chunk of an epoch's record (or roll-back) with synchronous=NORMAL: its
+   * rows count only once the record's last transaction commits, and that one (synchronous as
+   * configured, FULL by default) syncs the whole WAL, their frames included, so they need no fsync
+   * each (a thousand of them for a million accounts). Only for the chunk itself: share commits
+   * run on this connection between chunks and keep the configured setting.
+   */
+  private withoutSync<T>(chunk: () => T): T {
+    const synchronous = this.db.pragma("synchronous", { simple: true }) as number;
+    this.db.pragma("synchronous = NORMAL");
+    try {
+      return chunk();
+    } finally {
+      this.db.pragma(`synchronous = ${synchronous}`);
+    }
   }
 
   /** recordEpochNow's ledger rows, RECORD_CHUNK per transaction, the loop turning between. */
@@ -326,7 +334,7 @@ export class SqliteShareStore implements ShareStore {
     try {
       for (let from = 0; from < deltas.length; from += RECORD_CHUNK) {
         await this.shareWriterIdle();
-        writeChunk(from, Math.min(deltas.length, from + RECORD_CHUNK));
+        this.withoutSync(() => writeChunk(from, Math.min(deltas.length, from + RECORD_CHUNK)));
         if (from + RECORD_CHUNK < deltas.length) await new Promise((r) => setImmediate(r));
       }
     } finally {
@@ -357,13 +365,13 @@ export class SqliteShareStore implements ShareStore {
       return rows.length;
     });
     await this.shareWriterIdle();
-    while (restore() > 0) {
+    while (this.withoutSync(restore) > 0) {
       await new Promise((r) => setImmediate(r));
       await this.shareWriterIdle();
     }
     const drop = this.db.prepare(`DELETE FROM ledger_deltas WHERE rowid IN (SELECT rowid FROM ledger_deltas WHERE epoch > ? LIMIT ?)`);
     await this.shareWriterIdle();
-    while (drop.run(recorded, RECORD_CHUNK).changes > 0) {
+    while (this.withoutSync(() => drop.run(recorded, RECORD_CHUNK).changes) > 0) {
       await new Promise((r) => setImmediate(r));
       await this.shareWriterIdle();
     }
