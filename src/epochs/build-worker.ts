@@ -199,7 +199,8 @@ function packDeltas(deltas: readonly LedgerDelta[]): PackedDeltas {
   const n = deltas.length;
   const addresses = new Array<string>(n);
   for (let i = 0; i < n; i++) addresses[i] = deltas[i].address.slice(2);
-  if (deltas.every((d) => d.cumulative < U64_LIMIT)) {
+  // 64-bit words only when every amount fits (0 ≤ delta ≤ cumulative < 2^64): never a wrapped value.
+  if (deltas.every((d) => d.delta >= 0n && d.delta <= d.cumulative && d.cumulative < U64_LIMIT)) {
     const delta = new BigUint64Array(n);
     const cumulative = new BigUint64Array(n);
     for (let i = 0; i < n; i++) {
@@ -222,6 +223,7 @@ export class PackedLedgerDeltas implements LedgerDeltaList {
   private readonly cursors = { delta: { i: 0, at: 0 }, cumulative: { i: 0, at: 0 } };
 
   constructor(private readonly p: PackedDeltas) {
+    if (p.addresses.length !== 40 * p.count) throw new Error(`build worker: ${p.count} deltas but ${p.addresses.length} address characters`);
     this.length = p.count;
   }
 

@@ -16,6 +16,17 @@ import type { BlockRow, JobRow, ShareRow } from "./validate";
 
 export type WriteItem = { kind: "share"; row: ShareRow } | { kind: "block"; block: BlockRow; row: ShareRow };
 
+/** The meta row holding the writer thread's last committed batch: {"seq": n, "ids": [...]}. */
+const LAST_BATCH_KEY = "share_writer_last_batch";
+
+/** The ids of writer-thread batch `seq` if it committed (read on the store's own connection), else undefined. */
+export function committedBatch(db: Database.Database, seq: number): number[] | undefined {
+  const row = db.prepare(`SELECT value FROM meta WHERE key = ?`).pluck().get(LAST_BATCH_KEY) as string | undefined;
+  if (row === undefined) return undefined;
+  const last = JSON.parse(row) as { seq: number; ids: number[] };
+  return last.seq === seq ? last.ids : undefined;
+}
+
 /** Most jobs whose ids are remembered; the map starts again beyond (the rows are looked up again). */
 const JOB_CACHE_LIMIT = 100_000;
 
@@ -38,7 +49,7 @@ export class ShareWriter {
   private readonly accountIds = new Map<string, number>();
   private readonly jobIds = new Map<string, number>();
   private readonly stmt;
-  private readonly transaction: (items: WriteItem[], accounts: Map<string, number>, jobs: Map<string, number>) => number[];
+  private readonly transaction: (items: WriteItem[], accounts: Map<string, number>, jobs: Map<string, number>, marker: number | undefined) => number[];
 
   constructor(private readonly db: Database.Database) {
     this.stmt = {
@@ -54,8 +65,9 @@ export class ShareWriter {
         `INSERT INTO blocks (hash, height, reward, finder, worker, share_id, nbits, submitted, submit_error, time)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`,
       ),
+      marker: db.prepare(`INSERT INTO meta (key, value) VALUES ('${LAST_BATCH_KEY}', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
     };
-    this.transaction = db.transaction((items: WriteItem[], accounts: Map<string, number>, jobs: Map<string, number>) => {
+    this.transaction = db.transaction((items: WriteItem[], accounts: Map<string, number>, jobs: Map<string, number>, marker: number | undefined) => {
       const ids: number[] = [];
       for (const item of items) {
         if (item.kind === "share") {
@@ -68,17 +80,24 @@ export class ShareWriter {
           ids.push(shareId);
         }
       }
+      // The writer thread's batch number and ids, committed with the rows: if the thread dies
+      // after its commit but before its answer, the store finds them here instead of writing the
+      // batch again (a second copy of every share in it).
+      if (marker !== undefined) this.stmt.marker.run(JSON.stringify({ seq: marker, ids }));
       return ids;
     });
   }
 
-  /** Writes `items` in one transaction; the share row ids, in order. Throws (nothing written) on failure. */
-  write(items: WriteItem[]): number[] {
+  /**
+   * Writes `items` in one transaction; the share row ids, in order. Throws (nothing written) on
+   * failure. `marker`: the writer thread's batch number, kept with the ids (lastBatch).
+   */
+  write(items: WriteItem[], marker?: number): number[] {
     const accounts = new Map<string, number>();
     const jobs = new Map<string, number>();
     // IMMEDIATE: the write lock first (waiting on the busy timeout), never a read upgraded late,
     // which fails at once when another connection wrote meanwhile.
-    const ids = (this.transaction as unknown as { immediate: ShareWriter["transaction"] }).immediate(items, accounts, jobs);
+    const ids = (this.transaction as unknown as { immediate: ShareWriter["transaction"] }).immediate(items, accounts, jobs, marker);
     // Ids of rows created in the transaction are only real once it committed.
     for (const [k, v] of accounts) this.accountIds.set(k, v);
     if (this.jobIds.size + jobs.size > JOB_CACHE_LIMIT) this.jobIds.clear();
@@ -169,9 +188,14 @@ export class ShareWriterThread {
   private seq = 0;
   private readonly waiting = new Map<number, { resolve: (ids: number[]) => void; reject: (e: Error) => void }>();
 
+  /**
+   * `committed(seq)`: the ids of batch `seq` if it committed (committedBatch on the store's
+   * connection), asked when the thread ends with a batch unanswered.
+   */
   constructor(
     private readonly file: string,
     private readonly synchronous: "full" | "normal",
+    private readonly committed: (seq: number) => number[] | undefined,
   ) {}
 
   /** Starts the thread (also done by the first write). */
@@ -189,6 +213,7 @@ export class ShareWriterThread {
         const w = this.waiting.get(m.seq);
         if (!w) return;
         this.waiting.delete(m.seq);
+        if (this.waiting.size === 0) worker.unref();
         if ("ids" in m) w.resolve(m.ids);
         else w.reject(new Error(m.error));
       });
@@ -198,7 +223,18 @@ export class ShareWriterThread {
           this.worker = null;
           this.ready = null;
         }
-        for (const w of this.waiting.values()) w.reject(err);
+        // A batch the thread committed but did not answer is answered from its marker; one it did
+        // not commit fails (and may be written again).
+        for (const [seq, w] of this.waiting) {
+          let ids: number[] | undefined;
+          try {
+            ids = this.committed(seq);
+          } catch {
+            ids = undefined;
+          }
+          if (ids !== undefined) w.resolve(ids);
+          else w.reject(err);
+        }
         this.waiting.clear();
       };
       worker.on("error", fail);
@@ -213,6 +249,8 @@ export class ShareWriterThread {
     const batch = encodeItems(items);
     return new Promise<number[]>((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject });
+      // Kept alive while a batch is unanswered (the thread is unref'd otherwise).
+      this.worker!.ref();
       this.worker!.postMessage({ seq, batch });
     });
   }
@@ -223,6 +261,7 @@ export class ShareWriterThread {
     if (!worker) return;
     this.worker = null;
     this.ready = null;
+    worker.ref();
     await new Promise<void>((resolve) => {
       worker.once("exit", () => resolve());
       worker.postMessage({ close: true });
@@ -244,7 +283,7 @@ function serveThread(): void {
       process.exit(0);
     }
     try {
-      parentPort!.postMessage({ seq: m.seq, ids: writer.write(decodeItems(m.batch)) });
+      parentPort!.postMessage({ seq: m.seq, ids: writer.write(decodeItems(m.batch), m.seq) });
     } catch (err) {
       parentPort!.postMessage({ seq: m.seq, error: (err as Error).message });
     }

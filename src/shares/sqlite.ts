@@ -4,7 +4,7 @@ import Database from "better-sqlite3";
 import type { AcceptedShare, FoundBlock } from "../stratum/events";
 import { DIFFICULTY_DECIMALS, formatDifficultyParts } from "./difficulty";
 import { GroupCommit } from "./group-commit";
-import { applyWriterPragmas, ShareWriter, ShareWriterThread, type WriteItem } from "./sqlite-writer";
+import { applyWriterPragmas, committedBatch, ShareWriter, ShareWriterThread, type WriteItem } from "./sqlite-writer";
 import { MIGRATIONS, checkMigrationOrder, type Migration } from "./migrations";
 import {
   ShareStoreError,
@@ -77,7 +77,7 @@ export class SqliteShareStore implements ShareStore {
       throw err;
     }
     const sync = options.synchronous ?? "full";
-    this.writerThread = options.writerThread ? new ShareWriterThread(this.file, sync) : null;
+    this.writerThread = options.writerThread ? new ShareWriterThread(this.file, sync, (seq) => committedBatch(this.db, seq)) : null;
     const inProcess = this.writerThread ? null : new ShareWriter(this.db);
     this.writer = new GroupCommit<Item, number>((items) => (this.writerThread ? this.writerThread.write(items) : inProcess!.write(items)), {
       maxBatch: options.maxBatch ?? 10_000,
@@ -279,7 +279,7 @@ export class SqliteShareStore implements ShareStore {
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'built', ?, ?)`,
         )
         .run(e.number, JSON.stringify(e.blocks), e.root, e.totalCumulative.toString(), e.reward.toString(), e.accounts, e.filePath, e.dataHash, e.shareLogPath, e.shareLogDigest, now, now);
-    })();
+    }).immediate();
   }
 
   /** The latest epoch whose ledger counts: recorded and not revoked (0: none). */
@@ -390,6 +390,8 @@ export class SqliteShareStore implements ShareStore {
   }
 
   private async revokeEpochNow(number: number): Promise<void> {
+    await this.shareWriterIdle();
+    // IMMEDIATE (as every write beside the writer thread's): the lock first, never a late upgrade.
     this.db.transaction(() => {
       const latest = this.db.prepare(`SELECT * FROM epochs ORDER BY number DESC LIMIT 1`).get() as Record<string, unknown> | undefined;
       if (!latest || latest.number !== number) throw new ShareStoreError(`only the latest epoch can be revoked (asked ${number})`);
@@ -399,7 +401,7 @@ export class SqliteShareStore implements ShareStore {
       this.db.prepare(`UPDATE blocks SET epoch = NULL WHERE epoch = ?`).run(number);
       this.db.prepare(`INSERT INTO epoch_revocations (number, root, data_hash, file_path, revoked_at) VALUES (?, ?, ?, ?, ?)`).run(number, latest.root, latest.data_hash, latest.file_path, Date.now());
       this.db.prepare(`UPDATE epochs SET state = 'revoked', updated_at = ? WHERE number = ?`).run(Date.now(), number);
-    })();
+    }).immediate();
     await this.rollBackUnrecorded(this.recordedEpoch());
   }
 
