@@ -320,7 +320,11 @@ describe("deployment: a pool against a deployed contract", function () {
     await waitFor("a few shares", 60_000, async () => (await first.store.shareCount()) >= 5);
     await miner!.stop();
     miner = undefined;
+    // The series shows completed 10-s buckets only: wait for the last share's bucket to complete, so
+    // that "before" has it (else a restart that crosses the boundary shows one bucket more after).
+    await new Promise((r) => setTimeout(r, (Math.floor(Date.now() / 10_000) + 1) * 10_000 - Date.now() + 50));
     const before = await getJson(`${first.apiUrl}/api/hashrate?address=${MINER}`);
+    expect(before.points.length, "the shares' buckets, complete").to.be.greaterThan(0);
     const rateBefore = (await getJson(`${first.apiUrl}/api/miners/${MINER}`)).hashrate;
     expect(rateBefore).to.be.greaterThan(0);
     await stop(first);
