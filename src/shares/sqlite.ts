@@ -34,7 +34,7 @@ export interface SqliteStoreOptions {
   delayMs?: number;
   /**
    * Write shares on a worker thread with its own connection (ShareWriterThread): the inserts,
-   * commits and fsyncs off the event loop. The pool turns it on; default off (no thread).
+   * commits and fsyncs off the event loop. The pool turns it on with store.writerThread; default off (no thread).
    */
   writerThread?: boolean;
   /** For tests of the migration runner. */
