@@ -114,6 +114,25 @@ describe("stratum on several processes (StratumCluster)", function () {
     expect(() => decodeShares({ jobs: [], rows: [0] })).to.throw(TypeError);
   });
 
+  it("a start that fails (the port is taken) says why and leaves no worker process behind", async () => {
+    const net = await import("node:net");
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
+    const port = (taken.address() as { port: number }).port;
+    chain = new EmbeddedChain({ bits: "1d00ffff", syntheticTxs: 3 });
+    await chain.start();
+    sink = new MemoryShareSink();
+    cluster = new StratumCluster({ source: chain, sink, processes: 2, logger: pino({ level: "silent" }), config: { port, host: "127.0.0.1", ...EASY } });
+    try {
+      let error: unknown;
+      await cluster.listen().catch((e) => (error = e));
+      expect(String(error)).to.match(/did not start: .*EADDRINUSE/);
+      await until(() => Object.values(nodeCluster.workers ?? {}).every((w) => w === undefined || w.isDead()), 10_000, "no worker left");
+    } finally {
+      taken.close();
+    }
+  });
+
   it("a share the store refuses is answered 20 and not credited", async () => {
     const port = await start(1);
     clients.push(await handshake(port, `${ADDR1}.rig`));

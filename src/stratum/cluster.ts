@@ -45,6 +45,8 @@ export interface StratumClusterOptions {
 }
 
 const WORKER_FILE = path.join(__dirname, "cluster-worker");
+/** Least time between two starts of one worker's place. */
+const RESTART_DELAY_MS = 1000;
 
 export class StratumCluster extends EventEmitter {
   private readonly workers = new Map<Worker, { index: number; ready: boolean; stats: StratumStats | null }>();
@@ -53,6 +55,7 @@ export class StratumCluster extends EventEmitter {
   private readonly blockShares = new Map<string, AcceptedShare>();
   /** Workers started per index: a replacement's coinbases differ from those of the one it replaces. */
   private readonly starts = new Map<number, number>();
+  private readonly startedAt = new Map<number, number>();
   private readonly log: Logger;
   private closing = false;
   private boundPort = 0;
@@ -84,8 +87,15 @@ export class StratumCluster extends EventEmitter {
     this.opts.source.on("template", this.onTemplate);
     // Every worker asks for the configured address (port 0 included): node:cluster gives them all
     // the one listening socket it keeps for that address.
-    const port = await this.fork(0);
-    for (let i = 1; i < this.opts.processes; i++) await this.fork(i);
+    let port: number;
+    try {
+      port = await this.fork(0);
+      for (let i = 1; i < this.opts.processes; i++) await this.fork(i);
+    } catch (err) {
+      // Those already started must not outlive a failed start (they would keep the process alive).
+      await this.close(500);
+      throw err;
+    }
     this.boundPort = port;
     this.log.info({ processes: this.opts.processes, port }, "stratum listening on every worker process");
     return port;
@@ -94,6 +104,7 @@ export class StratumCluster extends EventEmitter {
   private fork(index: number): Promise<number> {
     const start = this.starts.get(index) ?? 0;
     this.starts.set(index, start + 1);
+    this.startedAt.set(index, Date.now());
     const worker = cluster.fork({ TS_NODE_PROJECT: path.join(__dirname, "..", "..", "tsconfig.json"), POOL_STRATUM_WORKER: String(index) });
     const entry = { index, ready: false, stats: null as StratumStats | null };
     this.workers.set(worker, entry);
@@ -120,9 +131,8 @@ export class StratumCluster extends EventEmitter {
     worker.on("error", (err) => this.log.warn({ err: err.message, worker: index }, "stratum worker process error"));
     worker.on("exit", (code, signal) => {
       this.workers.delete(worker);
-      if (this.closing || !entry.ready) return;
-      this.log.error({ worker: index, code, signal }, "stratum worker process ended; starting another");
-      this.fork(index).catch((err) => this.log.error({ err, worker: index }, "stratum worker could not be restarted"));
+      if (this.closing || (!entry.ready && this.boundPort === 0)) return; // a failed first start: listen() says why
+      this.restart(index, code, signal);
     });
     return new Promise<number>((resolve, reject) => {
       const onReady = (msg: WorkerMessage) => {
@@ -142,6 +152,21 @@ export class StratumCluster extends EventEmitter {
       worker.once("exit", onExit);
       worker.once("online", () => this.send(worker, init()));
     });
+  }
+
+  /**
+   * Starts another worker in the place of one that ended, at once, or after RESTART_DELAY_MS when
+   * that place was last started less than that ago (a worker that dies at start does not loop
+   * hot); a start that fails is tried again the same way.
+   */
+  private restart(index: number, code: number | null, signal: string | null): void {
+    const since = Date.now() - (this.startedAt.get(index) ?? 0);
+    const delay = since < RESTART_DELAY_MS ? RESTART_DELAY_MS : 0;
+    this.log.error({ worker: index, code, signal, restartInMs: delay }, "stratum worker process ended; starting another");
+    setTimeout(() => {
+      if (this.closing) return;
+      this.fork(index).catch((err) => this.log.error({ err: (err as Error).message, worker: index }, "stratum worker could not be restarted"));
+    }, delay).unref();
   }
 
   /**
