@@ -44,12 +44,22 @@ function jobKey(j: JobRow): string {
   return `${j.jobId}\n${j.height}\n${j.prevhash}\n${j.nbits}\n${j.coinb1}\n${j.coinb2}\n${j.merkleBranch.join(",")}`;
 }
 
+/** Rows one transaction created, by address, job key and job row: real only once it commits. */
+interface Pending {
+  accounts: Map<string, number>;
+  jobs: Map<string, number>;
+  jobRows: Map<JobRow, number>;
+}
+
 /** The inserts of the group commit on one connection; `write` runs one transaction. */
 export class ShareWriter {
   private readonly accountIds = new Map<string, number>();
   private readonly jobIds = new Map<string, number>();
+  /** The same by row object: the store's JobCache hands every share of a job the same one, so a
+   * share costs one WeakMap lookup, not a key of every job field (built once per job object). */
+  private readonly jobIdsByRow = new WeakMap<JobRow, number>();
   private readonly stmt;
-  private readonly transaction: (items: WriteItem[], accounts: Map<string, number>, jobs: Map<string, number>, marker: number | undefined) => number[];
+  private readonly transaction: (items: WriteItem[], pending: Pending, marker: number | undefined) => number[];
 
   constructor(private readonly db: Database.Database) {
     this.stmt = {
@@ -67,14 +77,14 @@ export class ShareWriter {
       ),
       marker: db.prepare(`INSERT INTO meta (key, value) VALUES ('${LAST_BATCH_KEY}', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
     };
-    this.transaction = db.transaction((items: WriteItem[], accounts: Map<string, number>, jobs: Map<string, number>, marker: number | undefined) => {
+    this.transaction = db.transaction((items: WriteItem[], pending: Pending, marker: number | undefined) => {
       const ids: number[] = [];
       for (const item of items) {
         if (item.kind === "share") {
-          ids.push(this.insertShare(item.row, accounts, jobs));
+          ids.push(this.insertShare(item.row, pending));
         } else {
           const found = this.stmt.blockShare.get(item.row.hash) as number | undefined;
-          const shareId = found ?? this.insertShare({ ...item.row, isBlock: true }, accounts, jobs);
+          const shareId = found ?? this.insertShare({ ...item.row, isBlock: true }, pending);
           const b = item.block;
           this.stmt.insertBlock.run(b.hash, b.height, b.reward.toString(), b.finder, b.worker, shareId, item.row.job.nbits, b.submitted ? 1 : 0, b.submitError, b.time);
           ids.push(shareId);
@@ -93,20 +103,20 @@ export class ShareWriter {
    * failure. `marker`: the writer thread's batch number, kept with the ids (lastBatch).
    */
   write(items: WriteItem[], marker?: number): number[] {
-    const accounts = new Map<string, number>();
-    const jobs = new Map<string, number>();
+    const pending: Pending = { accounts: new Map(), jobs: new Map(), jobRows: new Map() };
     // IMMEDIATE: the write lock first (waiting on the busy timeout), never a read upgraded late,
     // which fails at once when another connection wrote meanwhile.
-    const ids = (this.transaction as unknown as { immediate: ShareWriter["transaction"] }).immediate(items, accounts, jobs, marker);
+    const ids = (this.transaction as unknown as { immediate: ShareWriter["transaction"] }).immediate(items, pending, marker);
     // Ids of rows created in the transaction are only real once it committed.
-    for (const [k, v] of accounts) this.accountIds.set(k, v);
-    if (this.jobIds.size + jobs.size > JOB_CACHE_LIMIT) this.jobIds.clear();
-    for (const [k, v] of jobs) this.jobIds.set(k, v);
+    for (const [k, v] of pending.accounts) this.accountIds.set(k, v);
+    if (this.jobIds.size + pending.jobs.size > JOB_CACHE_LIMIT) this.jobIds.clear();
+    for (const [k, v] of pending.jobs) this.jobIds.set(k, v);
+    for (const [row, v] of pending.jobRows) this.jobIdsByRow.set(row, v);
     return ids;
   }
 
-  private insertShare(r: ShareRow, accounts: Map<string, number>, jobs: Map<string, number>): number {
-    const info = this.stmt.insertShare.run(this.account(r.address, accounts), r.whole, r.frac, this.job(r.job, jobs), r.worker, r.extranonce1, r.extranonce2, r.version, r.ntime, r.nonce, r.hash, r.isBlock ? 1 : 0, r.time);
+  private insertShare(r: ShareRow, pending: Pending): number {
+    const info = this.stmt.insertShare.run(this.account(r.address, pending.accounts), r.whole, r.frac, this.job(r.job, pending), r.worker, r.extranonce1, r.extranonce2, r.version, r.ntime, r.nonce, r.hash, r.isBlock ? 1 : 0, r.time);
     return Number(info.lastInsertRowid);
   }
 
@@ -119,13 +129,22 @@ export class ShareWriter {
     return id;
   }
 
-  private job(job: JobRow, pending: Map<string, number>): number {
+  private job(job: JobRow, pending: Pending): number {
+    const byRow = this.jobIdsByRow.get(job) ?? pending.jobRows.get(job);
+    if (byRow !== undefined) return byRow;
     const key = jobKey(job);
-    const cached = this.jobIds.get(key) ?? pending.get(key);
-    if (cached !== undefined) return cached;
-    const info = this.stmt.insertJob.run(job.jobId, job.height, job.prevhash, job.nbits, job.coinb1, job.coinb2, job.merkleBranch.join(","));
-    const id = Number(info.lastInsertRowid);
-    pending.set(key, id);
+    const committed = this.jobIds.get(key);
+    if (committed !== undefined) {
+      this.jobIdsByRow.set(job, committed);
+      return committed;
+    }
+    let id = pending.jobs.get(key);
+    if (id === undefined) {
+      const info = this.stmt.insertJob.run(job.jobId, job.height, job.prevhash, job.nbits, job.coinb1, job.coinb2, job.merkleBranch.join(","));
+      id = Number(info.lastInsertRowid);
+      pending.jobs.set(key, id);
+    }
+    pending.jobRows.set(job, id);
     return id;
   }
 }

@@ -41,8 +41,6 @@ export interface SqliteStoreOptions {
   migrations?: readonly Migration[];
 }
 
-type Item = WriteItem;
-
 /** Ledger rows per transaction when an epoch is recorded (~2.5 ms each here; the event loop runs between). */
 const RECORD_CHUNK = 250;
 /** WAL pages (4 KiB) between checkpoints while an epoch is recorded. */
@@ -52,7 +50,7 @@ export class SqliteShareStore implements ShareStore {
   readonly kind = "sqlite" as const;
   readonly file: string;
   private readonly db: Database.Database;
-  private readonly writer: GroupCommit<Item, number>;
+  private readonly writer: GroupCommit<WriteItem, number>;
   private readonly jobCache = new JobCache();
   private readonly writerThread: ShareWriterThread | null;
   private readonly stmt: Statements;
@@ -79,7 +77,7 @@ export class SqliteShareStore implements ShareStore {
     const sync = options.synchronous ?? "full";
     this.writerThread = options.writerThread ? new ShareWriterThread(this.file, sync, (seq) => committedBatch(this.db, seq)) : null;
     const inProcess = this.writerThread ? null : new ShareWriter(this.db);
-    this.writer = new GroupCommit<Item, number>((items) => (this.writerThread ? this.writerThread.write(items) : inProcess!.write(items)), {
+    this.writer = new GroupCommit<WriteItem, number>((items) => (this.writerThread ? this.writerThread.write(items) : inProcess!.write(items)), {
       maxBatch: options.maxBatch ?? 10_000,
       delayMs: options.delayMs ?? 0,
     });

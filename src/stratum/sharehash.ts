@@ -5,7 +5,7 @@
  * (shares.ts) stays the plain reference; test/stratum.sharehash.test.ts compares the two on random
  * and hostile inputs.
  */
-import { Sha256dArena } from "../pow";
+import { hashToBigInt, Sha256dArena } from "../pow";
 import type { HashedShare } from "./shares";
 import { hashShare } from "./shares";
 import type { SessionJob } from "./jobs";
@@ -62,8 +62,8 @@ export class ShareHasher {
     header.writeUInt32LE(nonce >>> 0, 76);
     const d = this.digest;
     arena.sha256dInto(header, 80, d, 0);
-    const hashValue = (d.readBigUInt64LE(24) << 192n) | (d.readBigUInt64LE(16) << 128n) | (d.readBigUInt64LE(8) << 64n) | d.readBigUInt64LE(0);
-    return { hash: Buffer.from(d), hashValue };
+    const hash = Buffer.from(d);
+    return { hash, hashValue: hashToBigInt(hash) };
   }
 
   /** A copy of the last hashed share's coinbase transaction (non-witness serialization). */
