@@ -223,16 +223,18 @@ export class StratumCluster extends EventEmitter {
       if (--left === 0) this.send(worker, { t: "stored", seq, errors });
     };
     shares.forEach((share, i) => {
-      if (share.isBlock) {
-        // Its block is recorded whatever becomes of the share row (recordBlock stores the share too).
-        this.blockShares.set(share.hash, share);
-        this.recordBlockWhenKnown(share.hash);
-      }
       let p: Promise<void>;
       try {
         p = this.opts.sink.record(share);
       } catch (err) {
         p = Promise.reject(err);
+      }
+      if (share.isBlock) {
+        // After the share's own record is queued: the block record, queued behind it, then finds
+        // the share row instead of inserting it first (and the share then again: credited twice).
+        // It is recorded whatever becomes of the share row (recordBlock stores the share too).
+        this.blockShares.set(share.hash, share);
+        this.recordBlockWhenKnown(share.hash);
       }
       p.then(
         () => {
