@@ -15,7 +15,6 @@
  * read in place by the host (PackedLedgerDeltas), and for FPPS `feeRequest` (the fees
  * of the block at a height: the chain is the host's, read by its blockFees, each block once).
  */
-import os from "node:os";
 import { isMainThread, parentPort, workerData, type Worker } from "node:worker_threads";
 import type { Hex } from "viem";
 import type { PayoutTree } from "../merkle";
@@ -24,7 +23,7 @@ import { assembleEpoch, previousLedger, type AssembleJob } from "./assemble";
 import { assembleSchemeEpoch, type SchemeJob } from "../schemes/assemble";
 import { FeeWindows } from "../schemes/fees";
 import type { EpochHeader } from "./format";
-import { startModuleWorker } from "./thread";
+import { lowerThreadPriority, startModuleWorker } from "./thread";
 
 /** What the worker hands back for a prepared epoch (its tree and leaves stay in the worker). */
 export interface WorkerEpoch {
@@ -80,8 +79,9 @@ export class EpochBuildWorker {
   private blockFees: ((height: number) => Promise<bigint | undefined>) | undefined;
 
   /**
-   * `nice`: the worker thread's nice value on Linux (0..19; default 19, background): under CPU
-   * contention the event loop's thread runs first; an idle core still runs the build at full speed.
+   * `nice`: the worker thread's nice value on Linux (0..19; default 19, background, which also
+   * takes the SCHED_IDLE policy: lowerThreadPriority): under CPU contention the event loop's thread
+   * runs first; an idle core still runs the build at full speed.
    */
   constructor(
     private readonly store: ShareStoreConfig,
@@ -264,15 +264,7 @@ export class PackedLedgerDeltas implements LedgerDeltaList {
 
 async function serve(storeConfig: ShareStoreConfig, nice: number): Promise<void> {
   const port = parentPort!;
-  // On Linux a nice value is per thread: only this thread yields the CPU to the event loop's
-  // (elsewhere setpriority would apply to the whole process, so it is left alone there).
-  if (nice > 0 && process.platform === "linux") {
-    try {
-      os.setPriority(nice);
-    } catch {
-      /* lowering one's own priority is always allowed; if not, the build runs at normal priority */
-    }
-  }
+  lowerThreadPriority(nice);
   // The store is opened now, not at the first build; a failed open is retried by the next build.
   let opening: Promise<ShareStore> | undefined = openShareStore(storeConfig);
   opening.catch(() => undefined);

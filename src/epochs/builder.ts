@@ -81,7 +81,7 @@ export interface EpochBuilderConfig {
   /**
    * Build on a worker thread that opens this store config (the same database as `store`) for its
    * reads: the caller's event loop stays free. Call close() when done. Absent: build in-process.
-   * `nice`: the thread's nice value on Linux (default 19: under CPU contention Stratum runs first).
+   * `nice`: the thread's nice value on Linux (default 19, with SCHED_IDLE: under CPU contention Stratum runs first).
    */
   worker?: { store: ShareStoreConfig; nice?: number };
 }
