@@ -4,9 +4,14 @@
  */
 import { expect } from "chai";
 import nodeCluster from "node:cluster";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import pino from "pino";
 import { EmbeddedChain } from "../src/chain";
-import { bitsToTarget, difficultyToTarget } from "../src/pow";
+import { bitsToTarget, difficultyToTarget, hashToDisplayHex, sha256d } from "../src/pow";
+import { SqliteShareStore } from "../src/shares";
 import { StratumCluster } from "../src/stratum/cluster";
 import { decodeShares, encodeShares } from "../src/stratum/cluster-protocol";
 import { MemoryShareSink } from "../src/stratum/memory-sink";
@@ -145,4 +150,58 @@ describe("stratum on several processes (StratumCluster)", function () {
     expect((await submit(h.client, share.params)).result).to.equal(true);
     expect(sink.count).to.equal(1);
   });
+});
+
+describe("stratum on several processes: a found block's record in the pool process, whichever message comes first", function () {
+  this.timeout(30_000);
+
+  // The pool process gets two messages for a found block from its worker: the submission (answered
+  // once the source has it) and the share, in the next batch. Each order is driven here through the
+  // cluster's own message handler, into a real SQLite store: the share must be stored once (the
+  // block record finds its row) and the block once. The bug this guards: the block's record queued
+  // before the share's, so the share row was written by both (the header credited twice).
+  for (const order of ["submission first", "share first"] as const) {
+    it(`${order}: the share is stored once and the block once`, async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cluster-block-"));
+      const store = await SqliteShareStore.open({ dataDir: dir });
+      const chain = new EmbeddedChain({ bits: "1d00ffff", syntheticTxs: 0 });
+      await chain.start();
+      try {
+        const cluster = new StratumCluster({ source: chain, sink: store, processes: 1, logger: pino({ level: "silent" }), config: { port: 0, host: "127.0.0.1" } });
+        const blocks: string[] = [];
+        cluster.on("block", (b: { hash: string }) => blocks.push(b.hash));
+        const header = crypto.randomBytes(80);
+        const hash = hashToDisplayHex(sha256d(header));
+        const share: AcceptedShare = {
+          address: "0x" + "ab".repeat(20), worker: "rig", difficulty: "1", jobId: "1", height: 5, prevhash: "00".repeat(32),
+          coinb1: "01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff0b55",
+          coinb2: "ffffffff0100f2052a010000001976a914000000000000000000000000000000000000000088ac00000000",
+          extranonce1: "00000001", extranonce2: "0000000000000001", merkleBranch: [],
+          version: "20000000", nbits: "1d00ffff", ntime: "66000000", nonce: "00000001", hash, isBlock: true, time: 1_700_000_000,
+        };
+        const sent: unknown[] = [];
+        const worker = { isConnected: () => true, send: (m: unknown, cb?: (e: Error | null) => void) => (sent.push(m), cb?.(null), true) };
+        const onMessage = (m: unknown) => (cluster as unknown as { onMessage(w: unknown, m: unknown): void }).onMessage(worker, m);
+        const submitted = () => sent.some((m) => (m as { t: string }).t === "submitted");
+        if (order === "submission first") {
+          onMessage({ t: "submit", id: 1, hex: header.toString("hex") + "00" });
+          await until(submitted, 5000, "the submission's answer");
+          onMessage({ t: "shares", seq: 1, batch: encodeShares([share]) });
+        } else {
+          onMessage({ t: "shares", seq: 1, batch: encodeShares([share]) });
+          onMessage({ t: "submit", id: 1, hex: header.toString("hex") + "00" });
+        }
+        await until(() => blocks.length === 1 && sent.some((m) => (m as { t: string }).t === "stored"), 5000, "the block and the share stored");
+        expect(await store.shareCount(), "the block's share, once").to.equal(1);
+        const recorded = await store.blocks();
+        expect(recorded.map((b) => b.hash)).to.deep.equal([hash]);
+        expect(recorded[0].submitted, "the source refused this made-up block").to.equal(false);
+        expect(sent.find((m) => (m as { t: string }).t === "stored")).to.deep.include({ errors: [null] });
+      } finally {
+        await chain.stop();
+        await store.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });
