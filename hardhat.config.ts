@@ -71,7 +71,7 @@ const config: HardhatUserConfig = {
     hardhat: { chainId: 31337 },
     ...Object.fromEntries(Object.entries(envNetworks).map(([name, { urlVariable: _v, ...net }]) => [name, net])),
   },
-  mocha: { timeout: 300_000 },
+  mocha: { timeout: 300_000, jobs: 2 },
 };
 
 export default config;
