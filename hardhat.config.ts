@@ -4,6 +4,7 @@ import { subtask, task } from "hardhat/config";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, TASK_RUN } from "hardhat/builtin-tasks/task-names";
 import "@nomicfoundation/hardhat-toolbox-viem";
 import path from "path";
+import { webBundleGlobalSetup } from "./test/web.bundle";
 
 const SOLC_VERSION = "0.8.28";
 
@@ -71,7 +72,9 @@ const config: HardhatUserConfig = {
     hardhat: { chainId: 31337 },
     ...Object.fromEntries(Object.entries(envNetworks).map(([name, { urlVariable: _v, ...net }]) => [name, net])),
   },
-  mocha: { timeout: 300_000, jobs: 2 },
+  // npm test runs the files two at a time (--parallel); globalSetup (missing from @types/mocha's
+  // options, passed through by Hardhat to Mocha) builds the web page once before they start.
+  mocha: { timeout: 300_000, jobs: 2, ...({ globalSetup: [webBundleGlobalSetup] } as object) },
 };
 
 export default config;

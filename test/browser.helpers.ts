@@ -1,5 +1,4 @@
 /** Shared by the Chromium tests: Debian's chromium via playwright-core, loopback only, a fresh bundle. */
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -23,12 +22,8 @@ export function isLoopback(url: URL): boolean {
   return ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname) || url.protocol === "data:" || url.protocol === "about:" || url.protocol === "blob:";
 }
 
-/** Builds dist/web from the current sources, so a test never runs against a stale bundle. */
-export function buildWebBundle(): void {
-  const vite = path.join(ROOT, "node_modules", "vite", "bin", "vite.js");
-  const run = spawnSync(process.execPath, [vite, "build", "--config", "web/vite.config.mts", "--logLevel", "error"], { cwd: ROOT, encoding: "utf8" });
-  if (run.status !== 0) throw new Error(`vite build failed:\n${run.stdout}\n${run.stderr}`);
-}
+/** Builds dist/web from the current sources, so a test never runs against a stale bundle (test/web.bundle.ts). */
+export { buildWebBundle } from "./web.bundle";
 
 /** Headless Chromium with a fresh profile; any request to a host other than loopback is refused. */
 export async function launchChromium(): Promise<BrowserContext & { profileDir: string }> {

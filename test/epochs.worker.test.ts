@@ -8,6 +8,7 @@
  */
 import { expect } from "chai";
 import Database from "better-sqlite3";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -20,6 +21,37 @@ import { openShareStore, type ShareStore, type ShareStoreConfig } from "../src/s
 import { fillAddress, fillColdEpoch } from "./epochs.fill.helpers";
 import { deltasOf, expectSameFiles } from "./epochs.same.helpers";
 import { findPostgresUser } from "./pg.helpers";
+
+const SCHED_OTHER = 0;
+const SCHED_IDLE = 5;
+
+/** Every thread of this process: its nice value and scheduling policy (proc(5): stat fields 19 and 41). */
+function threadPriorities(): { tid: string; nice: number; policy: number }[] {
+  const out: { tid: string; nice: number; policy: number }[] = [];
+  for (const tid of fs.readdirSync("/proc/self/task")) {
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const fields = stat.slice(stat.lastIndexOf(") ") + 2).split(" ");
+    out.push({ tid, nice: Number(fields[16]), policy: Number(fields[38]) });
+  }
+  return out;
+}
+
+function chrtOnPath(): boolean {
+  return (process.env.PATH ?? "").split(path.delimiter).some((dir) => dir !== "" && fs.existsSync(path.join(dir, "chrt")));
+}
+
+async function until(ok: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 const CONTRACT = "0x" + "c0".repeat(20);
 const FEE_ADDRESS = "0x" + "fe".repeat(20);
@@ -194,24 +226,47 @@ describe("epochs: the build worker under a tampered store, and the caller's even
 
   it("on Linux the build worker's thread runs at nice 19 with the SCHED_IDLE policy while the caller's thread keeps nice 0 and SCHED_OTHER", async function () {
     if (process.platform !== "linux") this.skip();
-    // /proc/<pid>/task/<tid>/stat after the command's ")": [16] nice, [38] scheduling policy (proc(5)).
-    const statOf = (task: string) => fs.readFileSync(`/proc/self/task/${task}/stat`, "utf8").split(") ")[1].split(" ");
-    const SCHED_OTHER = 0;
-    const SCHED_IDLE = 5;
-    const background = () => fs.readdirSync("/proc/self/task").filter((t) => Number(statOf(t)[16]) === 19);
-    const before = background().length;
+    const lowered = () => new Set(threadPriorities().filter((t) => t.nice === 19).map((t) => t.tid));
+    const before = lowered();
     const { store, config } = await filled("nice", 20);
     const b = make(store, "nice-out", config);
     expect((await b.prepare())?.number).to.equal(1); // the worker is up and has served a build
-    const niced = background();
-    expect(niced.length).to.equal(before + 1);
-    const chrt = ["/usr/bin/chrt", "/bin/chrt", "/usr/local/bin/chrt"].some((f) => fs.existsSync(f));
-    if (chrt) expect(niced.map((t) => Number(statOf(t)[38]))).to.include(SCHED_IDLE);
-    else console.log("      (util-linux's chrt not found: only the nice value is checked)");
-    expect(Number(statOf(String(process.pid))[16])).to.equal(0);
-    expect(Number(statOf(String(process.pid))[38])).to.equal(SCHED_OTHER);
+    const added = threadPriorities().filter((t) => t.nice === 19 && !before.has(t.tid));
+    expect(added, "one thread lowered: the worker's").to.have.length(1);
+    if (chrtOnPath()) expect(added[0].policy).to.equal(SCHED_IDLE);
+    else console.log("      (util-linux's chrt not on PATH: only the nice value is checked)");
+    const main = threadPriorities().find((t) => t.tid === String(process.pid))!;
+    expect(main).to.include({ nice: 0, policy: SCHED_OTHER });
     await b.close();
-    expect(background().length).to.equal(before);
+    await until(() => [...lowered()].every((t) => before.has(t)), 5000, "the worker's thread gone");
+  });
+
+  it("a fresh process whose first async work comes after the worker lowered itself: libuv's pool threads keep nice 0 and SCHED_OTHER (they inherit the thread that starts them)", async function () {
+    if (process.platform !== "linux") this.skip();
+    const script = `
+      const fs = require("fs");
+      const { startModuleWorker } = require(${JSON.stringify(path.join(__dirname, "..", "src", "epochs", "thread.ts"))});
+      const w = startModuleWorker(${JSON.stringify(path.join(__dirname, "thread.priority.fixture.ts"))}, { mark: "thread-priority-fixture" });
+      w.on("message", (m) => {
+        const tasks = [];
+        for (const tid of fs.readdirSync("/proc/self/task")) {
+          try {
+            const s = fs.readFileSync("/proc/self/task/" + tid + "/stat", "utf8");
+            const f = s.slice(s.lastIndexOf(") ") + 2).split(" ");
+            tasks.push({ tid, nice: Number(f[16]), policy: Number(f[38]) });
+          } catch {}
+        }
+        process.stdout.write(JSON.stringify({ applied: m.applied, pid: String(process.pid), tasks }));
+        process.exit(0);
+      });`;
+    const run = spawnSync(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), "-e", script], { cwd: path.join(__dirname, ".."), encoding: "utf8", timeout: 60_000 });
+    expect(run.status, run.stderr).to.equal(0);
+    const out = JSON.parse(run.stdout) as { applied: string; pid: string; tasks: { tid: string; nice: number; policy: number }[] };
+    expect(out.applied).to.equal(chrtOnPath() ? "idle" : "nice");
+    const lowered = out.tasks.filter((t) => t.nice !== 0 || t.policy !== SCHED_OTHER);
+    expect(lowered, "only the worker's thread is lowered").to.have.length(1);
+    expect(lowered[0].tid).to.not.equal(out.pid);
+    expect(out.tasks.length, "the pool's threads were started").to.be.at.least(6);
   });
 
   it("the worker thread dies in the middle of a build: that build rejects with the reason, the next one starts a new thread and gives the in-process bytes", async function () {

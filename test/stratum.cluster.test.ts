@@ -158,8 +158,10 @@ describe("stratum on several processes: a found block's record in the pool proce
   // The pool process gets two messages for a found block from its worker: the submission (answered
   // once the source has it) and the share, in the next batch. Each order is driven here through the
   // cluster's own message handler, into a real SQLite store: the share must be stored once (the
-  // block record finds its row) and the block once. The bug this guards: the block's record queued
-  // before the share's, so the share row was written by both (the header credited twice).
+  // block record finds its row) and the block once. "submission first" guards the bug 27024c5
+  // fixed (it fails with the old order): the block's record queued before the share's, so the share
+  // row was written by both (the header credited twice). "share first" guards the other order,
+  // where the block record waits for the submission's answer.
   for (const order of ["submission first", "share first"] as const) {
     it(`${order}: the share is stored once and the block once`, async () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cluster-block-"));

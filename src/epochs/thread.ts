@@ -16,9 +16,20 @@ export function startModuleWorker(file: string, workerData: { mark: string } & R
   // ts-node resolved here, from the project: an eval'd worker resolves bare names from the process's
   // cwd, so `pool start` run from another folder would not find it.
   const register = file.endsWith(".ts") ? `require(${JSON.stringify(require.resolve("ts-node"))}).register({ transpileOnly: true, project: ${JSON.stringify(project)} }); ` : "";
+  startThreadPool();
   const worker = new Worker(`${register}require(${JSON.stringify(file)});`, { eval: true, workerData });
   worker.unref();
   return worker;
+}
+
+/**
+ * libuv starts its thread pool (async fs, dns.lookup, crypto, zlib: shared by every thread of the
+ * process) on first use, from the thread that uses it first, and its threads inherit that thread's
+ * nice value and scheduling policy. Used here first, from the caller's thread, it never takes a
+ * lowered worker's (lowerThreadPriority): the event loop's async work would then run at idle priority.
+ */
+function startThreadPool(): void {
+  fs.stat(__filename, () => undefined);
 }
 
 /**
@@ -32,6 +43,8 @@ export function startModuleWorker(file: string, workerData: { mark: string } & R
  * missing or refused) or "none". Never throws: at worst the thread keeps its priority.
  */
 export function lowerThreadPriority(nice: number): "idle" | "nice" | "none" {
+  // Threads this thread starts later inherit what is set here; the pool libuv shares is started
+  // by startModuleWorker on the caller's thread first.
   if (nice <= 0 || process.platform !== "linux") return "none";
   try {
     os.setPriority(nice); // pid 0: the calling thread, on Linux
