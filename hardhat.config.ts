@@ -4,7 +4,6 @@ import { subtask, task } from "hardhat/config";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, TASK_RUN } from "hardhat/builtin-tasks/task-names";
 import "@nomicfoundation/hardhat-toolbox-viem";
 import path from "path";
-import { webBundleGlobalSetup } from "./test/web.bundle";
 
 const SOLC_VERSION = "0.8.28";
 
@@ -74,7 +73,12 @@ const config: HardhatUserConfig = {
   },
   // npm test runs the files two at a time (--parallel); globalSetup (missing from @types/mocha's
   // options, passed through by Hardhat to Mocha) builds the web page once before they start.
-  mocha: { timeout: 300_000, jobs: 2, ...({ globalSetup: [webBundleGlobalSetup] } as object) },
+  // test/web.bundle.ts is loaded only when tests run: the pool itself loads this config at runtime.
+  mocha: {
+    timeout: 300_000,
+    jobs: 2,
+    ...({ globalSetup: [() => (require("./test/web.bundle") as typeof import("./test/web.bundle")).webBundleGlobalSetup()] } as object),
+  },
 };
 
 export default config;

@@ -23,7 +23,14 @@ const files = fs
   .sort();
 for (const f of ALONE) if (!files.includes(f)) throw new Error(`bin/test-suite.js: ${f} is not in test/ (update ALONE)`);
 const hardhat = path.join(ROOT, "node_modules", "hardhat", "internal", "cli", "bootstrap.js");
-const args = process.argv.slice(2);
+// Each run sets --parallel / --no-compile itself (Hardhat refuses a repeated flag); one file is run
+// with `npx hardhat test test/<file>.test.ts`.
+const args = process.argv.slice(2).filter((a) => a !== "--parallel" && a !== "--no-compile");
+const fileArg = args.find((a) => /\.(ts|js)$/.test(a) && fs.existsSync(path.resolve(a)));
+if (fileArg !== undefined) {
+  console.error(`npm test runs every file; for ${fileArg} alone: npx hardhat test ${fileArg}`);
+  process.exit(2);
+}
 
 function run(extra, list) {
   const r = spawnSync(process.execPath, [hardhat, "test", ...extra, ...args, ...list], { cwd: ROOT, stdio: "inherit" });

@@ -11,7 +11,10 @@ import { spawnSync } from "node:child_process";
 import path from "node:path";
 
 const ROOT = path.join(__dirname, "..");
-/** Set (to "1") in the main process once the parallel run's bundle is built; workers inherit it. */
+/**
+ * Set in the main process once the parallel run's build is done, which the worker processes
+ * (forked later) inherit: "1", or the build's error, which then fails only the browser files.
+ */
 const BUILT = "POOL_TEST_WEB_BUNDLE_BUILT";
 
 function build(): void {
@@ -20,15 +23,21 @@ function build(): void {
   if (run.status !== 0) throw new Error(`vite build failed:\n${run.stdout}\n${run.stderr}`);
 }
 
-/** Builds dist/web from the current sources, unless this parallel run built it already. */
+/** Builds dist/web from the current sources, unless this parallel run built it already; throws the build's error. */
 export function buildWebBundle(): void {
-  if (process.env[BUILT] === "1") return;
+  const built = process.env[BUILT];
+  if (built === "1") return;
+  if (built !== undefined) throw new Error(built);
   build();
 }
 
-/** mocha global setup: in a parallel run, the one build, before the worker processes start. */
+/** mocha global setup: in a parallel run, the one build, before the worker processes start. Never throws. */
 export function webBundleGlobalSetup(): void {
   if (!process.argv.includes("--parallel")) return;
-  build();
-  process.env[BUILT] = "1";
+  try {
+    build();
+    process.env[BUILT] = "1";
+  } catch (err) {
+    process.env[BUILT] = (err as Error).message || "vite build failed";
+  }
 }

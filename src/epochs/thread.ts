@@ -5,6 +5,7 @@
  * alive (unref): its owner ends it with terminate() when done.
  */
 import { execFileSync } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -24,12 +25,13 @@ export function startModuleWorker(file: string, workerData: { mark: string } & R
 
 /**
  * libuv starts its thread pool (async fs, dns.lookup, crypto, zlib: shared by every thread of the
- * process) on first use, from the thread that uses it first, and its threads inherit that thread's
+ * process, workers included) on first use, from the thread that uses it first, and its threads inherit that thread's
  * nice value and scheduling policy. Used here first, from the caller's thread, it never takes a
  * lowered worker's (lowerThreadPriority): the event loop's async work would then run at idle priority.
  */
 function startThreadPool(): void {
-  fs.stat(__filename, () => undefined);
+  // crypto.randomFill always runs on the pool (an fs call may go through io_uring instead).
+  crypto.randomFill(Buffer.alloc(1), () => undefined);
 }
 
 /**
