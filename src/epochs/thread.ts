@@ -25,9 +25,10 @@ export function startModuleWorker(file: string, workerData: { mark: string } & R
 
 /**
  * libuv starts its thread pool (async fs, dns.lookup, crypto, zlib: shared by every thread of the
- * process, workers included) on first use, from the thread that uses it first, and its threads inherit that thread's
- * nice value and scheduling policy. Used here first, from the caller's thread, it never takes a
- * lowered worker's (lowerThreadPriority): the event loop's async work would then run at idle priority.
+ * process, workers included) on first use, from the thread that uses it first, and its threads
+ * inherit that thread's nice value and scheduling policy. Used here first, from the caller's
+ * thread, it never takes a lowered worker's (lowerThreadPriority): the event loop's async work
+ * would then run at idle priority.
  */
 function startThreadPool(): void {
   // crypto.randomFill always runs on the pool (an fs call may go through io_uring instead).
