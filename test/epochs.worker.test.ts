@@ -21,37 +21,8 @@ import { openShareStore, type ShareStore, type ShareStoreConfig } from "../src/s
 import { fillAddress, fillColdEpoch } from "./epochs.fill.helpers";
 import { deltasOf, expectSameFiles } from "./epochs.same.helpers";
 import { findPostgresUser } from "./pg.helpers";
-
-const SCHED_OTHER = 0;
-const SCHED_IDLE = 5;
-
-/** Every thread of this process: its nice value and scheduling policy (proc(5): stat fields 19 and 41). */
-function threadPriorities(): { tid: string; nice: number; policy: number }[] {
-  const out: { tid: string; nice: number; policy: number }[] = [];
-  for (const tid of fs.readdirSync("/proc/self/task")) {
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
-    } catch {
-      continue; // the thread ended meanwhile
-    }
-    const fields = stat.slice(stat.lastIndexOf(") ") + 2).split(" ");
-    out.push({ tid, nice: Number(fields[16]), policy: Number(fields[38]) });
-  }
-  return out;
-}
-
-function chrtOnPath(): boolean {
-  return (process.env.PATH ?? "").split(path.delimiter).some((dir) => dir !== "" && fs.existsSync(path.join(dir, "chrt")));
-}
-
-async function until(ok: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from "./stratum.helpers";
+import { chrtOnPath, PRIORITY_FIXTURE_MARK, SCHED_IDLE, SCHED_OTHER, threadPriorities } from "./thread.priority.fixture";
 
 const CONTRACT = "0x" + "c0".repeat(20);
 const FEE_ADDRESS = "0x" + "fe".repeat(20);
@@ -243,21 +214,14 @@ describe("epochs: the build worker under a tampered store, and the caller's even
 
   it("a fresh process whose first async work comes after the worker lowered itself: libuv's pool threads keep nice 0 and SCHED_OTHER (they inherit the thread that starts them)", async function () {
     if (process.platform !== "linux") this.skip();
+    const fixture = path.join(__dirname, "thread.priority.fixture.ts");
     const script = `
-      const fs = require("fs");
-      const threadsBefore = fs.readdirSync("/proc/self/task").length;
+      const threadsBefore = require("fs").readdirSync("/proc/self/task").length;
       const { startModuleWorker } = require(${JSON.stringify(path.join(__dirname, "..", "src", "epochs", "thread.ts"))});
-      const w = startModuleWorker(${JSON.stringify(path.join(__dirname, "thread.priority.fixture.ts"))}, { mark: "thread-priority-fixture" });
+      const { threadPriorities } = require(${JSON.stringify(fixture)});
+      const w = startModuleWorker(${JSON.stringify(fixture)}, { mark: ${JSON.stringify(PRIORITY_FIXTURE_MARK)} });
       w.on("message", (m) => {
-        const tasks = [];
-        for (const tid of fs.readdirSync("/proc/self/task")) {
-          try {
-            const s = fs.readFileSync("/proc/self/task/" + tid + "/stat", "utf8");
-            const f = s.slice(s.lastIndexOf(") ") + 2).split(" ");
-            tasks.push({ tid, nice: Number(f[16]), policy: Number(f[38]) });
-          } catch {}
-        }
-        process.stdout.write(JSON.stringify({ applied: m.applied, pid: String(process.pid), threadsBefore, tasks }));
+        process.stdout.write(JSON.stringify({ applied: m.applied, pid: String(process.pid), threadsBefore, tasks: threadPriorities() }));
         process.exit(0);
       });`;
     const run = spawnSync(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), "-e", script], { cwd: path.join(__dirname, ".."), encoding: "utf8", timeout: 60_000 });

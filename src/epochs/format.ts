@@ -5,13 +5,13 @@
  * data hash, which is what proposeRoot stores on chain.
  */
 import fs from "node:fs";
-import { PacedSync } from "./paced-sync";
 import path from "node:path";
 import type { Hex } from "viem";
 import { TREE_OPTIONS } from "../merkle";
 import { Keccak256, SHARE_LOG_HASHES, type ShareLogHash } from "./digest";
 import type { EpochAsset } from "./units";
 import { parseScheme, type PayoutScheme, type PerShareScheme, type SubsidySchedule } from "../schemes/credit";
+import { PacedSync } from "./paced-sync";
 
 export const EPOCH_FILE_FORMAT = "pplns-epoch";
 export const EPOCH_FILE_VERSION = 1;

@@ -5,12 +5,12 @@
  * work. A share inside two blocks' windows appears once per block.
  */
 import fs from "node:fs";
-import { PacedSync } from "./paced-sync";
 import path from "node:path";
 import readline from "node:readline";
 import type { Hex } from "viem";
 import type { AcceptedShare } from "../stratum/events";
 import { createDigest, SHARE_LOG_HASH } from "./digest";
+import { PacedSync } from "./paced-sync";
 
 export const SHARE_LOG_FORMAT = "pplns-share-log";
 export const SHARE_LOG_VERSION = 1;
